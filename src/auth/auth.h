@@ -1,0 +1,93 @@
+/*
+ * auth.h - principals and credentials: who is calling.
+ *
+ * This layer answers "who is this?" for every edge; "may they?" is
+ * policy's question.  Credentials kept in the metastore:
+ *   - passwords as SCRAM-SHA-256 verifiers (RFC 5802/7677: salt,
+ *     iterations, StoredKey, ServerKey), so the PostgreSQL endpoint can use
+ *     the same verifier; HTTP Basic checks a password against it;
+ *   - API tokens ("tn_" + 43 base64url chars of randomness), stored as
+ *     SHA-256 hashes with an expiry;
+ *   - S3/Kinesis access keys: key id and secret, the secret sealed with the
+ *     lake's master key (AES-256-GCM) since SigV4 needs it in the clear.
+ * Root: TARN_ROOT_USER / TARN_ROOT_PASSWORD; root's access key pair is the
+ * same pair (as MinIO does).
+ *
+ * All comparisons of secrets are constant-time.  Thread-safe.
+ */
+#ifndef TN_AUTH_H
+#define TN_AUTH_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+struct meta;
+struct buf;
+struct sigv4_request;
+
+#define TN_MAX_PRINCIPAL 64
+
+/* An authenticated caller.  Plain data: copy freely. */
+struct principal {
+	char name[TN_MAX_PRINCIPAL + 1];
+	bool is_admin;
+	char via[16];  /* "basic", "token", "sigv4", "scram": for the audit trail */
+};
+
+/* Why an authentication failed, for the edge to pick its AWS/HTTP error. */
+enum auth_fail {
+	AUTH_OK,
+	AUTH_MISSING,        /* no credentials at all */
+	AUTH_MALFORMED,      /* credentials present but unparsable */
+	AUTH_UNKNOWN,        /* no such user, token or access key (or disabled) */
+	AUTH_BAD_SECRET,     /* wrong password / signature does not match */
+	AUTH_EXPIRED,        /* token or presigned URL past its expiry */
+	AUTH_SKEWED,         /* request time more than the allowed skew away */
+	AUTH_BAD_PAYLOAD,    /* x-amz-content-sha256 does not match the body */
+};
+
+struct auth;
+
+/*
+ * Opens the credential store over the metastore. master_key is the lake's
+ * 32-byte key (<lake>/.tarn/master.key).  Caller frees with auth_close().
+ */
+int auth_open(struct meta *m, const uint8_t master_key[32], struct auth **out, char *err);
+void auth_close(struct auth *a);
+
+/*
+ * Makes user/password the root principal (admin), replacing the stored
+ * root if the name or password differ.  Used by `tarn init` and by
+ * `tarn serve` when TARN_ROOT_USER/TARN_ROOT_PASSWORD are set.
+ */
+int auth_set_root(struct auth *a, const char *user, const char *password, char *err);
+/* True once a root principal exists. */
+bool auth_has_root(struct auth *a);
+
+/* HTTP Basic: checks user/password. TN_EAUTH with *why set on failure. */
+int auth_password(struct auth *a, const char *user, const char *password,
+		  struct principal *out, enum auth_fail *why, char *err);
+/* Bearer: checks an API token. */
+int auth_token(struct auth *a, const char *token, struct principal *out,
+	       enum auth_fail *why, char *err);
+/*
+ * Issues an API token for p valid ttl_s seconds (capped by the caller's
+ * config).  token_out receives the token (NUL-terminated, < 64 bytes);
+ * only its hash is stored.
+ */
+int auth_token_create(struct auth *a, const struct principal *p, int64_t ttl_s,
+		      char token_out[64], int64_t *expires_ms, char *err);
+/* Removes expired tokens. */
+int auth_token_gc(struct auth *a, char *err);
+
+/*
+ * AWS Signature V4 (Authorization header form): checks the request against
+ * the secret of its access key, the clock skew (skew_s, 900 for AWS) and
+ * the payload hash.  service, if not NULL, must match the credential
+ * scope's service ("kinesis", "firehose").  now_ms is the wall clock.
+ */
+int auth_sigv4(struct auth *a, const struct sigv4_request *req, int64_t now_ms, int skew_s,
+	       const char *service, struct principal *out, enum auth_fail *why, char *err);
+
+#endif

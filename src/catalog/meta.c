@@ -1,0 +1,214 @@
+/*
+ * meta.c - the SQLite metastore and its schema.
+ *
+ * One connection, opened in serialized mode and guarded by meta->mu so a
+ * subsystem can run several statements (or a transaction) as one unit.
+ * journal_mode=WAL lets readers proceed during a write; synchronous=FULL
+ * makes every COMMIT durable before it returns, which the flusher's
+ * checkpoints and the credential changes rely on.
+ *
+ * The schema is a list of migrations applied in order; user_version
+ * records how many ran.  A migration is never edited once released: add a
+ * new one at the end.
+ */
+#include "catalog/meta.h"
+
+#include <pthread.h>
+#include <sqlite3.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "core/err.h"
+#include "core/mem.h"
+#include "core/banned.h"
+
+struct meta {
+	sqlite3 *db;
+	pthread_mutex_t mu;
+};
+
+static const char *const migrations[] = {
+	/* 1: settings, principals and credentials, streams. */
+	"CREATE TABLE kv("
+	"  key TEXT PRIMARY KEY,"
+	"  value TEXT NOT NULL);"
+	"CREATE TABLE principals("
+	"  name TEXT PRIMARY KEY,"
+	"  kind TEXT NOT NULL DEFAULT 'user',"      /* user | role */
+	"  scram TEXT,"                             /* SCRAM-SHA-256 verifier */
+	"  is_admin INTEGER NOT NULL DEFAULT 0,"
+	"  is_root INTEGER NOT NULL DEFAULT 0,"
+	"  disabled INTEGER NOT NULL DEFAULT 0,"
+	"  created_ms INTEGER NOT NULL);"
+	"CREATE TABLE access_keys("
+	"  key_id TEXT PRIMARY KEY,"
+	"  principal TEXT NOT NULL,"
+	"  secret_sealed TEXT NOT NULL,"            /* AES-256-GCM under the master key */
+	"  created_ms INTEGER NOT NULL,"
+	"  disabled INTEGER NOT NULL DEFAULT 0);"
+	"CREATE TABLE tokens("
+	"  hash TEXT PRIMARY KEY,"                  /* hex SHA-256 of the token */
+	"  principal TEXT NOT NULL,"
+	"  created_ms INTEGER NOT NULL,"
+	"  expires_ms INTEGER NOT NULL);"
+	"CREATE INDEX tokens_expiry ON tokens(expires_ms);"
+	"CREATE TABLE streams("
+	"  name TEXT PRIMARY KEY,"
+	"  kind TEXT NOT NULL,"                     /* native | kinesis | firehose */
+	"  created_ms INTEGER NOT NULL,"
+	"  deleted INTEGER NOT NULL DEFAULT 0,"     /* kept so sequence numbers never repeat */
+	"  options TEXT NOT NULL,"                  /* JSON of struct stream_opts */
+	"  flushed_seq INTEGER NOT NULL DEFAULT 0," /* every record <= this is in an object */
+	"  pending_end INTEGER NOT NULL DEFAULT 0," /* flush in progress: (flushed_seq, pending_end] */
+	"  records INTEGER NOT NULL DEFAULT 0,"     /* flushed records (incl. quarantined) */
+	"  bytes INTEGER NOT NULL DEFAULT 0,"       /* flushed record bytes */
+	"  quarantined INTEGER NOT NULL DEFAULT 0,"
+	"  objects INTEGER NOT NULL DEFAULT 0,"
+	"  last_object TEXT NOT NULL DEFAULT '',"
+	"  last_flush_ms INTEGER NOT NULL DEFAULT 0);",
+};
+
+#define NMIGRATIONS (sizeof migrations / sizeof migrations[0])
+
+static int sql_fail(sqlite3 *db, char *err, const char *what)
+{
+	int code = sqlite3_errcode(db) == SQLITE_FULL ? TN_ENOSPC : TN_EIO;
+	return tn_fail(err, code, "metastore: %s: %s", what, sqlite3_errmsg(db));
+}
+
+static int migrate(struct meta *m, char *err)
+{
+	sqlite3_stmt *st = NULL;
+	int version = 0;
+	if (sqlite3_prepare_v2(m->db, "PRAGMA user_version", -1, &st, NULL) != SQLITE_OK)
+		return sql_fail(m->db, err, "read schema version");
+	if (sqlite3_step(st) == SQLITE_ROW)
+		version = sqlite3_column_int(st, 0);
+	sqlite3_finalize(st);
+	if (version > (int)NMIGRATIONS)
+		return tn_fail(err, TN_EUNSUPPORTED,
+			       "metastore: schema version %d is newer than this tarn (%zu)", version,
+			       NMIGRATIONS);
+	for (size_t i = (size_t)version; i < NMIGRATIONS; i++) {
+		char sql[64];
+		int rc = meta_exec(m, "BEGIN IMMEDIATE", err);
+		if (rc)
+			return rc;
+		rc = meta_exec(m, migrations[i], err);
+		snprintf(sql, sizeof sql, "PRAGMA user_version=%zu", i + 1);
+		if (rc == 0)
+			rc = meta_exec(m, sql, err);
+		if (rc == 0)
+			rc = meta_exec(m, "COMMIT", err);
+		if (rc) {
+			meta_exec(m, "ROLLBACK", NULL);
+			return rc;
+		}
+	}
+	return 0;
+}
+
+int meta_open(const char *path, struct meta **out, char *err)
+{
+	struct meta *m = xcalloc(1, sizeof *m);
+	pthread_mutex_init(&m->mu, NULL);
+	int rc = sqlite3_open_v2(path, &m->db,
+				 SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE | SQLITE_OPEN_FULLMUTEX,
+				 NULL);
+	if (rc != SQLITE_OK) {
+		rc = tn_fail(err, TN_EIO, "metastore '%s': %s", path,
+			     m->db ? sqlite3_errmsg(m->db) : "cannot open");
+		goto fail;
+	}
+	sqlite3_busy_timeout(m->db, 5000);
+	if ((rc = meta_exec(m, "PRAGMA journal_mode=WAL", err)) ||
+	    (rc = meta_exec(m, "PRAGMA synchronous=FULL", err)) ||
+	    (rc = meta_exec(m, "PRAGMA foreign_keys=ON", err)))
+		goto fail;
+	if ((rc = migrate(m, err)))
+		goto fail;
+	*out = m;
+	return 0;
+fail:
+	meta_close(m);
+	return rc;
+}
+
+void meta_close(struct meta *m)
+{
+	if (!m)
+		return;
+	if (m->db)
+		sqlite3_close_v2(m->db);
+	pthread_mutex_destroy(&m->mu);
+	free(m);
+}
+
+struct sqlite3 *meta_db(struct meta *m)
+{
+	return m->db;
+}
+
+void meta_lock(struct meta *m)
+{
+	pthread_mutex_lock(&m->mu);
+}
+
+void meta_unlock(struct meta *m)
+{
+	pthread_mutex_unlock(&m->mu);
+}
+
+int meta_exec(struct meta *m, const char *sql, char *err)
+{
+	char *msg = NULL;
+	if (sqlite3_exec(m->db, sql, NULL, NULL, &msg) != SQLITE_OK) {
+		int code = sqlite3_errcode(m->db) == SQLITE_FULL ? TN_ENOSPC : TN_EIO;
+		int rc = tn_fail(err, code, "metastore: %s", msg ? msg : sqlite3_errmsg(m->db));
+		sqlite3_free(msg);
+		return rc;
+	}
+	return 0;
+}
+
+int meta_kv_get(struct meta *m, const char *key, char *out, size_t outlen)
+{
+	sqlite3_stmt *st = NULL;
+	int rc = TN_ENOTFOUND;
+	meta_lock(m);
+	if (sqlite3_prepare_v2(m->db, "SELECT value FROM kv WHERE key = ?", -1, &st, NULL) ==
+	    SQLITE_OK) {
+		sqlite3_bind_text(st, 1, key, -1, SQLITE_STATIC);
+		if (sqlite3_step(st) == SQLITE_ROW) {
+			snprintf(out, outlen, "%s", (const char *)sqlite3_column_text(st, 0));
+			rc = 0;
+		}
+	} else {
+		rc = TN_EIO;
+	}
+	sqlite3_finalize(st);
+	meta_unlock(m);
+	return rc;
+}
+
+int meta_kv_set(struct meta *m, const char *key, const char *value, char *err)
+{
+	sqlite3_stmt *st = NULL;
+	int rc = 0;
+	meta_lock(m);
+	if (sqlite3_prepare_v2(m->db,
+			       "INSERT INTO kv(key, value) VALUES(?, ?) "
+			       "ON CONFLICT(key) DO UPDATE SET value = excluded.value",
+			       -1, &st, NULL) != SQLITE_OK) {
+		rc = sql_fail(m->db, err, "prepare");
+	} else {
+		sqlite3_bind_text(st, 1, key, -1, SQLITE_STATIC);
+		sqlite3_bind_text(st, 2, value, -1, SQLITE_STATIC);
+		if (sqlite3_step(st) != SQLITE_DONE)
+			rc = sql_fail(m->db, err, "write setting");
+	}
+	sqlite3_finalize(st);
+	meta_unlock(m);
+	return rc;
+}

@@ -1,0 +1,20 @@
+/*
+ * cli.h - client commands of the tarn binary.
+ *
+ * Each command is `int cmd_NAME(int argc, char **argv)` where argv[0] is
+ * the command name; it returns the process exit code (0 ok, 1 failure,
+ * 2 usage).  Client commands talk to the server's REST API at TARN_URL
+ * (default http://127.0.0.1:7070) with TARN_TOKEN, or TARN_USER and
+ * TARN_PASSWORD; they print one clear line to stderr on failure.
+ * src/main.c holds the table that dispatches to them.
+ */
+#ifndef TN_CLI_H
+#define TN_CLI_H
+
+int cmd_ingest(int argc, char **argv);   /* tarn ingest STREAM [FILE] */
+int cmd_streams(int argc, char **argv);  /* tarn streams [NAME] */
+int cmd_flush(int argc, char **argv);    /* tarn flush STREAM */
+int cmd_token(int argc, char **argv);    /* tarn token [--ttl SECONDS] */
+int cmd_gen(int argc, char **argv);      /* tarn gen immunizations --count N [--seed S] */
+
+#endif

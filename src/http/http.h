@@ -1,0 +1,45 @@
+/*
+ * http.h - the HTTP listener: REST API /v1/..., Kinesis and Firehose
+ * (AWS JSON 1.1 on POST / with X-Amz-Target), /healthz.
+ *
+ * An edge: it parses, authenticates and translates, then calls the core
+ * (streams, auth, store) with the authenticated principal.  It never
+ * touches files, the metastore or DuckDB itself.
+ *
+ * Built on libmicrohttpd with one thread per connection (capped by
+ * http.max_connections): a request that appends records blocks its thread
+ * until the group commit makes them durable, and many such threads share
+ * one fdatasync.
+ */
+#ifndef TN_HTTP_H
+#define TN_HTTP_H
+
+#include <stdint.h>
+
+struct streams;
+struct auth;
+struct store;
+struct tn_config;
+
+struct http_deps {
+	struct streams *streams;
+	struct auth *auth;
+	struct store *store;
+	const struct tn_config *cfg;
+	int64_t started_ms;
+};
+
+struct http_server;
+
+/*
+ * Starts listening on addr ("127.0.0.1:7070", "[::1]:0").  deps are
+ * borrowed and must outlive the server.  Caller stops with http_stop().
+ */
+int http_start(const char *addr, const struct http_deps *deps, struct http_server **out,
+	       char *err);
+/* The port actually bound (useful with port 0). */
+int http_port(const struct http_server *h);
+/* Stops accepting, waits for requests in flight, frees. Accepts NULL. */
+void http_stop(struct http_server *h);
+
+#endif

@@ -1,0 +1,290 @@
+/*
+ * lake.c - lake creation and the open/close sequence of its services.
+ *
+ * Layout (DESIGN.md): <lake>/tarn.yaml, <lake>/.tarn/{meta.db, master.key,
+ * lock, wal/}, and the zone folders.  Open order: config -> lock -> log ->
+ * store -> metastore -> credentials -> streams (WAL recovery, flush redo);
+ * close runs it backwards, so every durable record is flushed before the
+ * metastore closes and the lock is released last.
+ */
+#include "lake/lake.h"
+
+#include <dirent.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <limits.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/file.h>
+#include <unistd.h>
+
+#include "auth/auth.h"
+#include "catalog/meta.h"
+#include "core/buf.h"
+#include "core/crypto.h"
+#include "core/err.h"
+#include "core/log.h"
+#include "core/mem.h"
+#include "core/os.h"
+#include "store/store.h"
+#include "stream/stream.h"
+#include "core/banned.h"
+
+#define MASTER_KEY_LEN 32
+
+static void lake_path(const char *root, const char *rel, char *out, size_t n)
+{
+	snprintf(out, n, "%s/%s", root, rel);
+}
+
+bool lake_exists(const char *dir)
+{
+	char p[PATH_MAX];
+	lake_path(dir, "tarn.yaml", p, sizeof p);
+	if (!os_exists(p))
+		return false;
+	lake_path(dir, ".tarn", p, sizeof p);
+	return os_is_dir(p);
+}
+
+static int dir_empty(const char *dir, bool *empty, char *err)
+{
+	DIR *d = opendir(dir);
+	*empty = true;
+	if (!d) {
+		if (errno == ENOENT)
+			return 0;
+		return tn_fail(err, tn_from_errno(errno), "'%s': %s", dir, strerror(errno));
+	}
+	struct dirent *de;
+	while ((de = readdir(d)))
+		if (strcmp(de->d_name, ".") && strcmp(de->d_name, ".."))
+			*empty = false;
+	closedir(d);
+	return 0;
+}
+
+static void zone_dirs_from(const struct tn_config *c, struct zone_dirs *z)
+{
+	for (int i = 0; i < ZONE_COUNT; i++)
+		z->dir[i] = c->zone_dirs[i];
+}
+
+static int read_master_key(const char *root, uint8_t key[MASTER_KEY_LEN], char *err)
+{
+	char p[PATH_MAX];
+	lake_path(root, ".tarn/master.key", p, sizeof p);
+	struct buf b = BUF_INIT(4096);
+	int rc = os_read_file(p, 4096, &b, err);
+	if (rc == 0 && b.len != MASTER_KEY_LEN)
+		rc = tn_fail(err, TN_ECORRUPT, "master key '%s': %zu bytes, expected %d", p, b.len,
+			     MASTER_KEY_LEN);
+	if (rc == 0)
+		memcpy(key, b.data, MASTER_KEY_LEN);
+	buf_release(&b);
+	return rc;
+}
+
+int lake_init(const char *dir, const char *user, const char *password, char *err)
+{
+	if (lake_exists(dir))
+		return tn_fail(err, TN_ECONFLICT, "'%s' is already a lake", dir);
+	bool empty;
+	int rc = dir_empty(dir, &empty, err);
+	if (rc)
+		return rc;
+	if (!empty)
+		return tn_fail(err, TN_ECONFLICT,
+			       "'%s' is not empty and not a lake; choose an empty or new directory",
+			       dir);
+	char p[PATH_MAX];
+	if ((rc = os_mkdir_p(dir, 0750, err)))
+		return rc;
+	lake_path(dir, ".tarn/wal", p, sizeof p);
+	if ((rc = os_mkdir_p(p, 0700, err)))
+		return rc;
+
+	struct tn_config cfg;
+	config_defaults(&cfg);
+	char abs[PATH_MAX];
+	if (realpath(dir, abs)) {
+		const char *base = strrchr(abs, '/');
+		base = base && base[1] ? base + 1 : "lake";
+		/* The lake name is a bucket name: lowercase letters, digits, '-'. */
+		char name[64];
+		size_t k = 0;
+		for (size_t i = 0; base[i] && k < sizeof name - 1; i++) {
+			char c = base[i];
+			if (c >= 'A' && c <= 'Z')
+				c = (char)(c - 'A' + 'a');
+			if ((c >= 'a' && c <= 'z') || (c >= '0' && c <= '9') || c == '-')
+				name[k++] = c;
+		}
+		name[k] = '\0';
+		if (k >= 3)
+			snprintf(cfg.lake_name, sizeof cfg.lake_name, "%s", name);
+	}
+
+	struct store *store = NULL;
+	struct zone_dirs zd;
+	zone_dirs_from(&cfg, &zd);
+	if ((rc = store_open(dir, &zd, &store, err)))
+		return rc;
+	rc = store_create_layout(store, err);
+	store_close(store);
+	if (rc)
+		return rc;
+
+	uint8_t key[MASTER_KEY_LEN];
+	crypto_random(key, sizeof key);
+	lake_path(dir, ".tarn/master.key", p, sizeof p);
+	if ((rc = os_write_file_atomic(p, key, sizeof key, 0600, err)))
+		return rc;
+
+	struct meta *meta = NULL;
+	struct auth *auth = NULL;
+	lake_path(dir, ".tarn/meta.db", p, sizeof p);
+	if ((rc = meta_open(p, &meta, err)))
+		return rc;
+	if ((rc = auth_open(meta, key, &auth, err)) == 0)
+		rc = auth_set_root(auth, user, password, err);
+	auth_close(auth);
+	if (rc == 0)
+		rc = meta_kv_set(meta, "format", "1", err);
+	meta_close(meta);
+	if (rc)
+		return rc;
+
+	/* tarn.yaml last: its presence marks a complete lake. */
+	struct buf y = BUF_INIT(0);
+	buf_puts(&y, "# tarn.yaml - configuration of this lake.\n"
+		     "# Every setting is shown with its default; `tarn config show DIR` prints\n"
+		     "# the values in force.  Sizes take B/KiB/MiB/GiB, durations s/m/h/d.\n"
+		     "# Flags of `tarn serve` override these (e.g. --http 127.0.0.1:7070).\n\n");
+	config_dump(&cfg, true, &y);
+	lake_path(dir, "tarn.yaml", p, sizeof p);
+	rc = os_write_file_atomic(p, y.data, y.len, 0640, err);
+	buf_release(&y);
+	return rc;
+}
+
+static int take_lock(struct lake *l, char *err)
+{
+	char p[PATH_MAX];
+	lake_path(l->root, ".tarn/lock", p, sizeof p);
+	int fd = os_open(p, O_RDWR | O_CREAT, 0600, err);
+	if (fd < 0)
+		return fd;
+	if (flock(fd, LOCK_EX | LOCK_NB) < 0) {
+		char pid[32] = "";
+		ssize_t n = pread(fd, pid, sizeof pid - 1, 0);
+		pid[n > 0 ? n : 0] = '\0';
+		pid[strcspn(pid, "\n")] = '\0';
+		os_close(fd);
+		return tn_fail(err, TN_ECONFLICT, "lake '%s' is in use by another tarn (pid %s)",
+			       l->root, pid[0] ? pid : "unknown");
+	}
+	char pid[32];
+	int n = snprintf(pid, sizeof pid, "%ld\n", (long)getpid());
+	if (ftruncate(fd, 0) == 0 && pwrite(fd, pid, (size_t)n, 0) < 0)
+		log_warn("lake", "cannot record the pid in the lock file");
+	l->lock_fd = fd;
+	return 0;
+}
+
+int lake_open(const char *dir, const char *const *overrides, struct lake **out, char *err)
+{
+	if (!lake_exists(dir))
+		return tn_fail(err, TN_ENOTFOUND, "'%s' is not a lake (run `tarn init %s` first)",
+			       dir, dir);
+	char abs[PATH_MAX], p[PATH_MAX];
+	if (!realpath(dir, abs))
+		return tn_fail(err, TN_ENOTFOUND, "'%s': %s", dir, strerror(errno));
+	struct lake *l = xcalloc(1, sizeof *l);
+	l->root = xstrdup(abs);
+	l->lock_fd = -1;
+	config_defaults(&l->cfg);
+	lake_path(abs, "tarn.yaml", p, sizeof p);
+	int rc = config_load(&l->cfg, p, err);
+	for (size_t i = 0; rc == 0 && overrides && overrides[i]; i++) {
+		const char *eq = strchr(overrides[i], '=');
+		char name[128];
+		if (!eq || (size_t)(eq - overrides[i]) >= sizeof name) {
+			rc = tn_fail(err, TN_EINVAL, "bad override '%s'", overrides[i]);
+			break;
+		}
+		snprintf(name, sizeof name, "%.*s", (int)(eq - overrides[i]), overrides[i]);
+		rc = config_set(&l->cfg, name, eq + 1, err);
+	}
+	if (rc)
+		goto fail;
+	int lvl = log_level_parse(l->cfg.log_level);
+	if (lvl < 0) {
+		rc = tn_fail(err, TN_EINVAL, "setting 'log.level': '%s' is not debug, info, warn or error",
+			     l->cfg.log_level);
+		goto fail;
+	}
+	log_set_level((enum log_level)lvl);
+	if ((rc = take_lock(l, err)))
+		goto fail;
+	struct zone_dirs zd;
+	zone_dirs_from(&l->cfg, &zd);
+	if ((rc = store_open(abs, &zd, &l->store, err)))
+		goto fail;
+	if ((rc = store_create_layout(l->store, err)))
+		goto fail;
+	snprintf(p, sizeof p, "%s/%s/server/tarn.log", abs, store_zone_dir(l->store, ZONE_LOG));
+	if ((rc = log_open(p, err)))
+		goto fail;
+	lake_path(abs, ".tarn/meta.db", p, sizeof p);
+	if ((rc = meta_open(p, &l->meta, err)))
+		goto fail;
+	uint8_t key[MASTER_KEY_LEN];
+	if ((rc = read_master_key(abs, key, err)))
+		goto fail;
+	if ((rc = auth_open(l->meta, key, &l->auth, err)))
+		goto fail;
+	const char *ru = getenv("TARN_ROOT_USER"), *rp = getenv("TARN_ROOT_PASSWORD");
+	if (ru && *ru && rp && *rp)
+		rc = auth_set_root(l->auth, ru, rp, err);
+	else if (!auth_has_root(l->auth))
+		rc = tn_fail(err, TN_EAUTH, "lake has no root user: set TARN_ROOT_USER and "
+			     "TARN_ROOT_PASSWORD");
+	if (rc)
+		goto fail;
+	struct streams_config sc = {
+		.auto_create = l->cfg.streams_auto_create,
+		.segment_bytes = (uint64_t)l->cfg.streams_segment_bytes,
+		.wal_max_bytes = (uint64_t)l->cfg.streams_wal_max_bytes,
+		.max_lag_ms = (uint32_t)(l->cfg.streams_max_lag_s * 1000),
+		.min_free_bytes = (uint64_t)l->cfg.streams_min_free_bytes,
+	};
+	sc.defaults.buffer_bytes = (uint64_t)l->cfg.streams_buffer_bytes;
+	sc.defaults.buffer_ms = (uint32_t)(l->cfg.streams_buffer_s * 1000);
+	sc.defaults.partition = PART_ARRIVAL;
+	lake_path(abs, ".tarn/wal", p, sizeof p);
+	if ((rc = streams_open(&sc, l->store, l->meta, p, &l->streams, err)))
+		goto fail;
+	*out = l;
+	return 0;
+fail:
+	lake_close(l);
+	return rc;
+}
+
+void lake_close(struct lake *l)
+{
+	if (!l)
+		return;
+	streams_close(l->streams);
+	auth_close(l->auth);
+	meta_close(l->meta);
+	store_close(l->store);
+	if (l->lock_fd >= 0) {
+		flock(l->lock_fd, LOCK_UN);
+		os_close(l->lock_fd);
+	}
+	free(l->root);
+	free(l);
+}

@@ -1,0 +1,52 @@
+/*
+ * lake.h - a lake directory: creating it, and opening every service of it.
+ *
+ * `tarn init` calls lake_init; `tarn serve` calls lake_open, then starts
+ * the listeners over the services, then lake_close on shutdown.  Offline
+ * maintenance commands take the same exclusive lock that serve holds.
+ */
+#ifndef TN_LAKE_H
+#define TN_LAKE_H
+
+#include <stdbool.h>
+
+#include "core/config.h"
+
+struct store;
+struct meta;
+struct auth;
+struct streams;
+
+struct lake {
+	char *root;            /* absolute path */
+	struct tn_config cfg;
+	int lock_fd;
+	struct store *store;
+	struct meta *meta;
+	struct auth *auth;
+	struct streams *streams;
+};
+
+/* True if dir holds a lake (tarn.yaml and .tarn/). */
+bool lake_exists(const char *dir);
+
+/*
+ * Creates a lake in dir (which must be absent or empty): the zone layout,
+ * a commented tarn.yaml, the metastore, the master key (0600) and the root
+ * principal user/password.  Refuses a non-empty directory (TN_ECONFLICT).
+ */
+int lake_init(const char *dir, const char *user, const char *password, char *err);
+
+/*
+ * Opens the lake in dir for serving: reads tarn.yaml, applies the
+ * overrides (name=value pairs of settings, NULL-terminated list, may be
+ * NULL), takes the exclusive lock (TN_ECONFLICT if another tarn holds
+ * it), opens the log, store, metastore, credentials and streams
+ * (recovering the WALs).  Root comes from TARN_ROOT_USER /
+ * TARN_ROOT_PASSWORD when set.  Caller frees with lake_close().
+ */
+int lake_open(const char *dir, const char *const *overrides, struct lake **out, char *err);
+/* Flushes streams, closes everything, releases the lock. Accepts NULL. */
+void lake_close(struct lake *l);
+
+#endif

@@ -1,0 +1,253 @@
+/*
+ * main.c - the tarn command: dispatches to server and client commands.
+ *
+ * To add a command: write `int cmd_x(int argc, char **argv)` (argv[0] is
+ * the command name; return the exit code), declare it in cli/cli.h (client
+ * commands) or here (server-side commands), and add a row to commands[].
+ */
+#include <errno.h>
+#include <pthread.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "auth/auth.h"
+#include "cli/cli.h"
+#include "core/buf.h"
+#include "core/config.h"
+#include "core/crypto.h"
+#include "core/err.h"
+#include "core/log.h"
+#include "core/mem.h"
+#include "core/timeutil.h"
+#include "http/http.h"
+#include "lake/lake.h"
+#include "query/engine.h"
+#include "core/banned.h"
+
+#define TARN_VERSION "0.1.0"
+
+static int cmd_init(int argc, char **argv);
+static int cmd_serve(int argc, char **argv);
+static int cmd_config(int argc, char **argv);
+static int cmd_version(int argc, char **argv);
+
+static const struct command {
+	const char *name;
+	int (*fn)(int argc, char **argv);
+	const char *usage;
+	const char *help;
+} commands[] = {
+	{ "init", cmd_init, "init DIR", "create a lake in DIR (absent or empty)" },
+	{ "serve", cmd_serve, "serve DIR [--http ADDR:PORT] [--set NAME=VALUE]...",
+	  "serve the lake in DIR until SIGTERM or SIGINT" },
+	{ "config", cmd_config, "config show DIR | config reference",
+	  "print the settings in force, or the reference table" },
+	{ "ingest", cmd_ingest, "ingest STREAM [FILE]", "send NDJSON records to a stream" },
+	{ "streams", cmd_streams, "streams [NAME]", "list streams, or show one" },
+	{ "flush", cmd_flush, "flush STREAM", "write a stream's waiting records into objects now" },
+	{ "token", cmd_token, "token [--ttl SECONDS]", "issue an API token (prints it)" },
+	{ "gen", cmd_gen, "gen immunizations --count N [--seed S]",
+	  "print synthetic sample events as NDJSON" },
+	{ "version", cmd_version, "version", "print the versions of tarn and DuckDB" },
+};
+
+#define NCOMMANDS (sizeof commands / sizeof commands[0])
+
+static void usage(FILE *f)
+{
+	fprintf(f, "tarn %s - a data lake in one binary\n\nusage: tarn COMMAND [ARGS]\n\n"
+		   "commands:\n", TARN_VERSION);
+	for (size_t i = 0; i < NCOMMANDS; i++)
+		fprintf(f, "  %-52s %s\n", commands[i].usage, commands[i].help);
+	fprintf(f, "\nclient commands talk to TARN_URL (default http://127.0.0.1:7070) with\n"
+		   "TARN_TOKEN, or TARN_USER and TARN_PASSWORD.  `tarn COMMAND --help` says more.\n");
+}
+
+static bool wants_help(int argc, char **argv)
+{
+	for (int i = 1; i < argc; i++)
+		if (!strcmp(argv[i], "--help") || !strcmp(argv[i], "-h"))
+			return true;
+	return false;
+}
+
+/* tarn init DIR */
+static int cmd_init(int argc, char **argv)
+{
+	if (wants_help(argc, argv)) {
+		printf("usage: tarn init DIR\n\n"
+		       "Creates a lake in DIR (absent or empty): the zone folders, a commented\n"
+		       "tarn.yaml, the metastore and the master key.  The root user is\n"
+		       "TARN_ROOT_USER / TARN_ROOT_PASSWORD; if they are not set, a password\n"
+		       "is generated and printed once.\n");
+		return 0;
+	}
+	if (argc != 2) {
+		fprintf(stderr, "usage: tarn init DIR\n");
+		return 2;
+	}
+	const char *user = getenv("TARN_ROOT_USER");
+	const char *pw = getenv("TARN_ROOT_PASSWORD");
+	char genpw[48];
+	bool generated = false;
+	if (!user || !*user)
+		user = "root";
+	if (!pw || !*pw) {
+		uint8_t rnd[18];
+		struct buf b = BUF_INIT(0);
+		crypto_random(rnd, sizeof rnd);
+		base64_encode(rnd, sizeof rnd, &b);
+		for (size_t i = 0; i < b.len; i++)
+			if (b.data[i] == '+' || b.data[i] == '/')
+				b.data[i] = b.data[i] == '+' ? '-' : '_';
+		snprintf(genpw, sizeof genpw, "%s", b.data);
+		buf_release(&b);
+		pw = genpw;
+		generated = true;
+	}
+	char err[TN_ERRLEN];
+	if (lake_init(argv[1], user, pw, err)) {
+		fprintf(stderr, "tarn: %s\n", err);
+		return 1;
+	}
+	printf("created lake in %s\n", argv[1]);
+	if (generated)
+		printf("root user: %s\nroot password: %s\n"
+		       "(shown once; set TARN_ROOT_USER / TARN_ROOT_PASSWORD to choose them)\n",
+		       user, pw);
+	return 0;
+}
+
+/* tarn serve DIR [--http ADDR] [--set NAME=VALUE]... */
+static int cmd_serve(int argc, char **argv)
+{
+	if (wants_help(argc, argv)) {
+		printf("usage: tarn serve DIR [options]\n\n"
+		       "  --http ADDR:PORT     REST, Kinesis and Firehose API (default 127.0.0.1:7070)\n"
+		       "  --set NAME=VALUE     override a tarn.yaml setting (tarn config reference)\n"
+		       "  --log-level LEVEL    debug, info, warn or error\n\n"
+		       "Stops on SIGTERM or SIGINT: stops accepting, makes the WAL durable,\n"
+		       "flushes every stream, exits 0.\n");
+		return 0;
+	}
+	const char *dir = NULL;
+	const char *over[64];
+	char *owned[64];
+	size_t no = 0;
+	for (int i = 1; i < argc; i++) {
+		const char *a = argv[i];
+		const char *name = NULL;
+		if (!strcmp(a, "--http"))
+			name = "http.listen";
+		else if (!strcmp(a, "--log-level"))
+			name = "log.level";
+		if ((name || !strcmp(a, "--set")) && i + 1 < argc && no < 63) {
+			owned[no] = name ? xasprintf("%s=%s", name, argv[++i]) : xstrdup(argv[++i]);
+			over[no] = owned[no];
+			no++;
+		} else if (a[0] != '-' && !dir) {
+			dir = a;
+		} else {
+			fprintf(stderr, "tarn serve: unexpected argument '%s'\n", a);
+			return 2;
+		}
+	}
+	over[no] = NULL;
+	if (!dir) {
+		fprintf(stderr, "usage: tarn serve DIR [--http ADDR:PORT]\n");
+		return 2;
+	}
+	/* Block the stop signals in every thread; the main thread waits for them. */
+	sigset_t set;
+	sigemptyset(&set);
+	sigaddset(&set, SIGTERM);
+	sigaddset(&set, SIGINT);
+	pthread_sigmask(SIG_BLOCK, &set, NULL);
+	signal(SIGPIPE, SIG_IGN);
+
+	char err[TN_ERRLEN];
+	struct lake *l = NULL;
+	int rc = lake_open(dir, over, &l, err);
+	for (size_t i = 0; i < no; i++)
+		free(owned[i]);
+	if (rc) {
+		fprintf(stderr, "tarn: %s\n", err);
+		return 1;
+	}
+	struct http_deps deps = { l->streams, l->auth, l->store, &l->cfg, time_now_ms() };
+	struct http_server *http = NULL;
+	if (http_start(l->cfg.http_listen, &deps, &http, err)) {
+		fprintf(stderr, "tarn: %s\n", err);
+		lake_close(l);
+		return 1;
+	}
+	char host[TN_MAX_ADDR];
+	int port = 0;
+	config_parse_addr(l->cfg.http_listen, host, sizeof host, &port, NULL);
+	log_info("serve", "lake '%s' (%s) ready: http://%s%s%s:%d", l->cfg.lake_name, l->root,
+		 strchr(host, ':') ? "[" : "", host, strchr(host, ':') ? "]" : "", http_port(http));
+	int sig = 0;
+	sigwait(&set, &sig);
+	log_info("serve", "%s: stopping (no new requests; flushing streams)",
+		 sig == SIGTERM ? "SIGTERM" : "SIGINT");
+	http_stop(http);
+	lake_close(l);
+	log_info("serve", "stopped cleanly");
+	log_close();
+	return 0;
+}
+
+/* tarn config show DIR | tarn config reference */
+static int cmd_config(int argc, char **argv)
+{
+	struct buf out = BUF_INIT(0);
+	int rc = 0;
+	if (argc == 2 && !strcmp(argv[1], "reference")) {
+		config_reference(&out);
+	} else if (argc == 3 && !strcmp(argv[1], "show")) {
+		struct tn_config c;
+		char err[TN_ERRLEN], p[4096];
+		config_defaults(&c);
+		snprintf(p, sizeof p, "%s/tarn.yaml", argv[2]);
+		if (config_load(&c, p, err)) {
+			fprintf(stderr, "tarn: %s\n", err);
+			rc = 1;
+		} else {
+			config_dump(&c, false, &out);
+		}
+	} else {
+		fprintf(wants_help(argc, argv) ? stdout : stderr,
+			"usage: tarn config show DIR | tarn config reference\n");
+		rc = wants_help(argc, argv) ? 0 : 2;
+	}
+	fwrite(out.data, 1, out.len, stdout);
+	buf_release(&out);
+	return rc;
+}
+
+static int cmd_version(int argc, char **argv)
+{
+	(void)argc;
+	(void)argv;
+	printf("tarn %s (DuckDB %s)\n", TARN_VERSION, engine_version());
+	return 0;
+}
+
+int main(int argc, char **argv)
+{
+	if (argc < 2 || !strcmp(argv[1], "--help") || !strcmp(argv[1], "-h") ||
+	    !strcmp(argv[1], "help")) {
+		usage(stdout);
+		return argc < 2 ? 2 : 0;
+	}
+	if (!strcmp(argv[1], "--version"))
+		return cmd_version(0, NULL);
+	for (size_t i = 0; i < NCOMMANDS; i++)
+		if (!strcmp(argv[1], commands[i].name))
+			return commands[i].fn(argc - 1, argv + 1);
+	fprintf(stderr, "tarn: unknown command '%s' (tarn --help lists them)\n", argv[1]);
+	return 2;
+}

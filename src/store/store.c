@@ -1,0 +1,318 @@
+/*
+ * store.c - objects in zones on local disk.
+ *
+ * Model: an object key is a path relative to the lake root; its first
+ * folders name the zone (zone folders may be nested, "warehouse/core").
+ * Invariants:
+ *   - every write is temp file -> fsync -> rename -> fsync(dir): after a
+ *     crash an object is either whole or absent;
+ *   - raw-zone objects are never replaced or deleted, except that the
+ *     flusher may rewrite its own objects with identical bytes on replay
+ *     (STORE_REPLAY); ordinary raw writes use rename-without-replace, so
+ *     even two racing writers cannot overwrite each other;
+ *   - .tarn/ and temp files (OS_TMP_PREFIX) are never objects;
+ *   - keys outside every zone (tarn.yaml, ...) are refused.
+ * Thread-safe: the struct is read-only after store_open.
+ */
+#include "store/store.h"
+
+#include <fcntl.h>
+#include <limits.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "core/buf.h"
+#include "core/err.h"
+#include "core/limits.h"
+#include "core/mem.h"
+#include "core/os.h"
+#include "core/banned.h"
+
+static const char *const zone_names[ZONE_COUNT] = {
+	"raw", "transient", "master", "drop", "sandbox", "log",
+	"stage", "cleanse", "core", "mart", "references",
+};
+
+static const char *const zone_defaults[ZONE_COUNT] = {
+	"01-raw-data-zone", "02-transient-zone", "03-master-data-zone", "04-user-drop-zone",
+	"data/user", "log", "warehouse/stage", "warehouse/cleanse", "warehouse/core",
+	"warehouse/mart", "references",
+};
+
+/* Fixed sub-folders created by store_create_layout (zone, folder). */
+static const struct {
+	enum zone z;
+	const char *sub;
+} layout_subdirs[] = {
+	{ ZONE_TRANSIENT, "01-athena" },
+	{ ZONE_TRANSIENT, "02-glue" },
+	{ ZONE_TRANSIENT, "quarantine" },
+	{ ZONE_LOG, "server" },
+	{ ZONE_LOG, "audit" },
+	{ ZONE_LOG, "jobs" },
+};
+
+struct store {
+	char *root;
+	char *dir[ZONE_COUNT];
+	size_t dirlen[ZONE_COUNT];
+};
+
+const char *zone_db_name(enum zone z)
+{
+	return z < ZONE_COUNT ? zone_names[z] : NULL;
+}
+
+int zone_by_name(const char *name)
+{
+	if (!strcmp(name, "bronze"))
+		return ZONE_RAW;
+	if (!strcmp(name, "silver"))
+		return ZONE_CLEANSE;
+	if (!strcmp(name, "gold"))
+		return ZONE_MART;
+	for (int i = 0; i < ZONE_COUNT; i++)
+		if (!strcmp(name, zone_names[i]))
+			return i;
+	return -1;
+}
+
+const char *zone_default_dir(enum zone z)
+{
+	return z < ZONE_COUNT ? zone_defaults[z] : NULL;
+}
+
+int store_open(const char *root, const struct zone_dirs *dirs, struct store **out, char *err)
+{
+	char abs[PATH_MAX];
+	if (!realpath(root, abs))
+		return tn_fail(err, TN_ENOTFOUND, "lake '%s': no such directory", root);
+	struct store *s = xcalloc(1, sizeof *s);
+	s->root = xstrdup(abs);
+	for (int i = 0; i < ZONE_COUNT; i++) {
+		const char *d = dirs && dirs->dir[i] && *dirs->dir[i] ? dirs->dir[i] : zone_defaults[i];
+		if (store_key_check(d, strlen(d), NULL) != 0 || !strncmp(d, ".tarn", 5)) {
+			int rc = tn_fail(err, TN_EINVAL, "zone '%s': invalid folder '%s'",
+					 zone_names[i], d);
+			store_close(s);
+			return rc;
+		}
+		s->dir[i] = xstrdup(d);
+		s->dirlen[i] = strlen(d);
+	}
+	*out = s;
+	return 0;
+}
+
+void store_close(struct store *s)
+{
+	if (!s)
+		return;
+	for (int i = 0; i < ZONE_COUNT; i++)
+		free(s->dir[i]);
+	free(s->root);
+	free(s);
+}
+
+int store_create_layout(struct store *s, char *err)
+{
+	char path[PATH_MAX];
+	for (int i = 0; i < ZONE_COUNT; i++) {
+		snprintf(path, sizeof path, "%s/%s", s->root, s->dir[i]);
+		int rc = os_mkdir_p(path, 0750, err);
+		if (rc)
+			return rc;
+	}
+	for (size_t i = 0; i < sizeof layout_subdirs / sizeof layout_subdirs[0]; i++) {
+		snprintf(path, sizeof path, "%s/%s/%s", s->root, s->dir[layout_subdirs[i].z],
+			 layout_subdirs[i].sub);
+		int rc = os_mkdir_p(path, 0750, err);
+		if (rc)
+			return rc;
+	}
+	return 0;
+}
+
+const char *store_root(const struct store *s)
+{
+	return s->root;
+}
+
+const char *store_zone_dir(const struct store *s, enum zone z)
+{
+	return z < ZONE_COUNT ? s->dir[z] : NULL;
+}
+
+int store_zone_of(const struct store *s, const char *key)
+{
+	/* Longest matching zone folder wins (zones may nest under a common parent). */
+	int best = -1;
+	size_t bestlen = 0;
+	for (int i = 0; i < ZONE_COUNT; i++) {
+		size_t n = s->dirlen[i];
+		if (!strncmp(key, s->dir[i], n) && key[n] == '/' && n > bestlen) {
+			best = i;
+			bestlen = n;
+		}
+	}
+	return best;
+}
+
+/* Length of the UTF-8 sequence at p (1..4), or 0 if invalid. */
+static size_t utf8_len(const unsigned char *p, size_t n)
+{
+	if (p[0] < 0x80)
+		return 1;
+	size_t len;
+	uint32_t cp;
+	if ((p[0] & 0xe0) == 0xc0) { len = 2; cp = p[0] & 0x1f; }
+	else if ((p[0] & 0xf0) == 0xe0) { len = 3; cp = p[0] & 0x0f; }
+	else if ((p[0] & 0xf8) == 0xf0) { len = 4; cp = p[0] & 0x07; }
+	else return 0;
+	if (len > n)
+		return 0;
+	for (size_t i = 1; i < len; i++) {
+		if ((p[i] & 0xc0) != 0x80)
+			return 0;
+		cp = cp << 6 | (p[i] & 0x3f);
+	}
+	if ((len == 2 && cp < 0x80) || (len == 3 && cp < 0x800) || (len == 4 && cp < 0x10000) ||
+	    cp > 0x10ffff || (cp >= 0xd800 && cp <= 0xdfff))
+		return 0;
+	return len;
+}
+
+int store_key_check(const char *key, size_t n, char *err)
+{
+	if (n == 0)
+		return tn_fail(err, TN_EINVAL, "object key is empty");
+	if (n > TN_MAX_KEY)
+		return tn_fail(err, TN_EINVAL, "object key is %zu bytes, over the %u-byte limit", n,
+			       TN_MAX_KEY);
+	size_t seg = 0;
+	for (size_t i = 0; i <= n; i++) {
+		if (i == n || key[i] == '/') {
+			size_t len = i - seg;
+			const char *p = key + seg;
+			if (len == 0)
+				return tn_fail(err, TN_EINVAL,
+					       "object key '%.*s': empty path segment at byte %zu",
+					       (int)n, key, i);
+			if ((len == 1 && p[0] == '.') || (len == 2 && p[0] == '.' && p[1] == '.'))
+				return tn_fail(err, TN_EINVAL,
+					       "object key '%.*s': '.' and '..' segments are not allowed",
+					       (int)n, key);
+			if ((len >= 5 && !memcmp(p, ".tarn", 5)))
+				return tn_fail(err, TN_EINVAL,
+					       "object key '%.*s': segments starting with '.tarn' are reserved",
+					       (int)n, key);
+			seg = i + 1;
+			continue;
+		}
+		unsigned char c = (unsigned char)key[i];
+		if (c == 0)
+			return tn_fail(err, TN_EINVAL, "object key contains a NUL byte at byte %zu", i);
+		size_t l = utf8_len((const unsigned char *)key + i, n - i);
+		if (l == 0)
+			return tn_fail(err, TN_EINVAL, "object key: invalid UTF-8 at byte %zu", i);
+		i += l - 1;
+	}
+	return 0;
+}
+
+static int object_path(struct store *s, const char *key, char *path, size_t n, char *err)
+{
+	int rc = store_key_check(key, strlen(key), err);
+	if (rc)
+		return rc;
+	if (store_zone_of(s, key) < 0)
+		return tn_fail(err, TN_EINVAL, "object key '%s': not inside a zone", key);
+	if ((size_t)snprintf(path, n, "%s/%s", s->root, key) >= n)
+		return tn_fail(err, TN_EINVAL, "object key '%s': path too long", key);
+	return 0;
+}
+
+int store_put(struct store *s, const char *key, const struct iovec *iov, int iovcnt, int flags,
+	      char *err)
+{
+	char path[PATH_MAX], tmp[PATH_MAX], dir[PATH_MAX];
+	int rc = object_path(s, key, path, sizeof path, err);
+	if (rc)
+		return rc;
+	int raw = store_zone_of(s, key) == ZONE_RAW;
+	if (raw && !(flags & STORE_REPLAY) && os_exists(path))
+		return tn_fail(err, TN_ECONFLICT,
+			       "object '%s' exists and the raw zone is immutable", key);
+	snprintf(dir, sizeof dir, "%s", path);
+	*strrchr(dir, '/') = '\0';
+	if ((rc = os_mkdir_p(dir, 0750, err)))
+		return rc;
+	if (os_tmp_path(path, tmp, sizeof tmp))
+		return tn_fail(err, TN_EINVAL, "object key '%s': path too long", key);
+	int fd = os_open(tmp, O_WRONLY | O_CREAT | O_EXCL, 0640, err);
+	if (fd < 0)
+		return fd;
+	for (int i = 0; rc == 0 && i < iovcnt; i++)
+		rc = os_write_all(fd, iov[i].iov_base, iov[i].iov_len, tmp, err);
+	if (rc == 0)
+		rc = os_fsync(fd, tmp, err);
+	os_close(fd);
+	if (rc == 0) {
+		if (raw && !(flags & STORE_REPLAY)) {
+			rc = os_rename_noreplace(tmp, path, err);
+			if (rc == TN_ECONFLICT)
+				tn_fail(err, rc, "object '%s' exists and the raw zone is immutable",
+					key);
+		} else {
+			rc = os_rename(tmp, path, err);
+		}
+	}
+	if (rc) {
+		unlink(tmp);
+		return rc;
+	}
+	return os_fsync_dir(dir, err);
+}
+
+int store_head(struct store *s, const char *key, uint64_t *size, char *err)
+{
+	char path[PATH_MAX];
+	int rc = object_path(s, key, path, sizeof path, err);
+	if (rc)
+		return rc;
+	if (os_is_dir(path))
+		return tn_fail(err, TN_ENOTFOUND, "object '%s': not found", key);
+	int64_t n = os_file_size(path);
+	if (n < 0)
+		return tn_fail(err, (int)n, "object '%s': not found", key);
+	*size = (uint64_t)n;
+	return 0;
+}
+
+int store_get(struct store *s, const char *key, size_t max, struct buf *out, char *err)
+{
+	char path[PATH_MAX];
+	int rc = object_path(s, key, path, sizeof path, err);
+	if (rc)
+		return rc;
+	if (!os_exists(path) || os_is_dir(path))
+		return tn_fail(err, TN_ENOTFOUND, "object '%s': not found", key);
+	return os_read_file(path, max, out, err);
+}
+
+int store_delete(struct store *s, const char *key, char *err)
+{
+	char path[PATH_MAX];
+	int rc = object_path(s, key, path, sizeof path, err);
+	if (rc)
+		return rc;
+	if (store_zone_of(s, key) == ZONE_RAW)
+		return tn_fail(err, TN_EDENIED, "object '%s': the raw zone is immutable", key);
+	if (!os_exists(path))
+		return tn_fail(err, TN_ENOTFOUND, "object '%s': not found", key);
+	if ((rc = os_unlink(path, err)))
+		return rc;
+	return os_fsync_parent(path, err);
+}

@@ -1,0 +1,91 @@
+/*
+ * store.h - zones and objects of a lake on local disk.
+ *
+ * A lake is a directory; every zone is a folder in it (names configurable)
+ * and every object is a file whose key is its path relative to the lake
+ * root.  Writes are atomic: temp file, fsync, rename, fsync of the
+ * directory; a reader never sees half an object.  The raw zone is
+ * immutable: no interface may overwrite or delete in it.  The only writer
+ * that may replace a raw object is the stream flusher replaying a range
+ * after a crash, which rewrites byte-identical content (store_put_system).
+ * The internal .tarn/ folder is never an object.
+ *
+ * Thread-safe: a struct store is shared by every thread of the server.
+ */
+#ifndef TN_STORE_H
+#define TN_STORE_H
+
+#include <stddef.h>
+#include <stdint.h>
+#include <sys/uio.h>
+
+enum zone {
+	ZONE_RAW,        /* "bronze": 01-raw-data-zone */
+	ZONE_TRANSIENT,  /* 02-transient-zone */
+	ZONE_MASTER,     /* 03-master-data-zone */
+	ZONE_DROP,       /* 04-user-drop-zone */
+	ZONE_SANDBOX,    /* data/user */
+	ZONE_LOG,        /* log */
+	ZONE_STAGE,      /* warehouse/stage */
+	ZONE_CLEANSE,    /* "silver": warehouse/cleanse */
+	ZONE_CORE,       /* warehouse/core */
+	ZONE_MART,       /* "gold": warehouse/mart */
+	ZONE_REFERENCES, /* references */
+	ZONE_COUNT
+};
+
+/* Zone folder names relative to the lake root; NULL entries take defaults. */
+struct zone_dirs {
+	const char *dir[ZONE_COUNT];
+};
+
+struct store;
+
+/* The SQL database name of a zone ("raw", "transient", ...). */
+const char *zone_db_name(enum zone z);
+/* Looks a zone up by database name or alias (bronze, silver, gold); -1 if none. */
+int zone_by_name(const char *name);
+/* The default folder of a zone ("01-raw-data-zone", ...). */
+const char *zone_default_dir(enum zone z);
+
+/* Opens the store over the lake at root. Caller frees with store_close(). */
+int store_open(const char *root, const struct zone_dirs *dirs, struct store **out, char *err);
+void store_close(struct store *s);
+/* Creates every zone folder and the fixed sub-folders of DESIGN.md. */
+int store_create_layout(struct store *s, char *err);
+
+/* Lake root (absolute), borrowed. */
+const char *store_root(const struct store *s);
+/* Folder of zone z relative to the root, borrowed. */
+const char *store_zone_dir(const struct store *s, enum zone z);
+/* The zone a key lies in, or -1 (outside every zone). */
+int store_zone_of(const struct store *s, const char *key);
+
+/*
+ * Checks an object key: relative, UTF-8, no NUL, no "." or ".." segment,
+ * no empty segment, not under .tarn/, at most TN_MAX_KEY bytes.
+ * TN_EINVAL with a message naming what is wrong.
+ */
+int store_key_check(const char *key, size_t n, char *err);
+
+/* Flags of store_put. */
+#define STORE_REPLAY 1   /* flusher replay: may replace an object of its own in raw */
+
+/*
+ * Writes the object key from the iovecs atomically.  Refuses to replace an
+ * existing object in the raw zone (TN_ECONFLICT, "zone is immutable")
+ * unless STORE_REPLAY.  Creates parent folders.  TN_ENOSPC when the disk is
+ * full (nothing visible is changed).  Any thread.
+ */
+int store_put(struct store *s, const char *key, const struct iovec *iov, int iovcnt, int flags,
+	      char *err);
+
+/* Size of an object; TN_ENOTFOUND if absent. */
+int store_head(struct store *s, const char *key, uint64_t *size, char *err);
+/* Reads a whole object of at most max bytes into out. */
+struct buf;
+int store_get(struct store *s, const char *key, size_t max, struct buf *out, char *err);
+/* Deletes an object (refused in raw). */
+int store_delete(struct store *s, const char *key, char *err);
+
+#endif

@@ -1,0 +1,755 @@
+/*
+ * wal.c - per-stream write-ahead log with group commit.
+ *
+ * See wal.h for the format.  Design:
+ *   - Appends build the whole batch's frames in a buffer and write them
+ *     with one pwrite under w->mu, so frames of concurrent batches never
+ *     interleave and sequence numbers are assigned in file order.
+ *   - Group commit: a writer that needs durability becomes the sync leader
+ *     if nobody is syncing: it notes the newest written seq, drops the
+ *     lock, fdatasyncs, and publishes that seq as durable.  Writers that
+ *     arrive meanwhile wait for the next round, which one of them leads.
+ *     One fdatasync thus covers every writer waiting when it starts.
+ *   - Segments are preallocated, so appends do not allocate blocks: a full
+ *     disk shows up when a new segment is created, before anything of the
+ *     batch is written, and acknowledged data is never at risk.
+ *   - Rollover syncs the old segment before the first frame goes into the
+ *     new one, so only the last segment can ever have a torn tail.
+ *   - A failed write zeroes what it may have written and leaves the WAL
+ *     usable; a failed fdatasync leaves the kernel's page state unknown
+ *     (fsyncgate), so the WAL refuses all later calls until reopened.
+ * Invariants: segments are sorted by first_seq and each holds consecutive
+ * sequence numbers; durable_seq <= written_seq; every frame with seq <=
+ * written_seq is completely in the file.
+ */
+#include "stream/wal.h"
+
+#include <dirent.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <inttypes.h>
+#include <limits.h>
+#include <pthread.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "core/buf.h"
+#include "core/crc32c.h"
+#include "core/err.h"
+#include "core/limits.h"
+#include "core/log.h"
+#include "core/mem.h"
+#include "core/os.h"
+#include "core/timeutil.h"
+#include "core/banned.h"
+
+#define WAL_MAGIC "TARNWAL1"
+#define WAL_VERSION 1u
+#define F_QUARANTINE 1u
+#define F_BATCH_END 2u
+#define READ_CHUNK (1u << 20)
+
+struct seg {
+	uint64_t first_seq;
+	uint64_t last_seq;  /* 0 while empty */
+	uint64_t end;       /* bytes in use: header + frames */
+	int fd;
+	char *path;
+};
+
+struct wal {
+	pthread_mutex_t mu;
+	pthread_cond_t cv;
+	char *dir;
+	uint64_t segment_bytes;
+	struct seg *segs;
+	size_t nsegs, capsegs;
+	uint64_t next_seq;
+	uint64_t written_seq;
+	uint64_t durable_seq;
+	uint64_t bytes;       /* sum of seg.end */
+	bool syncing;
+	int failed;           /* sticky error after a failed fdatasync */
+	struct buf frames;    /* batch being built (under mu) */
+};
+
+struct wal_cursor {
+	struct wal *w;
+	uint64_t next_seq;
+	uint64_t seg_first;   /* segment being read */
+	uint64_t off;         /* offset of the next frame in it */
+	int fd;
+	char path[PATH_MAX];
+	struct buf buf;       /* read-ahead */
+	uint64_t buf_off;     /* file offset of buf.data[0] */
+};
+
+static void put32(uint8_t *p, uint32_t v)
+{
+	for (int i = 0; i < 4; i++)
+		p[i] = (uint8_t)(v >> (8 * i));
+}
+
+static void put64(uint8_t *p, uint64_t v)
+{
+	for (int i = 0; i < 8; i++)
+		p[i] = (uint8_t)(v >> (8 * i));
+}
+
+static uint32_t get32(const uint8_t *p)
+{
+	return (uint32_t)p[0] | (uint32_t)p[1] << 8 | (uint32_t)p[2] << 16 | (uint32_t)p[3] << 24;
+}
+
+static uint64_t get64(const uint8_t *p)
+{
+	return (uint64_t)get32(p) | (uint64_t)get32(p + 4) << 32;
+}
+
+static void seg_path(const char *dir, uint64_t first, char *out, size_t n)
+{
+	snprintf(out, n, "%s/%020" PRIu64 ".wal", dir, first);
+}
+
+static void header_build(uint8_t h[WAL_HEADER_BYTES], uint64_t first_seq)
+{
+	memset(h, 0, WAL_HEADER_BYTES);
+	memcpy(h, WAL_MAGIC, 8);
+	put32(h + 8, WAL_VERSION);
+	put32(h + 12, WAL_HEADER_BYTES);
+	put64(h + 16, first_seq);
+	put64(h + 24, (uint64_t)time_now_ms());
+	put32(h + 60, crc32c(0, h, 60));
+}
+
+static int header_check(const uint8_t h[WAL_HEADER_BYTES], uint64_t first_seq)
+{
+	if (memcmp(h, WAL_MAGIC, 8) != 0 || get32(h + 8) != WAL_VERSION ||
+	    get32(h + 12) != WAL_HEADER_BYTES || get64(h + 16) != first_seq ||
+	    get32(h + 60) != crc32c(0, h, 60))
+		return TN_ECORRUPT;
+	return 0;
+}
+
+/* Creates segment first_seq: temp file, preallocate, header, fsync, rename, fsync dir. */
+static int seg_create(struct wal *w, uint64_t first_seq, struct seg *out, char *err)
+{
+	char path[PATH_MAX], tmp[PATH_MAX];
+	seg_path(w->dir, first_seq, path, sizeof path);
+	if (os_tmp_path(path, tmp, sizeof tmp))
+		return tn_fail(err, TN_EINVAL, "wal '%s': path too long", path);
+	int fd = os_open(tmp, O_RDWR | O_CREAT | O_EXCL, 0640, err);
+	if (fd < 0)
+		return fd;
+	uint8_t h[WAL_HEADER_BYTES];
+	header_build(h, first_seq);
+	int rc = os_fallocate(fd, w->segment_bytes, tmp, err);
+	if (rc == 0)
+		rc = os_pwrite_all(fd, h, sizeof h, 0, tmp, err);
+	if (rc == 0)
+		rc = os_fsync(fd, tmp, err);
+	if (rc == 0)
+		rc = os_rename(tmp, path, err);
+	if (rc == 0)
+		rc = os_fsync_dir(w->dir, err);
+	if (rc) {
+		os_close(fd);
+		unlink(tmp);
+		return rc;
+	}
+	out->first_seq = first_seq;
+	out->last_seq = 0;
+	out->end = WAL_HEADER_BYTES;
+	out->fd = fd;
+	out->path = xstrdup(path);
+	return 0;
+}
+
+static void seg_free(struct seg *s)
+{
+	os_close(s->fd);
+	free(s->path);
+	s->fd = -1;
+	s->path = NULL;
+}
+
+static void segs_push(struct wal *w, struct seg s)
+{
+	if (w->nsegs == w->capsegs) {
+		w->capsegs = w->capsegs ? w->capsegs * 2 : 8;
+		w->segs = xrealloc(w->segs, w->capsegs * sizeof *w->segs);
+	}
+	w->segs[w->nsegs++] = s;
+}
+
+/*
+ * Frame reader over one segment with read-ahead.  Returns 1 with *e filled
+ * and the flags and frame length set, 0 at a zeroed header or end of file, TN_ECORRUPT
+ * for a frame that does not verify (torn or damaged), another code on I/O.
+ */
+static int read_frame(int fd, const char *path, uint64_t off, uint64_t expect_seq,
+		      struct buf *b, uint64_t *buf_off, struct wal_entry *e, unsigned *flags,
+		      uint64_t *flen, char *err)
+{
+	uint64_t need = WAL_FRAME_BYTES;
+	for (int pass = 0; pass < 2; pass++) {
+		if (off < *buf_off || off + need > *buf_off + b->len) {
+			size_t want = need > READ_CHUNK ? (size_t)need : READ_CHUNK;
+			buf_reset(b);
+			int rc = buf_grow(b, want);
+			if (rc)
+				return tn_fail(err, rc, "wal '%s': frame too large", path);
+			size_t got = 0;
+			rc = os_pread(fd, b->data, want, off, &got, path, err);
+			if (rc)
+				return rc;
+			b->len = got;
+			*buf_off = off;
+			if (got < need)
+				return 0; /* end of file */
+		}
+		const uint8_t *p = (const uint8_t *)b->data + (off - *buf_off);
+		uint32_t crc = get32(p), len = get32(p + 4), rlen = get32(p + 8);
+		uint64_t seq = get64(p + 16);
+		if (pass == 0) {
+			if (crc == 0 && len == 0 && rlen == 0 && seq == 0)
+				return 0; /* zeroed: the end of the data */
+			if (len > TN_MAX_RECORD || rlen > WAL_MAX_REASON || seq != expect_seq ||
+			    (p[12] & ~(F_QUARANTINE | F_BATCH_END)) || p[13] || p[14] || p[15])
+				return TN_ECORRUPT;
+			need = WAL_FRAME_BYTES + (uint64_t)len + rlen;
+			continue;
+		}
+		if (crc32c(0, p + 4, (size_t)need - 4) != crc)
+			return TN_ECORRUPT;
+		e->seq = seq;
+		e->arrival_ms = (int64_t)get64(p + 24);
+		e->part_ms = (int64_t)get64(p + 32);
+		e->quarantined = p[12] & F_QUARANTINE;
+		e->rlen = rlen;
+		e->reason = (const char *)p + WAL_FRAME_BYTES;
+		e->len = len;
+		e->data = (const char *)p + WAL_FRAME_BYTES + rlen;
+		*flags = p[12];
+		*flen = need;
+		return 1;
+	}
+	return TN_EINTERNAL;
+}
+
+/*
+ * Scans a segment from its header: *end is the offset after the last
+ * frame that ends a batch, *last its seq (0 if none); *garbage is set when
+ * anything but zeros follows *end.
+ */
+static int seg_scan(struct seg *s, uint64_t *end, uint64_t *last, bool *garbage, char *err)
+{
+	struct buf b = BUF_INIT(0);
+	uint64_t buf_off = UINT64_MAX, off = WAL_HEADER_BYTES, seq = s->first_seq;
+	*end = WAL_HEADER_BYTES;
+	*last = 0;
+	*garbage = false;
+	int rc;
+	for (;;) {
+		struct wal_entry e;
+		unsigned flags;
+		uint64_t flen;
+		rc = read_frame(s->fd, s->path, off, seq, &b, &buf_off, &e, &flags, &flen, err);
+		if (rc == 0)
+			break;
+		if (rc == TN_ECORRUPT) {
+			*garbage = true;
+			rc = 0;
+			break;
+		}
+		if (rc < 0)
+			break;
+		off += flen;
+		if (flags & F_BATCH_END) {
+			*end = off;
+			*last = seq;
+		}
+		seq++;
+	}
+	if (rc == 0 && off != *end)
+		*garbage = true; /* frames of an unfinished batch */
+	buf_release(&b);
+	return rc;
+}
+
+static int list_segments(struct wal *w, uint64_t **firsts, size_t *n, char *err)
+{
+	DIR *d = opendir(w->dir);
+	if (!d)
+		return tn_fail(err, tn_from_errno(errno), "wal '%s': %s", w->dir, strerror(errno));
+	size_t cap = 16;
+	*firsts = xmalloc(cap * sizeof **firsts);
+	*n = 0;
+	struct dirent *de;
+	while ((de = readdir(d))) {
+		const char *name = de->d_name;
+		if (!strncmp(name, OS_TMP_PREFIX, strlen(OS_TMP_PREFIX))) {
+			/* A segment whose creation was interrupted. */
+			char p[PATH_MAX];
+			snprintf(p, sizeof p, "%s/%s", w->dir, name);
+			unlink(p);
+			continue;
+		}
+		size_t len = strlen(name);
+		if (len != 24 || strcmp(name + 20, ".wal") != 0)
+			continue;
+		char *end;
+		uint64_t v = strtoull(name, &end, 10);
+		if (end != name + 20)
+			continue;
+		if (*n == cap) {
+			cap *= 2;
+			*firsts = xrealloc(*firsts, cap * sizeof **firsts);
+		}
+		(*firsts)[(*n)++] = v;
+	}
+	closedir(d);
+	/* Insertion sort: a stream has a handful of segments. */
+	for (size_t i = 1; i < *n; i++)
+		for (size_t j = i; j > 0 && (*firsts)[j - 1] > (*firsts)[j]; j--) {
+			uint64_t t = (*firsts)[j];
+			(*firsts)[j] = (*firsts)[j - 1];
+			(*firsts)[j - 1] = t;
+		}
+	return 0;
+}
+
+/* Cuts the last segment back to end, and re-reserves its full size. */
+static int seg_truncate(struct wal *w, struct seg *s, uint64_t end, char *err)
+{
+	log_warn("wal", "'%s': truncating a torn tail at byte %" PRIu64, s->path, end);
+	int rc = os_ftruncate(s->fd, end, s->path, err);
+	if (rc == 0)
+		rc = os_fallocate(s->fd, w->segment_bytes, s->path, err);
+	if (rc == 0)
+		rc = os_fsync(s->fd, s->path, err);
+	return rc;
+}
+
+static int recover(struct wal *w, uint64_t flushed_seq, char *err)
+{
+	uint64_t *firsts = NULL;
+	size_t n = 0;
+	int rc = list_segments(w, &firsts, &n, err);
+	if (rc)
+		return rc;
+	uint64_t last_seq = 0;
+	for (size_t i = 0; i < n && rc == 0; i++) {
+		bool is_last = i == n - 1;
+		struct seg s = { firsts[i], 0, 0, -1, NULL };
+		char path[PATH_MAX];
+		seg_path(w->dir, firsts[i], path, sizeof path);
+		s.path = xstrdup(path);
+		s.fd = os_open(path, O_RDWR, 0, err);
+		if (s.fd < 0) {
+			rc = s.fd;
+			free(s.path);
+			break;
+		}
+		uint8_t h[WAL_HEADER_BYTES];
+		size_t got = 0;
+		rc = os_pread(s.fd, h, sizeof h, 0, &got, path, err);
+		if (rc == 0 && (got != sizeof h || header_check(h, s.first_seq) != 0)) {
+			rc = tn_fail(err, TN_ECORRUPT, "wal segment '%s': bad header", path);
+		}
+		uint64_t end = 0, last = 0;
+		bool garbage = false;
+		if (rc == 0)
+			rc = seg_scan(&s, &end, &last, &garbage, err);
+		/* Every record after flushed_seq must be present: no gap before this segment. */
+		uint64_t have = last_seq > flushed_seq ? last_seq : flushed_seq;
+		if (rc == 0 && s.first_seq > have + 1)
+			rc = tn_fail(err, TN_ECORRUPT,
+				     "wal segment '%s': starts at %" PRIu64 ", expected %" PRIu64
+				     " (records missing)", path, s.first_seq, have + 1);
+		if (rc == 0 && garbage) {
+			if (is_last)
+				rc = seg_truncate(w, &s, end, err);
+			else if (!last || last + 1 != firsts[i + 1])
+				rc = tn_fail(err, TN_ECORRUPT,
+					     "wal segment '%s': damaged at byte %" PRIu64, path, end);
+		}
+		if (rc) {
+			seg_free(&s);
+			break;
+		}
+		s.end = end;
+		s.last_seq = last;
+		if (last)
+			last_seq = last;
+		w->bytes += s.end;
+		segs_push(w, s);
+	}
+	free(firsts);
+	if (rc)
+		return rc;
+	w->next_seq = last_seq + 1;
+	if (w->next_seq <= flushed_seq)
+		w->next_seq = flushed_seq + 1;
+	w->written_seq = w->durable_seq = w->next_seq - 1;
+	/* Segments recovered are durable: they were synced, or are now after truncation. */
+	return wal_release(w, flushed_seq, err);
+}
+
+int wal_open(const char *dir, uint64_t flushed_seq, uint64_t segment_bytes, struct wal **out,
+	     char *err)
+{
+	int rc = os_mkdir_p(dir, 0750, err);
+	if (rc)
+		return rc;
+	struct wal *w = xcalloc(1, sizeof *w);
+	pthread_mutex_init(&w->mu, NULL);
+	pthread_cond_init(&w->cv, NULL);
+	w->dir = xstrdup(dir);
+	w->segment_bytes = segment_bytes;
+	buf_init(&w->frames, 0);
+	rc = recover(w, flushed_seq, err);
+	if (rc) {
+		wal_close(w);
+		return rc;
+	}
+	*out = w;
+	return 0;
+}
+
+void wal_close(struct wal *w)
+{
+	if (!w)
+		return;
+	pthread_mutex_lock(&w->mu);
+	while (w->syncing)
+		pthread_cond_wait(&w->cv, &w->mu);
+	if (w->nsegs && !w->failed && w->written_seq > w->durable_seq)
+		os_fdatasync(w->segs[w->nsegs - 1].fd, w->segs[w->nsegs - 1].path, NULL);
+	pthread_mutex_unlock(&w->mu);
+	for (size_t i = 0; i < w->nsegs; i++)
+		seg_free(&w->segs[i]);
+	free(w->segs);
+	buf_release(&w->frames);
+	free(w->dir);
+	pthread_cond_destroy(&w->cv);
+	pthread_mutex_destroy(&w->mu);
+	free(w);
+}
+
+/* Under mu: makes sure the current segment can take need more bytes. */
+static int ensure_room(struct wal *w, uint64_t need, char *err)
+{
+	struct seg *cur = w->nsegs ? &w->segs[w->nsegs - 1] : NULL;
+	/* A segment holds consecutive seqs: a gap (after release) needs a new one too. */
+	bool fits = cur && cur->end + need <= w->segment_bytes &&
+		    (cur->last_seq ? cur->last_seq + 1 : cur->first_seq) == w->next_seq;
+	if (fits)
+		return 0;
+	if (need + WAL_HEADER_BYTES > w->segment_bytes)
+		return tn_fail(err, TN_ETOOBIG, "batch of %" PRIu64 " bytes exceeds the WAL segment size",
+			       need);
+	if (cur) {
+		/* The old segment must be durable before frames go to the next. */
+		while (w->syncing)
+			pthread_cond_wait(&w->cv, &w->mu);
+		if (w->failed)
+			return tn_fail(err, w->failed, "wal '%s': an earlier fdatasync failed",
+				       w->dir);
+		if (w->written_seq > w->durable_seq) {
+			int rc = os_fdatasync(cur->fd, cur->path, err);
+			if (rc) {
+				w->failed = TN_EIO;
+				return rc;
+			}
+			w->durable_seq = w->written_seq;
+			pthread_cond_broadcast(&w->cv);
+		}
+	}
+	struct seg s;
+	int rc = seg_create(w, w->next_seq, &s, err);
+	if (rc)
+		return rc;
+	w->bytes += s.end;
+	segs_push(w, s);
+	return 0;
+}
+
+int wal_append(struct wal *w, const struct wal_rec *recs, size_t n, int64_t arrival_ms,
+	       uint64_t *first_seq, char *err)
+{
+	if (n == 0)
+		return tn_fail(err, TN_EINVAL, "empty batch");
+	uint64_t need = 0;
+	for (size_t i = 0; i < n; i++) {
+		if (recs[i].len > TN_MAX_RECORD)
+			return tn_fail(err, TN_ETOOBIG, "record %zu: over the 1 MiB limit", i);
+		need += WAL_FRAME_BYTES + recs[i].len +
+			(recs[i].rlen < WAL_MAX_REASON ? recs[i].rlen : WAL_MAX_REASON);
+	}
+	pthread_mutex_lock(&w->mu);
+	int rc = 0;
+	if (w->failed) {
+		rc = tn_fail(err, w->failed, "wal '%s': an earlier fdatasync failed; restart needed",
+			     w->dir);
+		goto out;
+	}
+	if ((rc = ensure_room(w, need, err)))
+		goto out;
+	struct seg *cur = &w->segs[w->nsegs - 1];
+	buf_reset(&w->frames);
+	if ((rc = buf_grow(&w->frames, need))) {
+		rc = tn_fail(err, rc, "batch too large");
+		goto out;
+	}
+	uint8_t *p = (uint8_t *)w->frames.data;
+	uint64_t seq = w->next_seq;
+	for (size_t i = 0; i < n; i++, seq++) {
+		const struct wal_rec *r = &recs[i];
+		size_t rlen = r->reason ? (r->rlen < WAL_MAX_REASON ? r->rlen : WAL_MAX_REASON) : 0;
+		memset(p, 0, WAL_FRAME_BYTES);
+		put32(p + 4, (uint32_t)r->len);
+		put32(p + 8, (uint32_t)rlen);
+		p[12] = (uint8_t)((r->reason ? F_QUARANTINE : 0) | (i == n - 1 ? F_BATCH_END : 0));
+		put64(p + 16, seq);
+		put64(p + 24, (uint64_t)arrival_ms);
+		put64(p + 32, (uint64_t)r->part_ms);
+		if (rlen)
+			memcpy(p + WAL_FRAME_BYTES, r->reason, rlen);
+		if (r->len)
+			memcpy(p + WAL_FRAME_BYTES + rlen, r->data, r->len);
+		size_t flen = WAL_FRAME_BYTES + rlen + r->len;
+		put32(p, crc32c(0, p + 4, flen - 4));
+		p += flen;
+	}
+	size_t total = (size_t)(p - (uint8_t *)w->frames.data);
+	rc = os_pwrite_all(cur->fd, w->frames.data, total, cur->end, cur->path, err);
+	if (rc) {
+		/* Erase whatever part reached the file so recovery cannot find it. */
+		memset(w->frames.data, 0, total);
+		if (os_pwrite_all(cur->fd, w->frames.data, total, cur->end, cur->path, NULL))
+			log_error("wal", "'%s': could not erase a failed write", cur->path);
+		goto out;
+	}
+	*first_seq = w->next_seq;
+	cur->end += total;
+	cur->last_seq = seq - 1;
+	w->bytes += total;
+	w->next_seq = seq;
+	w->written_seq = seq - 1;
+out:
+	pthread_mutex_unlock(&w->mu);
+	return rc;
+}
+
+int wal_sync_to(struct wal *w, uint64_t seq, char *err)
+{
+	int rc = 0;
+	pthread_mutex_lock(&w->mu);
+	while (w->durable_seq < seq) {
+		if (w->failed) {
+			rc = tn_fail(err, w->failed, "wal '%s': fdatasync failed", w->dir);
+			break;
+		}
+		if (w->syncing) {
+			pthread_cond_wait(&w->cv, &w->mu);
+			continue;
+		}
+		/* Lead a round: everything written so far becomes durable. */
+		w->syncing = true;
+		uint64_t target = w->written_seq;
+		struct seg *cur = &w->segs[w->nsegs - 1];
+		int fd = cur->fd;
+		char path[PATH_MAX];
+		snprintf(path, sizeof path, "%s", cur->path);
+		pthread_mutex_unlock(&w->mu);
+		char msg[TN_ERRLEN];
+		int src = os_fdatasync(fd, path, msg);
+		pthread_mutex_lock(&w->mu);
+		w->syncing = false;
+		if (src) {
+			w->failed = TN_EIO;
+			log_error("wal", "%s", msg);
+		} else if (target > w->durable_seq) {
+			w->durable_seq = target;
+		}
+		pthread_cond_broadcast(&w->cv);
+	}
+	pthread_mutex_unlock(&w->mu);
+	return rc;
+}
+
+uint64_t wal_durable_seq(struct wal *w)
+{
+	pthread_mutex_lock(&w->mu);
+	uint64_t v = w->durable_seq;
+	pthread_mutex_unlock(&w->mu);
+	return v;
+}
+
+uint64_t wal_bytes(struct wal *w)
+{
+	pthread_mutex_lock(&w->mu);
+	uint64_t v = w->bytes;
+	pthread_mutex_unlock(&w->mu);
+	return v;
+}
+
+unsigned wal_segments(struct wal *w)
+{
+	pthread_mutex_lock(&w->mu);
+	unsigned v = (unsigned)w->nsegs;
+	pthread_mutex_unlock(&w->mu);
+	return v;
+}
+
+int wal_release(struct wal *w, uint64_t flushed_seq, char *err)
+{
+	int rc = 0;
+	pthread_mutex_lock(&w->mu);
+	/* Segment i is wholly flushed when the next one starts at or below flushed+1. */
+	size_t drop = 0;
+	while (drop + 1 < w->nsegs && w->segs[drop + 1].first_seq <= flushed_seq + 1)
+		drop++;
+	for (size_t i = 0; i < drop; i++) {
+		struct seg *s = &w->segs[i];
+		rc = os_unlink(s->path, err);
+		if (rc)
+			break;
+		w->bytes -= s->end;
+		seg_free(s);
+	}
+	size_t done = rc ? 0 : drop;
+	if (done) {
+		memmove(w->segs, w->segs + done, (w->nsegs - done) * sizeof *w->segs);
+		w->nsegs -= done;
+	}
+	pthread_mutex_unlock(&w->mu);
+	if (done && rc == 0)
+		rc = os_fsync_dir(w->dir, err);
+	return rc;
+}
+
+int wal_cursor_open(struct wal *w, uint64_t from_seq, struct wal_cursor **out, char *err)
+{
+	struct wal_cursor *c = xcalloc(1, sizeof *c);
+	c->w = w;
+	c->next_seq = from_seq;
+	c->fd = -1;
+	c->buf_off = UINT64_MAX;
+	buf_init(&c->buf, 0);
+	*out = c;
+	(void)err;
+	return 0;
+}
+
+void wal_cursor_close(struct wal_cursor *c)
+{
+	if (!c)
+		return;
+	os_close(c->fd);
+	buf_release(&c->buf);
+	free(c);
+}
+
+/* Positions the cursor on the segment holding next_seq, scanning to it. */
+static int cursor_seek(struct wal_cursor *c, char *err)
+{
+	struct wal *w = c->w;
+	pthread_mutex_lock(&w->mu);
+	ssize_t idx = -1;
+	for (size_t i = 0; i < w->nsegs; i++)
+		if (w->segs[i].first_seq <= c->next_seq &&
+		    (i + 1 == w->nsegs || w->segs[i + 1].first_seq > c->next_seq))
+			idx = (ssize_t)i;
+	uint64_t first = idx >= 0 ? w->segs[idx].first_seq : 0;
+	char path[PATH_MAX] = "";
+	if (idx >= 0)
+		snprintf(path, sizeof path, "%s", w->segs[idx].path);
+	pthread_mutex_unlock(&w->mu);
+	if (idx < 0)
+		return tn_fail(err, TN_ECORRUPT, "wal '%s': no segment holds record %" PRIu64,
+			       w->dir, c->next_seq);
+	os_close(c->fd);
+	/* A separate descriptor: the cursor never shares offsets or lifetime with writers. */
+	c->fd = os_open(path, O_RDONLY, 0, err);
+	if (c->fd < 0)
+		return c->fd;
+	snprintf(c->path, sizeof c->path, "%s", path);
+	c->seg_first = first;
+	c->off = WAL_HEADER_BYTES;
+	c->buf_off = UINT64_MAX;
+	buf_reset(&c->buf);
+	/* Skip frames before next_seq. */
+	for (uint64_t seq = first; seq < c->next_seq; seq++) {
+		struct wal_entry e;
+		unsigned flags;
+		uint64_t flen;
+		int rc = read_frame(c->fd, c->path, c->off, seq, &c->buf, &c->buf_off, &e, &flags,
+				    &flen, err);
+		if (rc <= 0)
+			return rc < 0 ? rc : tn_fail(err, TN_ECORRUPT,
+						     "wal '%s': record %" PRIu64 " missing", c->path, seq);
+		c->off += flen;
+	}
+	return 0;
+}
+
+int wal_cursor_next(struct wal_cursor *c, uint64_t max_seq, struct wal_entry *e, char *err)
+{
+	if (c->next_seq > max_seq)
+		return 0;
+	struct wal *w = c->w;
+	/* Move to the next segment when next_seq lies beyond the current one. */
+	bool reseek = c->fd < 0;
+	if (!reseek) {
+		pthread_mutex_lock(&w->mu);
+		for (size_t i = 0; i < w->nsegs; i++)
+			if (w->segs[i].first_seq > c->seg_first &&
+			    w->segs[i].first_seq <= c->next_seq)
+				reseek = true;
+		pthread_mutex_unlock(&w->mu);
+	}
+	if (reseek) {
+		int rc = cursor_seek(c, err);
+		if (rc)
+			return rc;
+	}
+	unsigned flags;
+	uint64_t flen;
+	int rc = read_frame(c->fd, c->path, c->off, c->next_seq, &c->buf, &c->buf_off, e, &flags,
+			    &flen, err);
+	if (rc == 0 || rc == TN_ECORRUPT)
+		return tn_fail(err, TN_ECORRUPT, "wal '%s': record %" PRIu64 " unreadable at byte %" PRIu64,
+			       c->path, c->next_seq, c->off);
+	if (rc < 0)
+		return rc;
+	c->off += flen;
+	c->next_seq++;
+	return 1;
+}
+
+int wal_destroy(const char *dir, char *err)
+{
+	DIR *d = opendir(dir);
+	if (!d)
+		return errno == ENOENT ? 0 : tn_fail(err, tn_from_errno(errno), "wal '%s': %s", dir,
+						   strerror(errno));
+	struct dirent *de;
+	int rc = 0;
+	while ((de = readdir(d)) && rc == 0) {
+		if (!strcmp(de->d_name, ".") || !strcmp(de->d_name, ".."))
+			continue;
+		char p[PATH_MAX];
+		snprintf(p, sizeof p, "%s/%s", dir, de->d_name);
+		rc = os_unlink(p, err);
+	}
+	closedir(d);
+	if (rc == 0 && rmdir(dir) < 0)
+		rc = tn_fail(err, tn_from_errno(errno), "wal '%s': %s", dir, strerror(errno));
+	if (rc == 0)
+		rc = os_fsync_parent(dir, err);
+	return rc;
+}
