@@ -20,7 +20,7 @@ WARN      := -Wall -Wextra -Werror -Wshadow -Wno-unused-parameter -Wstrict-proto
              -Wno-format-truncation
 CFLAGS    ?= -O2 -g
 CXXFLAGS  ?= -O2 -g
-CPPFLAGS  += -Isrc -I$(DUCKDB_DIR)/include -D_GNU_SOURCE -D_FILE_OFFSET_BITS=64
+CPPFLAGS  += -Isrc -isystem $(DUCKDB_DIR)/include -D_GNU_SOURCE -D_FILE_OFFSET_BITS=64
 ALLCFLAGS := -std=c11 $(WARN) $(CFLAGS) -pthread -MMD -MP
 ALLCXXFLAGS := -std=c++17 -Wall -Wextra -Werror $(CXXFLAGS) -pthread -MMD -MP
 LDFLAGS   += -pthread -Wl,-rpath,$(DUCKDB_DIR)/lib -L$(DUCKDB_DIR)/lib

@@ -1,0 +1,86 @@
+/*
+ * test_store.c - key validation, atomic puts, raw immutability.
+ */
+#include <string.h>
+
+#include "core/buf.h"
+#include "core/err.h"
+#include "core/os.h"
+#include "store/store.h"
+#include "harness.h"
+
+TEST(key_check_rules)
+{
+	char err[TN_ERRLEN];
+	CHECK_INT(store_key_check("01-raw-data-zone/a/b.json", 25, err), 0);
+	CHECK_INT(store_key_check("a/../b", 6, err), TN_EINVAL);
+	CHECK(strstr(err, "'..'"));
+	CHECK_INT(store_key_check("a//b", 4, err), TN_EINVAL);
+	CHECK(strstr(err, "empty path segment"));
+	CHECK_INT(store_key_check("/a", 2, err), TN_EINVAL);
+	CHECK_INT(store_key_check("a/", 2, err), TN_EINVAL);
+	CHECK_INT(store_key_check("a\0b", 3, err), TN_EINVAL);
+	CHECK(strstr(err, "NUL"));
+	CHECK_INT(store_key_check("a/\xff", 3, err), TN_EINVAL);
+	CHECK(strstr(err, "UTF-8"));
+	CHECK_INT(store_key_check(".tarn/meta.db", 13, err), TN_EINVAL);
+	CHECK_INT(store_key_check("caf\xc3\xa9/x", 7, err), 0);
+	char big[1100];
+	memset(big, 'a', sizeof big);
+	CHECK_INT(store_key_check(big, 1025, err), TN_EINVAL);
+	CHECK_INT(store_key_check(big, 1024, err), 0);
+}
+
+TEST(put_get_and_raw_is_immutable)
+{
+	char err[TN_ERRLEN];
+	struct store *s;
+	CHECK_INT(store_open(test_tmpdir(), NULL, &s, err), 0);
+	CHECK_INT(store_create_layout(s, err), 0);
+	struct iovec v = { "{\"a\":1}\n", 8 };
+	CHECK_INT(store_put(s, "01-raw-data-zone/t/2026/11/22/x.json", &v, 1, 0, err), 0);
+	uint64_t size;
+	CHECK_INT(store_head(s, "01-raw-data-zone/t/2026/11/22/x.json", &size, err), 0);
+	CHECK_INT(size, 8);
+	/* Raw refuses overwrite and delete, from every caller but a replay. */
+	struct iovec w = { "other", 5 };
+	CHECK_INT(store_put(s, "01-raw-data-zone/t/2026/11/22/x.json", &w, 1, 0, err), TN_ECONFLICT);
+	CHECK(strstr(err, "immutable"));
+	CHECK_INT(store_delete(s, "01-raw-data-zone/t/2026/11/22/x.json", err), TN_EDENIED);
+	struct buf b = BUF_INIT(0);
+	CHECK_INT(store_get(s, "01-raw-data-zone/t/2026/11/22/x.json", 1 << 20, &b, err), 0);
+	CHECK_STR(b.data, "{\"a\":1}\n");
+	CHECK_INT(store_put(s, "01-raw-data-zone/t/2026/11/22/x.json", &v, 1, STORE_REPLAY, err), 0);
+	/* Other zones allow replace and delete. */
+	CHECK_INT(store_put(s, "04-user-drop-zone/f.csv", &v, 1, 0, err), 0);
+	CHECK_INT(store_put(s, "04-user-drop-zone/f.csv", &w, 1, 0, err), 0);
+	CHECK_INT(store_delete(s, "04-user-drop-zone/f.csv", err), 0);
+	CHECK_INT(store_head(s, "04-user-drop-zone/f.csv", &size, err), TN_ENOTFOUND);
+	/* Outside every zone: refused (tarn.yaml is not an object). */
+	CHECK_INT(store_put(s, "tarn.yaml", &v, 1, 0, err), TN_EINVAL);
+	CHECK_INT(store_zone_of(s, "warehouse/mart/x/y.parquet"), ZONE_MART);
+	CHECK_INT(zone_by_name("gold"), ZONE_MART);
+	CHECK_INT(zone_by_name("bronze"), ZONE_RAW);
+	buf_release(&b);
+	store_close(s);
+}
+
+TEST(failed_put_leaves_nothing)
+{
+	char err[TN_ERRLEN];
+	struct store *s;
+	CHECK_INT(store_open(test_tmpdir(), NULL, &s, err), 0);
+	CHECK_INT(store_create_layout(s, err), 0);
+	setenv("TARN_FAULT", "write:enospc:1", 1);
+	os_fault_reset();
+	struct iovec v = { "data", 4 };
+	CHECK_INT(store_put(s, "04-user-drop-zone/full.json", &v, 1, 0, err), TN_ENOSPC);
+	unsetenv("TARN_FAULT");
+	os_fault_reset();
+	uint64_t size;
+	CHECK_INT(store_head(s, "04-user-drop-zone/full.json", &size, err), TN_ENOTFOUND);
+	char cmd[600];
+	snprintf(cmd, sizeof cmd, "test -z \"$(ls -A %s/04-user-drop-zone)\"", test_tmpdir());
+	CHECK_INT(system(cmd), 0);
+	store_close(s);
+}

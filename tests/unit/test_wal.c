@@ -1,0 +1,275 @@
+/*
+ * test_wal.c - framing, group commit, recovery of torn tails, rollover.
+ */
+#include <fcntl.h>
+#include <pthread.h>
+#include <signal.h>
+#include <stdio.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include "core/err.h"
+#include "core/os.h"
+#include "stream/wal.h"
+#include "harness.h"
+
+static char walpath[512];
+
+static const char *walp(void)
+{
+	snprintf(walpath, sizeof walpath, "%s/wal", test_tmpdir());
+	return walpath;
+}
+
+static void append_n(struct wal *w, int n, int base, uint64_t *first)
+{
+	char err[TN_ERRLEN];
+	struct wal_rec r[64];
+	char data[64][32];
+	for (int i = 0; i < n; i++) {
+		int len = snprintf(data[i], sizeof data[i], "{\"i\":%d}", base + i);
+		r[i] = (struct wal_rec){ data[i], (size_t)len, NULL, 0, 1000 + base + i };
+	}
+	CHECK_INT(wal_append(w, r, (size_t)n, 42, first, err), 0);
+	CHECK_INT(wal_sync_to(w, *first + (uint64_t)n - 1, err), 0);
+}
+
+/* Reads every record from `from`, checking seqs and contents follow on. */
+static int read_all(struct wal *w, uint64_t from, int base)
+{
+	char err[TN_ERRLEN];
+	struct wal_cursor *c;
+	CHECK_INT(wal_cursor_open(w, from, &c, err), 0);
+	struct wal_entry e;
+	int n = 0, rc;
+	while ((rc = wal_cursor_next(c, UINT64_MAX, &e, err)) == 1) {
+		char want[32];
+		int len = snprintf(want, sizeof want, "{\"i\":%d}", base + n);
+		CHECK_INT(e.seq, from + (uint64_t)n);
+		CHECK_INT(e.len, len);
+		CHECK(memcmp(e.data, want, e.len) == 0);
+		CHECK_INT(e.arrival_ms, 42);
+		n++;
+		if (e.seq == wal_durable_seq(w))
+			break;
+	}
+	CHECK(rc >= 0);
+	wal_cursor_close(c);
+	return n;
+}
+
+TEST(append_sync_read)
+{
+	char err[TN_ERRLEN];
+	struct wal *w;
+	CHECK_INT(wal_open(walp(), 0, 1 << 20, &w, err), 0);
+	uint64_t first;
+	append_n(w, 10, 0, &first);
+	CHECK_INT(first, 1);
+	append_n(w, 5, 10, &first);
+	CHECK_INT(first, 11);
+	CHECK_INT(wal_durable_seq(w), 15);
+	CHECK_INT(read_all(w, 1, 0), 15);
+	CHECK_INT(read_all(w, 7, 6), 9);
+	wal_close(w);
+	/* Reopen: everything is still there, numbering goes on. */
+	CHECK_INT(wal_open(walp(), 0, 1 << 20, &w, err), 0);
+	CHECK_INT(wal_durable_seq(w), 15);
+	append_n(w, 1, 15, &first);
+	CHECK_INT(first, 16);
+	CHECK_INT(read_all(w, 1, 0), 16);
+	wal_close(w);
+}
+
+TEST(quarantine_reason_round_trips)
+{
+	char err[TN_ERRLEN];
+	struct wal *w;
+	CHECK_INT(wal_open(walp(), 0, 1 << 20, &w, err), 0);
+	struct wal_rec r = { "not json", 8, "invalid JSON at byte 0: expected a value", 40, 7 };
+	uint64_t first;
+	CHECK_INT(wal_append(w, &r, 1, 5, &first, err), 0);
+	CHECK_INT(wal_sync_to(w, first, err), 0);
+	struct wal_cursor *c;
+	CHECK_INT(wal_cursor_open(w, 1, &c, err), 0);
+	struct wal_entry e;
+	CHECK_INT(wal_cursor_next(c, 1, &e, err), 1);
+	CHECK(e.quarantined);
+	CHECK_INT(e.rlen, 40);
+	CHECK(memcmp(e.reason, "invalid JSON", 12) == 0);
+	CHECK_INT(e.part_ms, 7);
+	CHECK_INT(wal_cursor_next(c, 1, &e, err), 0);
+	wal_cursor_close(c);
+	wal_close(w);
+}
+
+TEST(torn_tail_is_truncated)
+{
+	char err[TN_ERRLEN];
+	struct wal *w;
+	CHECK_INT(wal_open(walp(), 0, 1 << 20, &w, err), 0);
+	uint64_t first;
+	append_n(w, 3, 0, &first);
+	append_n(w, 3, 3, &first);
+	wal_close(w);
+	/* Damage the last frame's data: that batch (records 4..6) is torn. */
+	char seg[600];
+	snprintf(seg, sizeof seg, "%s/%020d.wal", walp(), 1);
+	int fd = open(seg, O_RDWR);
+	CHECK(fd >= 0);
+	/* 64-byte header, frames of 40 + 7 bytes: record 6 starts at 64 + 5*47. */
+	CHECK_INT(pwrite(fd, "X", 1, 64 + 5 * 47 + 41), 1);
+	close(fd);
+	CHECK_INT(wal_open(walp(), 0, 1 << 20, &w, err), 0);
+	CHECK_INT(wal_durable_seq(w), 3);
+	append_n(w, 2, 3, &first);
+	CHECK_INT(first, 4);
+	CHECK_INT(read_all(w, 1, 0), 5);
+	wal_close(w);
+	/* And again after reopening: the old torn bytes never come back. */
+	CHECK_INT(wal_open(walp(), 0, 1 << 20, &w, err), 0);
+	CHECK_INT(wal_durable_seq(w), 5);
+	CHECK_INT(read_all(w, 1, 0), 5);
+	wal_close(w);
+}
+
+TEST(rollover_and_release)
+{
+	char err[TN_ERRLEN];
+	struct wal *w;
+	/* Segments of 1 MiB; batches of ~64 x 48 bytes: many per segment. */
+	CHECK_INT(wal_open(walp(), 0, 1 << 20, &w, err), 0);
+	uint64_t first = 0;
+	int total = 0;
+	while (wal_segments(w) < 3) {
+		append_n(w, 64, total, &first);
+		total += 64;
+	}
+	CHECK_INT(read_all(w, 1, 0), total);
+	/* Release what a flush up to the second segment's start covers. */
+	unsigned before = wal_segments(w);
+	CHECK_INT(wal_release(w, (uint64_t)total - 64, err), 0);
+	CHECK(wal_segments(w) < before);
+	CHECK_INT(read_all(w, (uint64_t)total - 63, total - 64), 64);
+	wal_close(w);
+	/* Recovery with that flushed position keeps numbering and content. */
+	CHECK_INT(wal_open(walp(), (uint64_t)total - 64, 1 << 20, &w, err), 0);
+	CHECK_INT(wal_durable_seq(w), total);
+	append_n(w, 1, total, &first);
+	CHECK_INT(first, (uint64_t)total + 1);
+	wal_close(w);
+}
+
+TEST(numbering_continues_after_everything_is_flushed)
+{
+	char err[TN_ERRLEN];
+	struct wal *w;
+	CHECK_INT(wal_open(walp(), 0, 1 << 20, &w, err), 0);
+	uint64_t first;
+	append_n(w, 4, 0, &first);
+	wal_close(w);
+	/* The checkpoint says 100 were flushed (e.g. segments deleted). */
+	CHECK_INT(wal_open(walp(), 100, 1 << 20, &w, err), 0);
+	append_n(w, 2, 0, &first);
+	CHECK_INT(first, 101);
+	wal_close(w);
+	CHECK_INT(wal_open(walp(), 100, 1 << 20, &w, err), 0);
+	CHECK_INT(wal_durable_seq(w), 102);
+	CHECK_INT(read_all(w, 101, 0), 2);
+	wal_close(w);
+}
+
+struct writer_arg {
+	struct wal *w;
+	int id;
+};
+
+static void *writer(void *p)
+{
+	struct writer_arg *a = p;
+	for (int i = 0; i < 200; i++) {
+		char data[64], err[TN_ERRLEN];
+		int len = snprintf(data, sizeof data, "{\"w\":%d,\"i\":%d}", a->id, i);
+		struct wal_rec r = { data, (size_t)len, NULL, 0, 0 };
+		uint64_t first;
+		if (wal_append(a->w, &r, 1, 1, &first, err) || wal_sync_to(a->w, first, err))
+			return (void *)1;
+	}
+	return NULL;
+}
+
+TEST(group_commit_many_writers)
+{
+	char err[TN_ERRLEN];
+	struct wal *w;
+	CHECK_INT(wal_open(walp(), 0, 4 << 20, &w, err), 0);
+	pthread_t t[8];
+	struct writer_arg a[8];
+	for (int i = 0; i < 8; i++) {
+		a[i] = (struct writer_arg){ w, i };
+		pthread_create(&t[i], NULL, writer, &a[i]);
+	}
+	for (int i = 0; i < 8; i++) {
+		void *r;
+		pthread_join(t[i], &r);
+		CHECK(r == NULL);
+	}
+	CHECK_INT(wal_durable_seq(w), 1600);
+	/* Every writer's records are present, in its own order. */
+	struct wal_cursor *c;
+	CHECK_INT(wal_cursor_open(w, 1, &c, err), 0);
+	int next[8] = { 0 };
+	struct wal_entry e;
+	while (wal_cursor_next(c, 1600, &e, err) == 1) {
+		int wid, i;
+		CHECK_INT(sscanf(e.data, "{\"w\":%d,\"i\":%d}", &wid, &i), 2);
+		CHECK_INT(i, next[wid]);
+		next[wid]++;
+	}
+	for (int i = 0; i < 8; i++)
+		CHECK_INT(next[i], 200);
+	wal_cursor_close(c);
+	wal_close(w);
+}
+
+TEST(failed_write_is_not_recovered)
+{
+	char err[TN_ERRLEN];
+	struct wal *w;
+	CHECK_INT(wal_open(walp(), 0, 1 << 20, &w, err), 0);
+	uint64_t first;
+	append_n(w, 2, 0, &first);
+	/* The next write fails halfway, as on a full disk. */
+	setenv("TARN_FAULT", "write:short:1", 1);
+	os_fault_reset();
+	struct wal_rec r = { "{\"lost\":1}", 10, NULL, 0, 0 };
+	CHECK(wal_append(w, &r, 1, 1, &first, err) != 0);
+	unsetenv("TARN_FAULT");
+	os_fault_reset();
+	append_n(w, 1, 2, &first);
+	CHECK_INT(first, 3);
+	wal_close(w);
+	CHECK_INT(wal_open(walp(), 0, 1 << 20, &w, err), 0);
+	CHECK_INT(wal_durable_seq(w), 3);
+	CHECK_INT(read_all(w, 1, 0), 3);
+	wal_close(w);
+}
+
+TEST(full_disk_at_segment_creation_appends_nothing)
+{
+	char err[TN_ERRLEN];
+	struct wal *w;
+	CHECK_INT(wal_open(walp(), 0, 1 << 20, &w, err), 0);
+	setenv("TARN_FAULT", "fallocate:enospc:1", 1);
+	os_fault_reset();
+	struct wal_rec r = { "{}", 2, NULL, 0, 0 };
+	uint64_t first;
+	CHECK_INT(wal_append(w, &r, 1, 1, &first, err), TN_ENOSPC);
+	unsetenv("TARN_FAULT");
+	os_fault_reset();
+	CHECK_INT(wal_append(w, &r, 1, 1, &first, err), 0);
+	CHECK_INT(first, 1);
+	wal_close(w);
+}
