@@ -13,6 +13,7 @@
  */
 #include "catalog/meta.h"
 
+#include <fcntl.h>
 #include <pthread.h>
 #include <sqlite3.h>
 #include <stdio.h>
@@ -21,6 +22,7 @@
 
 #include "core/err.h"
 #include "core/mem.h"
+#include "core/os.h"
 #include "core/banned.h"
 
 struct meta {
@@ -111,6 +113,11 @@ static int migrate(struct meta *m, char *err)
 
 int meta_open(const char *path, struct meta **out, char *err)
 {
+	/* Credentials live here: owner-only, and SQLite gives -wal/-shm the same mode. */
+	int fd = os_open(path, O_RDWR | O_CREAT, 0600, err);
+	if (fd < 0)
+		return fd;
+	os_close(fd);
 	struct meta *m = xcalloc(1, sizeof *m);
 	pthread_mutex_init(&m->mu, NULL);
 	int rc = sqlite3_open_v2(path, &m->db,
