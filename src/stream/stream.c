@@ -844,7 +844,9 @@ int streams_flush(struct streams *ss, const char *name, char *err)
 	pthread_mutex_lock(&st->mu);
 	if (target > st->flush_target)
 		st->flush_target = target;
+	/* Try now, and judge by this attempt, not by an older failure. */
 	st->retry_at_ms = 0;
+	st->flush_rc = 0;
 	pthread_mutex_unlock(&st->mu);
 	pthread_mutex_lock(&ss->mu);
 	ss->kicked = true;
