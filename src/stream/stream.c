@@ -647,16 +647,17 @@ int64_t stream_oldest_ms(const struct stream *st)
 static int backpressure(struct streams *ss, struct stream *st, int64_t now,
 			struct append_result *res, char *err)
 {
-	uint64_t wb = wal_bytes(st->wal);
+	/* Records durable in the WAL but not yet in objects: what a slow flusher piles up. */
+	pthread_mutex_lock(&st->mu);
+	uint64_t wb = st->un_bytes;
+	int64_t oldest = stream_oldest_ms(st);
+	pthread_mutex_unlock(&st->mu);
 	if (wb > ss->cfg.wal_max_bytes) {
 		res->retry_after_s = 1;
 		return tn_fail(err, TN_EAGAIN,
 			       "stream '%s': %" PRIu64 " bytes wait to be flushed, over the %" PRIu64
 			       "-byte bound; retry later", st->name, wb, ss->cfg.wal_max_bytes);
 	}
-	pthread_mutex_lock(&st->mu);
-	int64_t oldest = stream_oldest_ms(st);
-	pthread_mutex_unlock(&st->mu);
 	if (oldest && now - oldest > (int64_t)ss->cfg.max_lag_ms) {
 		res->retry_after_s = 5;
 		return tn_fail(err, TN_EAGAIN,
