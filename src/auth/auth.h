@@ -25,6 +25,7 @@
 struct meta;
 struct buf;
 struct sigv4_request;
+struct sigv4_auth;
 
 #define TN_MAX_PRINCIPAL 64
 
@@ -89,5 +90,15 @@ int auth_token_gc(struct auth *a, char *err);
  */
 int auth_sigv4(struct auth *a, const struct sigv4_request *req, int64_t now_ms, int skew_s,
 	       const char *service, struct principal *out, enum auth_fail *why, char *err);
+/*
+ * As auth_sigv4, and also hands back the parsed and verified credentials
+ * in *parsed (struct sigv4_auth of auth/sigv4.h): the S3 edge needs them
+ * when it verifies with req->payload_deferred and checks the streamed
+ * body afterwards with sigv4_payload_ok(parsed, sha256).  parsed may be
+ * NULL.  Any thread.
+ */
+int auth_sigv4_ex(struct auth *a, const struct sigv4_request *req, int64_t now_ms, int skew_s,
+		  const char *service, struct principal *out, struct sigv4_auth *parsed,
+		  enum auth_fail *why, char *err);
 
 #endif
