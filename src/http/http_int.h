@@ -1,0 +1,248 @@
+/*
+ * http_int.h - internals shared by the files of src/http/ (nothing outside
+ * the folder includes this).
+ *
+ *   server.c     the daemon, the request lifecycle, body caps, the route
+ *                table, Basic/Bearer authentication, reply helpers
+ *   errors.c     the one table: TN_E* code -> HTTP status, error code name,
+ *                Kinesis and Firehose error types
+ *   util.c       pure helpers (path patterns, request ids, AWS targets and
+ *                credential scopes): no libmicrohttpd, no core services
+ *   api_misc.c   GET /healthz, POST /v1/tokens
+ *   api_streams.c  the native /v1/streams API
+ *   api_aws.c    Kinesis (Kinesis_20131202) and Firehose (Firehose_20150804)
+ *                JSON 1.1 on POST /
+ *
+ * A struct http_req lives from the first callback of a request to its
+ * completion; it is owned by the connection's thread (one thread per
+ * connection), so nothing in it needs a lock.
+ */
+#ifndef TN_HTTP_INT_H
+#define TN_HTTP_INT_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include <jansson.h>
+
+#include "auth/auth.h"
+#include "core/buf.h"
+#include "http/http.h"
+
+struct MHD_Connection;
+struct http_req;
+
+typedef void (*route_fn)(struct http_req *r);
+
+/* Flags of a route. */
+#define ROUTE_PUBLIC 1  /* no authentication (health checks) */
+#define ROUTE_AWS 2     /* AWS JSON 1.1: SigV4 after the body, AWS-style errors */
+
+struct route {
+	const char *method;   /* "GET", "POST", ... */
+	const char *pattern;  /* "/v1/streams/{name}": {x} matches one segment */
+	int flags;            /* ROUTE_* */
+	size_t max_body;      /* cap on the request body; past it: 413 */
+	route_fn fn;
+};
+
+#define HTTP_MAX_PARAMS 2
+#define HTTP_MAX_PARAM 256        /* bytes of one {param} (names are <= 128) */
+#define HTTP_MAX_RESP_HEADERS 6
+#define HTTP_REQUEST_ID_LEN 36    /* 8-4-4-4-12 hex, like a UUID */
+
+struct http_resp_header {
+	const char *name;     /* static string */
+	char value[160];
+};
+
+struct http_req {
+	struct http_server *srv;
+	const struct http_deps *deps;
+	struct MHD_Connection *conn;
+	bool started;                     /* the first access callback ran */
+	bool counted;                     /* in the server's in-flight count */
+	const char *method;               /* borrowed from MHD for the request */
+	const char *path;                 /* percent-decoded by MHD, borrowed */
+	char *raw_path;                   /* as on the wire (for SigV4), owned */
+	char *raw_query;                  /* as on the wire without '?', owned */
+	const struct route *route;        /* NULL: no route (answered early) */
+	char param[HTTP_MAX_PARAMS][HTTP_MAX_PARAM];
+	unsigned nparam;
+
+	struct buf body;                  /* max = route->max_body */
+	size_t body_seen;                 /* bytes received, kept or not */
+	bool body_too_big;
+
+	struct principal who;             /* valid once authed */
+	bool authed;
+	char request_id[HTTP_REQUEST_ID_LEN + 1];
+	int64_t start_ns;
+
+	/* the answer, built by a handler, sent by server.c */
+	bool answered;
+	int status;
+	const char *content_type;         /* static string */
+	struct buf resp;
+	unsigned nheaders;
+	struct http_resp_header headers[HTTP_MAX_RESP_HEADERS];
+	char log_msg[192];                /* error message, for the request log */
+};
+
+/* ---- errors.c --------------------------------------------------------- */
+
+/* How one TN_E* code is spoken at the HTTP edge. */
+struct http_errmap {
+	int code;              /* TN_E* */
+	int status;            /* HTTP status of the /v1 API */
+	const char *name;      /* "code" of the /v1 error object */
+	const char *kinesis;   /* __type of a Kinesis error */
+	int kinesis_status;
+	const char *firehose;  /* __type of a Firehose error */
+	int firehose_status;
+};
+
+/* The row for code (an unknown code gets the TN_EINTERNAL row); static. */
+const struct http_errmap *http_errmap(int code);
+/* Reason phrase of a status ("Not Found"); "" if unknown. */
+const char *http_status_text(int status);
+
+/* ---- util.c (pure) ------------------------------------------------------ */
+
+/*
+ * Matches path against pattern ("/v1/streams/{name}/records"): literal
+ * segments compare exactly, {x} takes one non-empty segment.  A single
+ * trailing '/' on path is tolerated (except for "/").  On a match the
+ * captured segments are copied NUL-terminated into params (at most maxp,
+ * each < HTTP_MAX_PARAM bytes; a longer capture does not match) and the
+ * count is returned; -1 if no match.
+ */
+int http_path_match(const char *pattern, const char *path, char params[][HTTP_MAX_PARAM],
+		    unsigned maxp);
+/* Fills out with a random request id (8-4-4-4-12 lowercase hex). */
+void http_request_id(char out[HTTP_REQUEST_ID_LEN + 1]);
+
+enum aws_service { AWS_NONE, AWS_KINESIS, AWS_FIREHOSE };
+/*
+ * Splits an X-Amz-Target ("Kinesis_20131202.PutRecords") into its service
+ * and operation (*op points into target).  AWS_NONE for any other prefix
+ * or a missing '.'.
+ */
+enum aws_service aws_target_parse(const char *target, const char **op);
+/* SigV4 credential-scope service name ("kinesis", "firehose"), or NULL. */
+const char *aws_service_name(enum aws_service s);
+/*
+ * Copies the region of a SigV4 Authorization header's credential scope
+ * (Credential=AKID/20260101/eu-west-1/kinesis/aws4_request) into out;
+ * "us-east-1" when absent or unparsable.
+ */
+void aws_credential_region(const char *authorization, char *out, size_t n);
+/*
+ * Copies the C string in to out (n bytes, NUL included), replacing each
+ * byte that is not part of valid UTF-8 with '?' and cutting at a character
+ * boundary, so that client input echoed in a message can go into JSON.
+ */
+void http_utf8_copy(const char *in, char *out, size_t n);
+/* Drops trailing ASCII whitespace (spaces, tabs, CR, LF) from a record. */
+size_t http_trim_trailing_ws(const char *p, size_t n);
+
+/* ---- awsjson.c (pure): the envelope of put calls, without jansson -------- */
+
+/* A JSON string as it appears in the body: its raw content between the quotes. */
+struct awsj_str {
+	const char *p;  /* borrowed from the body */
+	size_t n;
+	bool esc;       /* holds escapes: read it through awsj_unescape */
+	bool present;   /* false: absent or null */
+};
+
+/* The members of one record object that the put calls use. */
+struct awsj_record {
+	struct awsj_str data, partition_key, explicit_hash_key;
+};
+
+/* The top-level members of a put call. */
+struct awsj_put {
+	struct awsj_str name;   /* StreamName or DeliveryStreamName */
+	struct awsj_str arn;    /* StreamARN */
+	struct awsj_record top; /* Data, PartitionKey... at the top (Kinesis PutRecord) */
+	bool has_records;       /* "Records" (array) or "Record" (object) was there */
+	size_t nrecords;        /* records seen (callbacks made) */
+};
+
+/*
+ * Called once per record, in order, with index 0, 1, ...; the spans point
+ * into the body.  Return 0 to go on, or a negative code (with err set) to
+ * stop the parse with that code.
+ */
+typedef int (*awsj_record_fn)(void *arg, size_t index, const struct awsj_record *rec,
+			      char *err);
+
+/*
+ * Scans a PutRecord / PutRecords / PutRecordBatch body p[0..n): one JSON
+ * object whose "Records" array (or "Record" object) holds the records.
+ * Other members are skipped after a lexical check.  Returns 0, the code
+ * fn returned, or TN_EINVAL with "invalid JSON at byte N: why" or a
+ * message naming a member of the wrong type.  Fills *doc.
+ */
+int awsj_put_parse(const char *p, size_t n, struct awsj_put *doc, awsj_record_fn fn, void *arg,
+		   char *err);
+/* Appends the unescaped bytes of s (as scanned) to out.  TN_ETOOBIG past out's max. */
+int awsj_unescape(const struct awsj_str *s, struct buf *out);
+
+/* ---- server.c: replies -------------------------------------------------- */
+
+/* Adds a response header (name static; value copied, truncated to fit). */
+void http_header_add(struct http_req *r, const char *name, const char *fmt, ...)
+	__attribute__((format(printf, 3, 4)));
+/*
+ * Answers status with doc serialized as JSON (steals the reference).  A
+ * NULL doc (a json_pack that failed) answers 500 instead.
+ */
+void http_reply_json(struct http_req *r, int status, json_t *doc);
+/* Answers status with no body. */
+void http_reply_empty(struct http_req *r, int status);
+/*
+ * Answers a /v1 error for TN code, status and name from errors.c:
+ *   {"error": {"code": "not_found", "message": msg}}
+ * 401 adds WWW-Authenticate; 503 adds Retry-After (retry_after_s, >= 1).
+ */
+void http_reply_error(struct http_req *r, int code, const char *msg);
+/* Same with an explicit status and code name (routing errors, 405...). */
+void http_reply_error_status(struct http_req *r, int status, const char *name,
+			     const char *msg);
+/* Same as http_reply_error, with extra members merged into the error object
+ * (steals extra; NULL allowed) and a Retry-After value for 503. */
+void http_reply_error_ex(struct http_req *r, int code, const char *msg, json_t *extra,
+			 uint32_t retry_after_s);
+/* Request header value (case-insensitive name), borrowed; NULL if absent. */
+const char *http_req_header(struct http_req *r, const char *name);
+
+/* ---- handlers ------------------------------------------------------------ */
+
+void api_healthz(struct http_req *r);
+void api_tokens_create(struct http_req *r);
+
+void api_streams_list(struct http_req *r);
+void api_stream_get(struct http_req *r);
+void api_stream_put(struct http_req *r);
+void api_stream_delete(struct http_req *r);
+void api_stream_flush(struct http_req *r);
+void api_records_append(struct http_req *r);
+
+void api_aws(struct http_req *r);
+/* Answers an AWS-style authentication error (403) before any body is read. */
+void aws_reply_error(struct http_req *r, enum aws_service svc, int status, const char *type,
+		     const char *msg);
+
+struct stream_opts;
+struct tn_config;
+/* The options of a new stream: the server defaults of tarn.yaml (api_streams.c). */
+void http_stream_defaults(const struct tn_config *cfg, struct stream_opts *o);
+
+/* Shared by api_streams.c and api_aws.c: parses a JSON body (NULL body: {}).
+ * Returns NULL and fills err on a syntax error or a non-object. */
+json_t *http_body_json(struct http_req *r, char *err);
+
+#endif

@@ -1,0 +1,657 @@
+/*
+ * server.c - the HTTP listener: daemon, request lifecycle, routing table,
+ * body caps, Basic/Bearer authentication, and the reply helpers.
+ *
+ * Design.  libmicrohttpd runs one thread per connection (capped by
+ * http.max_connections); a handler blocks its thread while the stream core
+ * makes records durable, and many such threads share one group commit.
+ * A request goes through these steps, all on its connection's thread:
+ *
+ *   uri_log     MHD saw the request line: allocate struct http_req, keep
+ *               the raw (still percent-encoded) URI for SigV4
+ *   begin       first access callback, headers complete: route it, check
+ *               Content-Length against the route's cap, authenticate Basic
+ *               or Bearer (the AWS route only checks that credentials are
+ *               present).  Any failure is answered here, before the body
+ *               is read; MHD then closes the connection.
+ *   upload      body chunks appended to r->body (capped per route)
+ *   dispatch    body complete: call the route's handler, which fills the
+ *               answer through the http_reply_* helpers
+ *   completed   MHD finished the request: log it, free everything
+ *
+ * Shutdown (http_stop): stop accepting, wait (bounded) for the requests
+ * whose body is complete -- their handler is running or their answer is
+ * being sent -- then stop the daemon, which closes idle and half-received
+ * connections.  A slow client cannot hold the shutdown.
+ *
+ * Body caps.  A Content-Length past the cap is refused with 413 before a
+ * byte of the body is read.  A chunked body that grows past it cannot be
+ * answered mid-upload (MHD 0.9.75 refuses a response queued while upload
+ * data is pending), so the rest is read and dropped — at most another cap's
+ * worth, after which the connection is closed — and 413 is the answer.
+ *
+ * Invariants: a struct http_req belongs to its connection's thread; the
+ * server struct is read-only after http_start except the in-flight counter
+ * (under mu) used by http_stop to drain.  Every answer goes through
+ * send_answer(), so every response has a request id and is logged once.
+ */
+#include <netdb.h>
+#include <pthread.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+#include <sys/socket.h>
+#include <time.h>
+
+#include <microhttpd.h>
+
+#include "auth/auth.h"
+#include "core/config.h"
+#include "core/crypto.h"
+#include "core/err.h"
+#include "core/limits.h"
+#include "core/log.h"
+#include "core/mem.h"
+#include "core/os.h"
+#include "core/timeutil.h"
+#include "http/http_int.h"
+
+#include "core/banned.h"
+
+/*
+ * The routes.  To add one: write the handler in the api_*.c file of its
+ * area, preceded by its wire syntax comment, declare it in http_int.h, and
+ * add a row here: method, path pattern ({x} matches one segment and is
+ * passed in r->param[]), flags (ROUTE_PUBLIC: no authentication;
+ * ROUTE_AWS: AWS JSON 1.1 with SigV4 and AWS-style errors) and the body
+ * cap.  The first row whose method and pattern match wins.
+ */
+static const struct route routes[] = {
+	{ "GET",    "/healthz",                   ROUTE_PUBLIC, TN_MAX_API_BODY,   api_healthz },
+	{ "POST",   "/v1/tokens",                 0,            TN_MAX_API_BODY,   api_tokens_create },
+	{ "GET",    "/v1/streams",                0,            TN_MAX_API_BODY,   api_streams_list },
+	{ "GET",    "/v1/streams/{name}",         0,            TN_MAX_API_BODY,   api_stream_get },
+	{ "PUT",    "/v1/streams/{name}",         0,            TN_MAX_API_BODY,   api_stream_put },
+	{ "DELETE", "/v1/streams/{name}",         0,            TN_MAX_API_BODY,   api_stream_delete },
+	{ "POST",   "/v1/streams/{name}/records", 0,            TN_MAX_BATCH_BODY, api_records_append },
+	{ "POST",   "/v1/streams/{name}/flush",   0,            TN_MAX_API_BODY,   api_stream_flush },
+	{ "POST",   "/",                          ROUTE_AWS,    TN_MAX_AWS_BODY,   api_aws },
+};
+
+/* How long http_stop waits for requests in flight before closing anyway. */
+#define DRAIN_TIMEOUT_MS 10000
+
+struct http_server {
+	struct MHD_Daemon *d;
+	struct http_deps deps;
+	int port;
+	pthread_mutex_t mu;
+	pthread_cond_t drained;
+	unsigned inflight;   /* requests between body complete and completed */
+	bool stopping;
+	char mhd_error[256]; /* MHD's last log line, for http_start's message */
+};
+
+/* ---- replies ------------------------------------------------------------- */
+
+void http_header_add(struct http_req *r, const char *name, const char *fmt, ...)
+{
+	va_list ap;
+	struct http_resp_header *h;
+
+	if (r->nheaders >= HTTP_MAX_RESP_HEADERS)
+		TN_BUG("too many response headers (adding '%s')", name);
+	h = &r->headers[r->nheaders++];
+	h->name = name;
+	va_start(ap, fmt);
+	vsnprintf(h->value, sizeof(h->value), fmt, ap);
+	va_end(ap);
+}
+
+static void answer_begin(struct http_req *r, int status)
+{
+	if (r->answered)
+		TN_BUG("request answered twice (%d, then %d)", r->status, status);
+	r->answered = true;
+	r->status = status;
+	buf_reset(&r->resp);
+}
+
+void http_reply_json(struct http_req *r, int status, json_t *doc)
+{
+	if (!doc) {
+		/* json_pack failed: a bug, or a string that is not UTF-8 */
+		answer_begin(r, 500);
+		r->content_type = "application/json";
+		snprintf(r->log_msg, sizeof(r->log_msg), "could not encode the answer (%d)", status);
+		buf_puts(&r->resp, "{\"error\":{\"code\":\"internal\",\"message\":"
+				   "\"internal error: could not encode the answer\"}}\n");
+		return;
+	}
+	answer_begin(r, status);
+	r->content_type = "application/json";
+	{
+		char *s = json_dumps(doc, JSON_COMPACT);
+
+		if (!s)
+			TN_BUG("json_dumps failed");
+		/* r->resp has no cap: the handler bounded what went into doc */
+		if (buf_puts(&r->resp, s) != 0 || buf_putc(&r->resp, '\n') != 0)
+			TN_BUG("response buffer");
+		free(s);
+	}
+	json_decref(doc);
+}
+
+void http_reply_empty(struct http_req *r, int status)
+{
+	answer_begin(r, status);
+	r->content_type = NULL;
+}
+
+void http_reply_error_status(struct http_req *r, int status, const char *name, const char *msg)
+{
+	char m[TN_ERRLEN];
+	json_t *doc;
+
+	http_utf8_copy(msg, m, sizeof(m));
+	doc = json_pack("{s:{s:s,s:s}}", "error", "code", name, "message", m);
+	snprintf(r->log_msg, sizeof(r->log_msg), "%s", m);
+	http_reply_json(r, status, doc);
+}
+
+void http_reply_error_ex(struct http_req *r, int code, const char *msg, json_t *extra,
+			 uint32_t retry_after_s)
+{
+	const struct http_errmap *m = http_errmap(code);
+	char text[TN_ERRLEN];
+	json_t *e;
+
+	http_utf8_copy(msg, text, sizeof(text));
+	e = json_pack("{s:s,s:s}", "code", m->name, "message", text);
+
+	if (extra) {
+		json_object_update(e, extra);
+		json_decref(extra);
+	}
+	snprintf(r->log_msg, sizeof(r->log_msg), "%s", text);
+	http_reply_json(r, m->status, json_pack("{s:o}", "error", e));
+	if (m->status == 401)
+		http_header_add(r, "WWW-Authenticate", "Basic realm=\"tarn\"");
+	if (m->status == 503)
+		http_header_add(r, "Retry-After", "%u", retry_after_s ? retry_after_s : 1);
+}
+
+void http_reply_error(struct http_req *r, int code, const char *msg)
+{
+	http_reply_error_ex(r, code, msg, NULL, 1);
+}
+
+const char *http_req_header(struct http_req *r, const char *name)
+{
+	return MHD_lookup_connection_value(r->conn, MHD_HEADER_KIND, name);
+}
+
+json_t *http_body_json(struct http_req *r, char *err)
+{
+	json_error_t jerr;
+	json_t *doc;
+	struct str body = str_trim(str_make(r->body.data, r->body.len));
+
+	if (body.n == 0)
+		return json_object();
+	doc = json_loadb(body.p, body.n, 0, &jerr);
+	if (!doc) {
+		tn_fail(err, TN_EINVAL, "request body: invalid JSON at byte %d: %s", jerr.position,
+			jerr.text);
+		return NULL;
+	}
+	if (!json_is_object(doc)) {
+		json_decref(doc);
+		tn_fail(err, TN_EINVAL, "request body: expected a JSON object");
+		return NULL;
+	}
+	return doc;
+}
+
+/* Sends what the handler built.  Returns MHD's verdict for the callback. */
+static enum MHD_Result send_answer(struct http_req *r)
+{
+	struct MHD_Response *resp;
+	enum MHD_Result ret;
+	size_t len = 0;
+	char *data;
+	unsigned i;
+
+	if (!r->answered)
+		http_reply_error(r, TN_EINTERNAL, "internal error: the handler gave no answer");
+	data = buf_detach(&r->resp, &len);
+	resp = MHD_create_response_from_buffer(len, data, MHD_RESPMEM_MUST_FREE);
+	if (!resp) {
+		free(data);
+		return MHD_NO;
+	}
+	if (r->content_type)
+		MHD_add_response_header(resp, MHD_HTTP_HEADER_CONTENT_TYPE, r->content_type);
+	MHD_add_response_header(resp, (r->route && (r->route->flags & ROUTE_AWS))
+					      ? "x-amzn-RequestId" : "X-Request-Id",
+				r->request_id);
+	for (i = 0; i < r->nheaders; i++)
+		MHD_add_response_header(resp, r->headers[i].name, r->headers[i].value);
+	ret = MHD_queue_response(r->conn, (unsigned)r->status, resp);
+	MHD_destroy_response(resp);
+	return ret;
+}
+
+/* ---- routing and authentication ------------------------------------------ */
+
+static bool server_stopping(struct http_server *h)
+{
+	bool s;
+
+	pthread_mutex_lock(&h->mu);
+	s = h->stopping;
+	pthread_mutex_unlock(&h->mu);
+	return s;
+}
+
+/* The row for method + path; *path_known says if another method would match. */
+static const struct route *route_find(struct http_req *r, bool *path_known)
+{
+	size_t i;
+	int n;
+
+	*path_known = false;
+	for (i = 0; i < sizeof(routes) / sizeof(routes[0]); i++) {
+		n = http_path_match(routes[i].pattern, r->path, r->param, HTTP_MAX_PARAMS);
+		if (n < 0)
+			continue;
+		*path_known = true;
+		if (strcmp(routes[i].method, r->method) == 0) {
+			r->nparam = (unsigned)n;
+			return &routes[i];
+		}
+	}
+	return NULL;
+}
+
+static void reply_method_not_allowed(struct http_req *r)
+{
+	char allow[64] = "";
+	size_t i, used = 0;
+	char msg[TN_ERRLEN];
+	char tmp[HTTP_MAX_PARAMS][HTTP_MAX_PARAM];
+
+	for (i = 0; i < sizeof(routes) / sizeof(routes[0]); i++) {
+		if (http_path_match(routes[i].pattern, r->path, tmp, HTTP_MAX_PARAMS) < 0)
+			continue;
+		used += (size_t)snprintf(allow + used, sizeof(allow) - used, "%s%s",
+					 used ? ", " : "", routes[i].method);
+		if (used >= sizeof(allow))
+			break;
+	}
+	snprintf(msg, sizeof(msg), "method %s is not allowed on '%s' (allowed: %s)", r->method,
+		 r->path, allow);
+	http_reply_error_status(r, 405, "method_not_allowed", msg);
+	http_header_add(r, "Allow", "%s", allow);
+}
+
+static void reply_too_big(struct http_req *r)
+{
+	char msg[TN_ERRLEN];
+	size_t max = r->route->max_body;
+
+	snprintf(msg, sizeof(msg), "request body too large: the limit of %s %s is %zu bytes (%zu KiB)",
+		 r->method, r->route->pattern, max, max >> 10);
+	if (r->route->flags & ROUTE_AWS) {
+		const char *op;
+		enum aws_service svc = aws_target_parse(http_req_header(r, "X-Amz-Target"), &op);
+		const struct http_errmap *m = http_errmap(TN_ETOOBIG);
+
+		aws_reply_error(r, svc, 413, svc == AWS_FIREHOSE ? m->firehose : m->kinesis, msg);
+		return;
+	}
+	http_reply_error(r, TN_ETOOBIG, msg);
+}
+
+/* Basic or Bearer.  Answers and returns false when the caller is not authenticated. */
+static bool authenticate(struct http_req *r)
+{
+	const char *h = http_req_header(r, MHD_HTTP_HEADER_AUTHORIZATION);
+	enum auth_fail why = AUTH_OK;
+	char err[TN_ERRLEN] = "";
+	int rc;
+
+	if (!h || !*h) {
+		http_reply_error(r, TN_EAUTH,
+				 "authentication required: use HTTP Basic (user and password) or "
+				 "'Authorization: Bearer <token>' (POST /v1/tokens)");
+		return false;
+	}
+	if (strncasecmp(h, "Basic ", 6) == 0) {
+		struct buf dec = BUF_INIT(1024);
+		struct str b64 = str_trim(str_cstr(h + 6));
+		char *colon;
+
+		if (base64_decode(b64.p, b64.n, &dec) != 0 ||
+		    !(colon = memchr(dec.data, ':', dec.len)) || memchr(dec.data, '\0', dec.len)) {
+			buf_release(&dec);
+			http_reply_error(r, TN_EAUTH, "malformed Basic credentials: expected "
+						      "base64 of 'user:password'");
+			return false;
+		}
+		*colon = '\0';
+		rc = auth_password(r->deps->auth, dec.data, colon + 1, &r->who, &why, err);
+		buf_release(&dec);
+	} else if (strncasecmp(h, "Bearer ", 7) == 0) {
+		struct str tok = str_trim(str_cstr(h + 7));
+		char t[128];
+
+		if (tok.n == 0 || tok.n >= sizeof(t)) {
+			http_reply_error(r, TN_EAUTH, "malformed Bearer token");
+			return false;
+		}
+		memcpy(t, tok.p, tok.n);
+		t[tok.n] = '\0';
+		rc = auth_token(r->deps->auth, t, &r->who, &why, err);
+	} else {
+		http_reply_error(r, TN_EAUTH, "unsupported authorization scheme: use Basic or Bearer");
+		return false;
+	}
+	if (rc == 0) {
+		r->authed = true;
+		return true;
+	}
+	if (rc != TN_EAUTH) {
+		http_reply_error(r, rc, err);
+		return false;
+	}
+	switch (why) {
+	case AUTH_EXPIRED:
+		http_reply_error(r, TN_EAUTH, "token expired: create a new one with POST /v1/tokens");
+		break;
+	case AUTH_MALFORMED:
+		http_reply_error(r, TN_EAUTH, "malformed credentials");
+		break;
+	default:
+		/* one message for unknown user and wrong secret: no user enumeration */
+		http_reply_error(r, TN_EAUTH, "invalid credentials");
+		break;
+	}
+	return false;
+}
+
+/*
+ * Headers are complete: route, check the announced body size, authenticate.
+ * Returns false when the request was answered already.
+ */
+static bool begin(struct http_req *r)
+{
+	bool path_known;
+	const char *cl;
+
+	r->route = route_find(r, &path_known);
+	if (!r->route) {
+		if (path_known) {
+			reply_method_not_allowed(r);
+		} else {
+			char msg[TN_ERRLEN];
+
+			snprintf(msg, sizeof(msg), "no such endpoint: %s '%s'", r->method, r->path);
+			http_reply_error_status(r, 404, "not_found", msg);
+		}
+		return false;
+	}
+	buf_init(&r->body, r->route->max_body);
+
+	if (server_stopping(r->srv)) {
+		http_reply_error_ex(r, TN_EAGAIN, "server is shutting down", NULL, 5);
+		return false;
+	}
+	cl = http_req_header(r, MHD_HTTP_HEADER_CONTENT_LENGTH);
+	if (cl) {
+		char *end;
+		unsigned long long n = strtoull(cl, &end, 10);
+
+		if (end != cl && *end == '\0' && n > r->route->max_body) {
+			reply_too_big(r);
+			return false;
+		}
+	}
+	if (r->route->flags & ROUTE_PUBLIC)
+		return true;
+	if (r->route->flags & ROUTE_AWS) {
+		const char *h = http_req_header(r, MHD_HTTP_HEADER_AUTHORIZATION);
+
+		if (!h || !*h) {
+			const char *op;
+
+			aws_reply_error(r, aws_target_parse(http_req_header(r, "X-Amz-Target"), &op),
+					403, "MissingAuthenticationTokenException",
+					"Missing Authentication Token");
+			return false;
+		}
+		return true;  /* SigV4 needs the body: api_aws checks it */
+	}
+	return authenticate(r);
+}
+
+/* ---- libmicrohttpd callbacks --------------------------------------------- */
+
+/* MHD_OPTION_URI_LOG_CALLBACK: the request line arrived; its return is *req_cls. */
+static void *on_uri(void *cls, const char *uri, struct MHD_Connection *conn)
+{
+	struct http_server *h = cls;
+	struct http_req *r = xcalloc(1, sizeof(*r));
+	const char *q;
+
+	r->srv = h;
+	r->deps = &h->deps;
+	r->conn = conn;
+	r->start_ns = time_mono_ns();
+	http_request_id(r->request_id);
+	buf_init(&r->body, 0);
+	buf_init(&r->resp, 0);
+	q = strchr(uri, '?');
+	r->raw_path = q ? xstrndup(uri, (size_t)(q - uri)) : xstrdup(uri);
+	r->raw_query = xstrdup(q ? q + 1 : "");
+	return r;
+}
+
+static enum MHD_Result on_request(void *cls, struct MHD_Connection *conn, const char *url,
+				  const char *method, const char *version,
+				  const char *upload_data, size_t *upload_size, void **req_cls)
+{
+	struct http_req *r = *req_cls;
+
+	if (!r)  /* cannot happen: on_uri runs first */
+		return MHD_NO;
+	if (!r->started) {
+		r->started = true;
+		r->conn = conn;
+		r->method = method;
+		r->path = url;
+		if (!begin(r))
+			return send_answer(r);
+		return MHD_YES;
+	}
+	if (r->answered) {  /* answered early; MHD drops the rest */
+		*upload_size = 0;
+		return MHD_YES;
+	}
+	if (*upload_size) {
+		r->body_seen += *upload_size;
+		if (!r->body_too_big && buf_append(&r->body, upload_data, *upload_size) != 0) {
+			r->body_too_big = true;
+			buf_release(&r->body);
+		}
+		/* past twice the cap, stop reading and close */
+		if (r->body_too_big && r->body_seen - r->route->max_body > r->route->max_body)
+			return MHD_NO;
+		*upload_size = 0;
+		return MHD_YES;
+	}
+	/* in flight from here: http_stop lets the answer go out */
+	pthread_mutex_lock(&r->srv->mu);
+	r->srv->inflight++;
+	r->counted = true;
+	pthread_mutex_unlock(&r->srv->mu);
+	if (r->body_too_big)
+		reply_too_big(r);
+	else
+		r->route->fn(r);
+	return send_answer(r);
+}
+
+static void on_completed(void *cls, struct MHD_Connection *conn, void **req_cls,
+			 enum MHD_RequestTerminationCode toe)
+{
+	struct http_server *h = cls;
+	struct http_req *r = *req_cls;
+	double ms;
+
+	if (!r)
+		return;
+	*req_cls = NULL;
+	ms = (double)(time_mono_ns() - r->start_ns) / 1e6;
+	if (!r->answered) {
+		log_debug("http", "%s %s: connection ended before an answer (%d, %zu body bytes)",
+			  r->method ? r->method : "?", r->raw_path, (int)toe, r->body_seen);
+	} else if (r->status >= 500) {
+		log_warn("http", "%s %s -> %d in %.1f ms (%s): %s", r->method, r->raw_path, r->status,
+			 ms, r->request_id, r->log_msg);
+	} else {
+		log_debug("http", "%s %s -> %d in %.1f ms, %zu bytes in, principal '%s' (%s)%s%s",
+			  r->method, r->raw_path, r->status, ms, r->body_seen,
+			  r->authed ? r->who.name : "", r->request_id, r->log_msg[0] ? ": " : "",
+			  r->log_msg);
+	}
+	buf_release(&r->body);
+	buf_release(&r->resp);
+	free(r->raw_path);
+	if (r->counted) {
+		pthread_mutex_lock(&h->mu);
+		h->inflight--;
+		if (h->inflight == 0)
+			pthread_cond_broadcast(&h->drained);
+		pthread_mutex_unlock(&h->mu);
+	}
+	free(r->raw_query);
+	free(r);
+}
+
+static void on_mhd_log(void *cls, const char *fmt, va_list ap)
+{
+	struct http_server *h = cls;
+	char line[256];
+	size_t n;
+
+	vsnprintf(line, sizeof(line), fmt, ap);
+	n = strlen(line);
+	while (n > 0 && (line[n - 1] == '\n' || line[n - 1] == '\r'))
+		line[--n] = '\0';
+	pthread_mutex_lock(&h->mu);
+	snprintf(h->mhd_error, sizeof(h->mhd_error), "%s", line);
+	pthread_mutex_unlock(&h->mu);
+	log_warn("http", "libmicrohttpd: %s", line);
+}
+
+/* ---- lifecycle ------------------------------------------------------------ */
+
+int http_start(const char *addr, const struct http_deps *deps, struct http_server **out,
+	       char *err)
+{
+	char host[TN_MAX_ADDR], portstr[8];
+	struct addrinfo hints, *ai = NULL;
+	struct http_server *h;
+	const union MHD_DaemonInfo *info;
+	unsigned flags = MHD_USE_THREAD_PER_CONNECTION | MHD_USE_INTERNAL_POLLING_THREAD |
+			 MHD_USE_ERROR_LOG | MHD_USE_ITC;
+	int port, rc, grc;
+
+	*out = NULL;
+	rc = config_parse_addr(addr, host, sizeof(host), &port, err);
+	if (rc)
+		return rc;
+	memset(&hints, 0, sizeof(hints));
+	hints.ai_family = AF_UNSPEC;
+	hints.ai_socktype = SOCK_STREAM;
+	hints.ai_flags = AI_PASSIVE | AI_NUMERICSERV;
+	snprintf(portstr, sizeof(portstr), "%d", port);
+	grc = getaddrinfo(host, portstr, &hints, &ai);
+	if (grc != 0 || !ai)
+		return tn_fail(err, TN_EINVAL, "http: cannot resolve '%s': %s", host,
+			       gai_strerror(grc));
+	if (ai->ai_family == AF_INET6)
+		flags |= MHD_USE_DUAL_STACK;
+
+	h = xcalloc(1, sizeof(*h));
+	h->deps = *deps;
+	pthread_mutex_init(&h->mu, NULL);
+	pthread_cond_init(&h->drained, NULL);
+	h->d = MHD_start_daemon(
+		flags, (uint16_t)port, NULL, NULL, on_request, h,
+		/* first, so MHD reports every problem through it */
+		MHD_OPTION_EXTERNAL_LOGGER, on_mhd_log, h,
+		MHD_OPTION_SOCK_ADDR, ai->ai_addr,
+		MHD_OPTION_CONNECTION_LIMIT, (unsigned)deps->cfg->http_max_connections,
+		MHD_OPTION_CONNECTION_TIMEOUT, (unsigned)deps->cfg->http_timeout_s,
+		MHD_OPTION_CONNECTION_MEMORY_LIMIT, (size_t)TN_MAX_HEADER_BYTES + (16u << 10),
+		MHD_OPTION_URI_LOG_CALLBACK, on_uri, h,
+		MHD_OPTION_NOTIFY_COMPLETED, on_completed, h,
+		MHD_OPTION_END);
+	freeaddrinfo(ai);
+	if (!h->d) {
+		rc = tn_fail(err, TN_EIO, "http: cannot listen on '%s': %s", addr,
+			     h->mhd_error[0] ? h->mhd_error : "libmicrohttpd failed to start");
+		pthread_cond_destroy(&h->drained);
+		pthread_mutex_destroy(&h->mu);
+		free(h);
+		return rc;
+	}
+	info = MHD_get_daemon_info(h->d, MHD_DAEMON_INFO_BIND_PORT);
+	h->port = info ? info->port : port;
+	log_info("http", "listening on %s (port %d)", addr, h->port);
+	*out = h;
+	return 0;
+}
+
+int http_port(const struct http_server *h)
+{
+	return h->port;
+}
+
+void http_stop(struct http_server *h)
+{
+	MHD_socket lsock;
+	struct timespec until;
+	int64_t deadline;
+
+	if (!h)
+		return;
+	pthread_mutex_lock(&h->mu);
+	h->stopping = true;
+	pthread_mutex_unlock(&h->mu);
+	lsock = MHD_quiesce_daemon(h->d);
+
+	deadline = time_now_ms() + DRAIN_TIMEOUT_MS;
+	until.tv_sec = (time_t)(deadline / 1000);
+	until.tv_nsec = (long)(deadline % 1000) * 1000000L;
+	pthread_mutex_lock(&h->mu);
+	while (h->inflight > 0) {
+		if (pthread_cond_timedwait(&h->drained, &h->mu, &until) != 0) {
+			log_warn("http", "stopping with %u requests still in flight", h->inflight);
+			break;
+		}
+	}
+	pthread_mutex_unlock(&h->mu);
+
+	MHD_stop_daemon(h->d);
+	if (lsock != MHD_INVALID_SOCKET)
+		os_close(lsock);
+	pthread_cond_destroy(&h->drained);
+	pthread_mutex_destroy(&h->mu);
+	free(h);
+}
