@@ -48,7 +48,7 @@ struct buf;
  * of real SDKs is a few hundred bytes (botocore signs every header it
  * sends); 2 KiB leaves room for long x-amz-meta-* lists.  The canonical
  * request repeats the path, query and signed headers, which the HTTP
- * server bounds by TN_MAX_HEADER_BYTES (64 KiB): 256 KiB is far above any
+ * server bounds by TN_MAX_HEADER_BYTES (16 KiB): 256 KiB is far above any
  * real request.  Presigned URLs live at most 7 days (AWS's limit).
  */
 #define SIGV4_MAX_KEY_ID 128

@@ -567,8 +567,9 @@ int http_start(const char *addr, const struct http_deps *deps, struct http_serve
 	struct addrinfo hints, *ai = NULL;
 	struct http_server *h;
 	const union MHD_DaemonInfo *info;
+	/* poll(), not select(): each connection thread waits on one socket. */
 	unsigned flags = MHD_USE_THREAD_PER_CONNECTION | MHD_USE_INTERNAL_POLLING_THREAD |
-			 MHD_USE_ERROR_LOG | MHD_USE_ITC;
+			 MHD_USE_ERROR_LOG | MHD_USE_ITC | MHD_USE_POLL;
 	int port, rc, grc;
 
 	*out = NULL;

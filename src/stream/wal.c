@@ -10,6 +10,10 @@
  *     lock, fdatasyncs, and publishes that seq as durable.  Writers that
  *     arrive meanwhile wait for the next round, which one of them leads.
  *     One fdatasync thus covers every writer waiting when it starts.
+ *     Waiters sleep on a futex word (sync_gen) and read durable_seq
+ *     atomically: a finished round wakes them all at once without the
+ *     lock convoy a condition variable would cause (each woken waiter
+ *     re-taking the mutex in turn).
  *   - Segments are preallocated, so appends do not allocate blocks: a full
  *     disk shows up when a new segment is created, before anything of the
  *     batch is written, and acknowledged data is never at risk.
@@ -29,10 +33,13 @@
 #include <fcntl.h>
 #include <inttypes.h>
 #include <limits.h>
+#include <linux/futex.h>
 #include <pthread.h>
+#include <stdatomic.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/syscall.h>
 #include <unistd.h>
 
 #include "core/buf.h"
@@ -68,7 +75,8 @@ struct wal {
 	size_t nsegs, capsegs;
 	uint64_t next_seq;
 	uint64_t written_seq;
-	uint64_t durable_seq;
+	_Atomic uint64_t durable_seq; /* written under mu; read anywhere */
+	_Atomic uint32_t sync_gen;    /* futex word: bumped after every sync round */
 	uint64_t bytes;       /* sum of seg.end */
 	bool syncing;
 	int failed;           /* sticky error after a failed fdatasync */
@@ -393,7 +401,8 @@ static int recover(struct wal *w, uint64_t flushed_seq, char *err)
 	w->next_seq = last_seq + 1;
 	if (w->next_seq <= flushed_seq)
 		w->next_seq = flushed_seq + 1;
-	w->written_seq = w->durable_seq = w->next_seq - 1;
+	w->written_seq = w->next_seq - 1;
+	atomic_store(&w->durable_seq, w->written_seq);
 	/* Segments recovered are durable: they were synced, or are now after truncation. */
 	return wal_release(w, flushed_seq, err);
 }
@@ -426,7 +435,7 @@ void wal_close(struct wal *w)
 	pthread_mutex_lock(&w->mu);
 	while (w->syncing)
 		pthread_cond_wait(&w->cv, &w->mu);
-	if (w->nsegs && !w->failed && w->written_seq > w->durable_seq)
+	if (w->nsegs && !w->failed && w->written_seq > atomic_load(&w->durable_seq))
 		os_fdatasync(w->segs[w->nsegs - 1].fd, w->segs[w->nsegs - 1].path, NULL);
 	pthread_mutex_unlock(&w->mu);
 	for (size_t i = 0; i < w->nsegs; i++)
@@ -458,14 +467,17 @@ static int ensure_room(struct wal *w, uint64_t need, char *err)
 		if (w->failed)
 			return tn_fail(err, w->failed, "wal '%s': an earlier fdatasync failed",
 				       w->dir);
-		if (w->written_seq > w->durable_seq) {
+		if (w->written_seq > atomic_load(&w->durable_seq)) {
 			int rc = os_fdatasync(cur->fd, cur->path, err);
 			if (rc) {
 				w->failed = TN_EIO;
 				return rc;
 			}
-			w->durable_seq = w->written_seq;
+			atomic_store(&w->durable_seq, w->written_seq);
 			pthread_cond_broadcast(&w->cv);
+			/* Waiters sleep on the futex; they re-check once we unlock. */
+			atomic_fetch_add(&w->sync_gen, 1);
+			syscall(SYS_futex, &w->sync_gen, FUTEX_WAKE_PRIVATE, INT32_MAX, NULL, NULL, 0);
 		}
 	}
 	struct seg s;
@@ -544,17 +556,36 @@ out:
 	return rc;
 }
 
+static void gen_wait(struct wal *w, uint32_t gen)
+{
+	syscall(SYS_futex, &w->sync_gen, FUTEX_WAIT_PRIVATE, gen, NULL, NULL, 0);
+}
+
+static void gen_bump(struct wal *w)
+{
+	atomic_fetch_add(&w->sync_gen, 1);
+	syscall(SYS_futex, &w->sync_gen, FUTEX_WAKE_PRIVATE, INT32_MAX, NULL, NULL, 0);
+}
+
 int wal_sync_to(struct wal *w, uint64_t seq, char *err)
 {
-	int rc = 0;
-	pthread_mutex_lock(&w->mu);
-	while (w->durable_seq < seq) {
+	for (;;) {
+		if (atomic_load(&w->durable_seq) >= seq)
+			return 0;
+		pthread_mutex_lock(&w->mu);
 		if (w->failed) {
-			rc = tn_fail(err, w->failed, "wal '%s': fdatasync failed", w->dir);
-			break;
+			pthread_mutex_unlock(&w->mu);
+			return tn_fail(err, w->failed, "wal '%s': fdatasync failed", w->dir);
+		}
+		if (atomic_load(&w->durable_seq) >= seq) {
+			pthread_mutex_unlock(&w->mu);
+			return 0;
 		}
 		if (w->syncing) {
-			pthread_cond_wait(&w->cv, &w->mu);
+			/* Read the generation before unlocking: a bump after it wakes us. */
+			uint32_t gen = atomic_load(&w->sync_gen);
+			pthread_mutex_unlock(&w->mu);
+			gen_wait(w, gen);
 			continue;
 		}
 		/* Lead a round: everything written so far becomes durable. */
@@ -572,21 +603,18 @@ int wal_sync_to(struct wal *w, uint64_t seq, char *err)
 		if (src) {
 			w->failed = TN_EIO;
 			log_error("wal", "%s", msg);
-		} else if (target > w->durable_seq) {
-			w->durable_seq = target;
+		} else if (target > atomic_load(&w->durable_seq)) {
+			atomic_store(&w->durable_seq, target);
 		}
-		pthread_cond_broadcast(&w->cv);
+		pthread_cond_broadcast(&w->cv);  /* rollover and close wait on cv */
+		pthread_mutex_unlock(&w->mu);
+		gen_bump(w);
 	}
-	pthread_mutex_unlock(&w->mu);
-	return rc;
 }
 
 uint64_t wal_durable_seq(struct wal *w)
 {
-	pthread_mutex_lock(&w->mu);
-	uint64_t v = w->durable_seq;
-	pthread_mutex_unlock(&w->mu);
-	return v;
+	return atomic_load(&w->durable_seq);
 }
 
 uint64_t wal_bytes(struct wal *w)
