@@ -351,10 +351,9 @@ void *flusher_main(void *arg)
 		pthread_mutex_unlock(&ss->mu);
 		for (size_t i = 0; i < n; i++)
 			flush_stream(ss, sts[i]);
-		pthread_mutex_lock(&ss->mu);
 		for (size_t i = 0; i < n; i++)
-			if (--sts[i]->refs == 0)
-				pthread_cond_broadcast(&ss->cv);
+			stream_put(ss, sts[i]);
+		pthread_mutex_lock(&ss->mu);
 		free(sts);
 		if (ss->stopping || ss->kicked)
 			continue;

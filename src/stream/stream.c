@@ -343,7 +343,7 @@ static void registry_remove(struct streams *ss, struct stream *st)
 		if (ss->all[i] == st) {
 			memmove(ss->all + i, ss->all + i + 1, (ss->n - i - 1) * sizeof *ss->all);
 			ss->n--;
-			st->removed = true;
+			atomic_store(&st->removed, true);
 			return;
 		}
 }
@@ -358,12 +358,14 @@ static struct stream *stream_get(struct streams *ss, const char *name)
 	return st;
 }
 
-static void stream_put(struct streams *ss, struct stream *st)
+void stream_put(struct streams *ss, struct stream *st)
 {
-	pthread_mutex_lock(&ss->mu);
-	if (--st->refs == 0)
+	/* Only a deleter waits for the count to reach zero; wake it then. */
+	if (atomic_fetch_sub(&st->refs, 1) == 1 && atomic_load(&st->removed)) {
+		pthread_mutex_lock(&ss->mu);
 		pthread_cond_broadcast(&ss->cv);
-	pthread_mutex_unlock(&ss->mu);
+		pthread_mutex_unlock(&ss->mu);
+	}
 }
 
 static int load_streams(struct streams *ss, char *err)
@@ -588,7 +590,7 @@ int streams_delete(struct streams *ss, const char *name, char *err)
 	}
 	registry_remove(ss, st);
 	/* Wait for appends and the flusher to let go of it. */
-	while (st->refs > 0)
+	while (atomic_load(&st->refs) > 0)
 		pthread_cond_wait(&ss->cv, &ss->mu);
 	pthread_mutex_unlock(&ss->mu);
 	int rc;
@@ -600,7 +602,7 @@ int streams_delete(struct streams *ss, const char *name, char *err)
 		/* Put it back: nothing is lost, the caller can retry. */
 		pthread_mutex_lock(&ss->mu);
 		registry_add(ss, st);
-		st->removed = false;
+		atomic_store(&st->removed, false);
 		pthread_mutex_unlock(&ss->mu);
 		return rc;
 	}
@@ -629,14 +631,12 @@ struct scratch {
 
 static int64_t free_bytes_cached(struct streams *ss, int64_t now)
 {
-	pthread_mutex_lock(&ss->mu);
-	if (now - ss->free_checked_ms >= 100 || now < ss->free_checked_ms) {
-		ss->free_bytes = os_free_bytes(store_root(ss->store));
-		ss->free_checked_ms = now;
+	int64_t checked = atomic_load(&ss->free_checked_ms);
+	if (now - checked >= 100 || now < checked) {
+		atomic_store(&ss->free_bytes, os_free_bytes(store_root(ss->store)));
+		atomic_store(&ss->free_checked_ms, now);
 	}
-	int64_t v = ss->free_bytes;
-	pthread_mutex_unlock(&ss->mu);
-	return v;
+	return atomic_load(&ss->free_bytes);
 }
 
 int64_t stream_oldest_ms(const struct stream *st)
@@ -644,19 +644,16 @@ int64_t stream_oldest_ms(const struct stream *st)
 	return st->lag_len ? st->lag[st->lag_head].arrival_ms : 0;
 }
 
-static int backpressure(struct streams *ss, struct stream *st, int64_t now,
-			struct append_result *res, char *err)
+/* unflushed and oldest were read under st->mu by the caller. */
+static int backpressure(struct streams *ss, struct stream *st, int64_t now, uint64_t unflushed,
+			int64_t oldest, struct append_result *res, char *err)
 {
 	/* Records durable in the WAL but not yet in objects: what a slow flusher piles up. */
-	pthread_mutex_lock(&st->mu);
-	uint64_t wb = st->un_bytes;
-	int64_t oldest = stream_oldest_ms(st);
-	pthread_mutex_unlock(&st->mu);
-	if (wb > ss->cfg.wal_max_bytes) {
+	if (unflushed > ss->cfg.wal_max_bytes) {
 		res->retry_after_s = 1;
 		return tn_fail(err, TN_EAGAIN,
 			       "stream '%s': %" PRIu64 " bytes wait to be flushed, over the %" PRIu64
-			       "-byte bound; retry later", st->name, wb, ss->cfg.wal_max_bytes);
+			       "-byte bound; retry later", st->name, unflushed, ss->cfg.wal_max_bytes);
 	}
 	if (oldest && now - oldest > (int64_t)ss->cfg.max_lag_ms) {
 		res->retry_after_s = 5;
@@ -753,11 +750,13 @@ int streams_append(struct streams *ss, const char *name, const struct record *re
 	int64_t now = time_now_ms();
 	struct scratch sc = { BUF_INIT(0), NULL, NULL, NULL };
 	struct wal_rec *w = NULL;
-	if ((rc = backpressure(ss, st, now, res, err)))
-		goto out;
 	pthread_mutex_lock(&st->mu);
 	struct stream_opts o = st->opts;
+	uint64_t unflushed = st->un_bytes;
+	int64_t oldest = stream_oldest_ms(st);
 	pthread_mutex_unlock(&st->mu);
+	if ((rc = backpressure(ss, st, now, unflushed, oldest, res, err)))
+		goto out;
 	const char *req[TN_MAX_REQUIRED_FIELDS];
 	for (unsigned i = 0; i < o.nrequired; i++)
 		req[i] = o.required[i];

@@ -5,6 +5,7 @@
 #define TN_STREAM_INT_H
 
 #include <pthread.h>
+#include <stdatomic.h>
 #include <stdbool.h>
 #include <stdint.h>
 
@@ -28,8 +29,8 @@ struct stream {
 	char kind[16];
 	int64_t created_ms;
 	struct wal *wal;
-	int refs;              /* under streams.mu */
-	bool removed;          /* under streams.mu: out of the registry */
+	_Atomic int refs;      /* taken under streams.mu (lookup), dropped anywhere */
+	_Atomic bool removed;  /* set under streams.mu: out of the registry */
 
 	pthread_mutex_t mu;
 	struct stream_opts opts;
@@ -63,8 +64,8 @@ struct streams {
 	pthread_t flusher;
 	bool flusher_started;
 
-	int64_t free_checked_ms; /* disk-space check cache */
-	int64_t free_bytes;
+	_Atomic int64_t free_checked_ms; /* disk-space check cache (races are harmless) */
+	_Atomic int64_t free_bytes;
 };
 
 /* flusher.c */
@@ -78,6 +79,8 @@ void *flusher_main(void *arg);
 int flush_once(struct streams *ss, struct stream *st, char *err);
 /* Oldest unflushed arrival (0 if none); under st->mu. */
 int64_t stream_oldest_ms(const struct stream *st);
+/* Drops a reference taken by a lookup (any thread, no lock held). */
+void stream_put(struct streams *ss, struct stream *st);
 /* Metastore writes of the flusher's checkpoints. */
 int meta_stream_pending(struct streams *ss, const char *name, uint64_t pending_end, char *err);
 
