@@ -728,11 +728,19 @@ static void lag_push(struct stream *st, uint64_t last_seq, int64_t arrival)
 	st->lag_len++;
 }
 
-int streams_append(struct streams *ss, const char *name, const struct record *recs, size_t n,
-		   enum stream_mode mode, struct append_result *res, char *err)
+/*
+ * The part of an append both forms share: find or create the stream,
+ * check backpressure, validate, write the batch to the WAL and account for
+ * it.  On success *stp holds a reference (the caller drops it) and
+ * res->first_seq..last_seq are written but not yet durable.
+ */
+static int append_write(struct streams *ss, const char *name, const struct record *recs,
+			size_t n, enum stream_mode mode, struct append_result *res,
+			struct stream **stp, char *err)
 {
 	memset(res, 0, sizeof *res);
 	res->bad_index = -1;
+	*stp = NULL;
 	if (n == 0)
 		return tn_fail(err, TN_EINVAL, "no records");
 	struct stream *st = stream_get(ss, name);
@@ -805,11 +813,10 @@ int streams_append(struct streams *ss, const char *name, const struct record *re
 			res->retry_after_s = 5;
 		goto out;
 	}
-	if ((rc = wal_sync_to(st->wal, first + n - 1, err)))
-		goto out;
 	res->first_seq = first;
 	res->last_seq = first + n - 1;
 	res->count = n;
+	/* Accounted now: the flusher only ever reads up to the durable position. */
 	pthread_mutex_lock(&st->mu);
 	st->un_bytes += bytes;
 	st->un_quarantined += res->quarantined;
@@ -828,8 +835,62 @@ out:
 	free(sc.reason_off);
 	free(sc.reason_len);
 	buf_release(&sc.arena);
+	if (rc)
+		stream_put(ss, st);
+	else
+		*stp = st;
+	return rc;
+}
+
+int streams_append(struct streams *ss, const char *name, const struct record *recs, size_t n,
+		   enum stream_mode mode, struct append_result *res, char *err)
+{
+	struct stream *st;
+	int rc = append_write(ss, name, recs, n, mode, res, &st, err);
+	if (rc)
+		return rc;
+	rc = wal_sync_to(st->wal, res->last_seq, err);
+	if (rc)
+		res->count = 0;
 	stream_put(ss, st);
 	return rc;
+}
+
+/* An asynchronous append waiting for its group commit. */
+struct pending_append {
+	struct streams *ss;
+	struct stream *st;
+	struct append_result res;
+	stream_done_fn done;
+	void *arg;
+};
+
+static void append_durable(void *arg, int rc)
+{
+	struct pending_append *p = arg;
+	char msg[TN_ERRLEN] = "";
+	if (rc) {
+		tn_fail(msg, rc, "stream '%s': the write-ahead log could not be made durable "
+			"(fdatasync failed); the server must restart", p->st->name);
+		p->res.count = 0;
+	}
+	p->done(p->arg, rc, &p->res, msg);
+	stream_put(p->ss, p->st);
+	free(p);
+}
+
+int streams_append_async(struct streams *ss, const char *name, const struct record *recs,
+			 size_t n, enum stream_mode mode, struct append_result *res,
+			 stream_done_fn done, void *arg, char *err)
+{
+	struct stream *st;
+	int rc = append_write(ss, name, recs, n, mode, res, &st, err);
+	if (rc)
+		return rc;
+	struct pending_append *p = xmalloc(sizeof *p);
+	*p = (struct pending_append){ ss, st, *res, done, arg };
+	wal_notify(st->wal, res->last_seq, append_durable, p);
+	return 0;
 }
 
 /* ---- flush requests and introspection ------------------------------- */

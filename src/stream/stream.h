@@ -148,6 +148,31 @@ int streams_delete(struct streams *s, const char *name, char *err);
 int streams_append(struct streams *s, const char *name, const struct record *recs, size_t n,
 		   enum stream_mode mode, struct append_result *res, char *err);
 
+/*
+ * Completion of streams_append_async: called exactly once, with rc 0 when
+ * the batch is durable (res filled), or rc < 0 and a message when the
+ * fdatasync covering it failed.  It runs on a sync thread (or, rarely, in
+ * the thread that called streams_append_async, before that call returns):
+ * it must be quick and must not block -- typically it records the outcome
+ * and resumes a suspended connection.  res and err are valid only during
+ * the call.
+ */
+typedef void (*stream_done_fn)(void *arg, int rc, const struct append_result *res,
+			       const char *err);
+
+/*
+ * streams_append without the wait, for event-loop callers: validates and
+ * writes the batch exactly as streams_append does, then returns 0 at once;
+ * done(arg, ...) follows once the records are durable.  One group commit
+ * (one fdatasync, on a sync thread) completes every batch written before
+ * it started.  A negative return means the batch was refused (bad record,
+ * backpressure, WAL write failure): nothing was appended, *res and err say
+ * why as for streams_append, and done is never called.
+ */
+int streams_append_async(struct streams *s, const char *name, const struct record *recs,
+			 size_t n, enum stream_mode mode, struct append_result *res,
+			 stream_done_fn done, void *arg, char *err);
+
 /* Flushes every durable record of the stream into objects, synchronously. */
 int streams_flush(struct streams *s, const char *name, char *err);
 

@@ -14,6 +14,10 @@
  *     atomically: a finished round wakes them all at once without the
  *     lock convoy a condition variable would cause (each woken waiter
  *     re-taking the mutex in turn).
+ *   - Event-loop callers do not block: wal_notify registers (seq, callback)
+ *     and queues the WAL on a small pool of sync threads, which run the
+ *     same rounds and call back every waiter a round made durable.  A
+ *     round, whoever leads it, completes both kinds of waiters.
  *   - Segments are preallocated, so appends do not allocate blocks: a full
  *     disk shows up when a new segment is created, before anything of the
  *     batch is written, and acknowledged data is never at risk.
@@ -79,8 +83,18 @@ struct wal {
 	_Atomic uint32_t sync_gen;    /* futex word: bumped after every sync round */
 	uint64_t bytes;       /* sum of seg.end */
 	bool syncing;
+	bool queued;          /* on the sync pool's queue */
+	struct wal *next_queued;
+	struct notify *waiters; /* wal_notify callbacks not yet durable */
+	size_t nwaiters, capwaiters;
 	int failed;           /* sticky error after a failed fdatasync */
 	struct buf frames;    /* batch being built (under mu) */
+};
+
+struct notify {
+	uint64_t seq;
+	wal_done_fn fn;
+	void *arg;
 };
 
 struct wal_cursor {
@@ -433,7 +447,8 @@ void wal_close(struct wal *w)
 	if (!w)
 		return;
 	pthread_mutex_lock(&w->mu);
-	while (w->syncing)
+	/* The sync pool may still hold this WAL: let it finish with it. */
+	while (w->syncing || w->queued || w->nwaiters)
 		pthread_cond_wait(&w->cv, &w->mu);
 	if (w->nsegs && !w->failed && w->written_seq > atomic_load(&w->durable_seq))
 		os_fdatasync(w->segs[w->nsegs - 1].fd, w->segs[w->nsegs - 1].path, NULL);
@@ -441,6 +456,7 @@ void wal_close(struct wal *w)
 	for (size_t i = 0; i < w->nsegs; i++)
 		seg_free(&w->segs[i]);
 	free(w->segs);
+	free(w->waiters);
 	buf_release(&w->frames);
 	free(w->dir);
 	pthread_cond_destroy(&w->cv);
@@ -567,6 +583,166 @@ static void gen_bump(struct wal *w)
 	syscall(SYS_futex, &w->sync_gen, FUTEX_WAKE_PRIVATE, INT32_MAX, NULL, NULL, 0);
 }
 
+/* ---- the sync pool -------------------------------------------------- */
+
+#define SYNC_THREADS 2
+
+static struct {
+	pthread_once_t once;
+	pthread_mutex_t mu;
+	pthread_cond_t cv;
+	struct wal *head, *tail;
+} pool = { PTHREAD_ONCE_INIT, PTHREAD_MUTEX_INITIALIZER, PTHREAD_COND_INITIALIZER, NULL, NULL };
+
+static void *sync_main(void *arg);
+
+static void pool_start(void)
+{
+	for (int i = 0; i < SYNC_THREADS; i++) {
+		pthread_t t;
+		if (pthread_create(&t, NULL, sync_main, NULL) != 0)
+			TN_BUG("cannot start a WAL sync thread");
+		pthread_detach(t);
+	}
+}
+
+/* Under w->mu: puts w on the pool's queue unless it is there already. */
+static void pool_enqueue(struct wal *w)
+{
+	if (w->queued)
+		return;
+	w->queued = true;
+	pthread_once(&pool.once, pool_start);
+	pthread_mutex_lock(&pool.mu);
+	w->next_queued = NULL;
+	if (pool.tail)
+		pool.tail->next_queued = w;
+	else
+		pool.head = w;
+	pool.tail = w;
+	pthread_cond_signal(&pool.cv);
+	pthread_mutex_unlock(&pool.mu);
+}
+
+/*
+ * Under w->mu, after a round: moves the waiters it completed (all of them
+ * if the WAL failed) into *ready, and queues another round if some remain.
+ */
+static size_t take_ready(struct wal *w, struct notify **ready)
+{
+	uint64_t durable = atomic_load(&w->durable_seq);
+	size_t n = 0, keep = 0;
+	*ready = NULL;
+	for (size_t i = 0; i < w->nwaiters; i++)
+		if (w->failed || w->waiters[i].seq <= durable)
+			n++;
+	if (n == 0)
+		goto requeue;
+	*ready = xmalloc(n * sizeof **ready);
+	n = 0;
+	for (size_t i = 0; i < w->nwaiters; i++) {
+		if (w->failed || w->waiters[i].seq <= durable)
+			(*ready)[n++] = w->waiters[i];
+		else
+			w->waiters[keep++] = w->waiters[i];
+	}
+	w->nwaiters = keep;
+requeue:
+	if (w->nwaiters && !w->syncing)
+		pool_enqueue(w);
+	return n;
+}
+
+static void call_ready(struct notify *ready, size_t n, int rc)
+{
+	for (size_t i = 0; i < n; i++)
+		ready[i].fn(ready[i].arg, rc);
+	free(ready);
+}
+
+/*
+ * One group-commit round, entered and left with w->mu held and syncing
+ * set by the caller: syncs everything written so far and publishes it.
+ * Returns the fdatasync's result.
+ */
+static int sync_round(struct wal *w, char *msg)
+{
+	uint64_t target = w->written_seq;
+	struct seg *cur = &w->segs[w->nsegs - 1];
+	int fd = cur->fd;
+	char path[PATH_MAX];
+	snprintf(path, sizeof path, "%s", cur->path);
+	pthread_mutex_unlock(&w->mu);
+	int src = os_fdatasync(fd, path, msg);
+	pthread_mutex_lock(&w->mu);
+	w->syncing = false;
+	if (src) {
+		w->failed = TN_EIO;
+		log_error("wal", "%s", msg);
+	} else if (target > atomic_load(&w->durable_seq)) {
+		atomic_store(&w->durable_seq, target);
+	}
+	pthread_cond_broadcast(&w->cv);  /* rollover and close wait on cv */
+	return src;
+}
+
+static void *sync_main(void *arg)
+{
+	(void)arg;
+	for (;;) {
+		pthread_mutex_lock(&pool.mu);
+		while (!pool.head)
+			pthread_cond_wait(&pool.cv, &pool.mu);
+		struct wal *w = pool.head;
+		pool.head = w->next_queued;
+		if (!pool.head)
+			pool.tail = NULL;
+		pthread_mutex_unlock(&pool.mu);
+
+		pthread_mutex_lock(&w->mu);
+		w->queued = false;
+		int rc = 0;
+		bool ran = false;
+		/* A blocking leader's round in progress will complete the waiters. */
+		if (!w->syncing && !w->failed && w->nwaiters &&
+		    w->written_seq > atomic_load(&w->durable_seq)) {
+			char msg[TN_ERRLEN];
+			w->syncing = true;
+			rc = sync_round(w, msg);
+			ran = true;
+		}
+		struct notify *ready;
+		size_t n = take_ready(w, &ready);
+		int frc = w->failed;
+		/* Wake blocking waiters before letting go: once unlocked, w may be closed. */
+		if (ran)
+			gen_bump(w);
+		pthread_cond_broadcast(&w->cv);  /* wal_close waits for the queue to let go */
+		pthread_mutex_unlock(&w->mu);
+		call_ready(ready, n, rc ? rc : frc);
+	}
+	return NULL;
+}
+
+void wal_notify(struct wal *w, uint64_t seq, wal_done_fn fn, void *arg)
+{
+	pthread_mutex_lock(&w->mu);
+	if (w->failed || atomic_load(&w->durable_seq) >= seq) {
+		int rc = w->failed;
+		pthread_mutex_unlock(&w->mu);
+		fn(arg, rc);
+		return;
+	}
+	if (w->nwaiters == w->capwaiters) {
+		w->capwaiters = w->capwaiters ? w->capwaiters * 2 : 64;
+		w->waiters = xrealloc(w->waiters, w->capwaiters * sizeof *w->waiters);
+	}
+	w->waiters[w->nwaiters++] = (struct notify){ seq, fn, arg };
+	if (!w->syncing)
+		pool_enqueue(w);
+	pthread_mutex_unlock(&w->mu);
+}
+
 int wal_sync_to(struct wal *w, uint64_t seq, char *err)
 {
 	for (;;) {
@@ -589,26 +765,15 @@ int wal_sync_to(struct wal *w, uint64_t seq, char *err)
 			continue;
 		}
 		/* Lead a round: everything written so far becomes durable. */
-		w->syncing = true;
-		uint64_t target = w->written_seq;
-		struct seg *cur = &w->segs[w->nsegs - 1];
-		int fd = cur->fd;
-		char path[PATH_MAX];
-		snprintf(path, sizeof path, "%s", cur->path);
-		pthread_mutex_unlock(&w->mu);
 		char msg[TN_ERRLEN];
-		int src = os_fdatasync(fd, path, msg);
-		pthread_mutex_lock(&w->mu);
-		w->syncing = false;
-		if (src) {
-			w->failed = TN_EIO;
-			log_error("wal", "%s", msg);
-		} else if (target > atomic_load(&w->durable_seq)) {
-			atomic_store(&w->durable_seq, target);
-		}
-		pthread_cond_broadcast(&w->cv);  /* rollover and close wait on cv */
+		w->syncing = true;
+		int rc = sync_round(w, msg);
+		struct notify *ready;
+		size_t n = take_ready(w, &ready);
+		int frc = w->failed;
 		pthread_mutex_unlock(&w->mu);
-		gen_bump(w);
+		gen_bump(w);  /* the caller holds w open: safe after unlocking */
+		call_ready(ready, n, rc ? rc : frc);
 	}
 }
 

@@ -69,7 +69,7 @@ struct wal_cursor;
  */
 int wal_open(const char *dir, uint64_t flushed_seq, uint64_t segment_bytes, struct wal **out,
 	     char *err);
-/* Syncs and closes. Accepts NULL. */
+/* Waits for pending notifications, syncs and closes. Accepts NULL. */
 void wal_close(struct wal *w);
 
 /*
@@ -83,6 +83,20 @@ int wal_append(struct wal *w, const struct wal_rec *recs, size_t n, int64_t arri
 	       uint64_t *first_seq, char *err);
 /* Waits until every record <= seq is durable (group commit). */
 int wal_sync_to(struct wal *w, uint64_t seq, char *err);
+
+/*
+ * Completion of wal_notify: rc 0 once the records are durable, or the
+ * error of the fdatasync that failed.  Runs on a sync thread (or inline in
+ * wal_notify when already durable); must not block.
+ */
+typedef void (*wal_done_fn)(void *arg, int rc);
+/*
+ * Calls fn(arg, rc) once every record <= seq is durable, without waiting:
+ * the group commit runs on a small pool of sync threads shared by all
+ * WALs, and one fdatasync completes every waiter whose records it covers
+ * (blocking waiters of wal_sync_to included).  Any thread.
+ */
+void wal_notify(struct wal *w, uint64_t seq, wal_done_fn fn, void *arg);
 
 /* Newest durable sequence number (0 if none). */
 uint64_t wal_durable_seq(struct wal *w);

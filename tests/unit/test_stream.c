@@ -4,6 +4,7 @@
  */
 #include <dirent.h>
 #include <signal.h>
+#include <stdatomic.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -340,5 +341,62 @@ TEST(sequence_numbers_survive_delete_and_recreate)
 	CHECK_INT(stream_name_check("bad/name", err), TN_EINVAL);
 	CHECK_INT(stream_name_check(".hidden", err), TN_EINVAL);
 	CHECK_INT(stream_name_check("ok_name-1.x", err), 0);
+	env_close(&e);
+}
+
+struct done_box {
+	_Atomic int calls;
+	int rc;
+	struct append_result res;
+};
+
+static void on_done(void *arg, int rc, const struct append_result *res, const char *err)
+{
+	struct done_box *b = arg;
+	(void)err;
+	b->rc = rc;
+	b->res = *res;
+	atomic_fetch_add(&b->calls, 1);
+}
+
+TEST(async_append_completes_and_lands)
+{
+	struct env e;
+	char err[TN_ERRLEN];
+	env_open(&e, 1 << 20, 60000);
+	struct done_box boxes[20];
+	memset(boxes, 0, sizeof boxes);
+	for (int i = 0; i < 20; i++) {
+		char rec[32];
+		int len = snprintf(rec, sizeof rec, "{\"i\":%d}", i);
+		struct record r = { rec, (size_t)len };
+		struct append_result res;
+		CHECK_INT(streams_append_async(e.ss, "as", &r, 1, STREAM_STRICT, &res, on_done,
+					       &boxes[i], err), 0);
+		CHECK_INT(res.first_seq, (uint64_t)i + 1);
+	}
+	for (int i = 0; i < 20; i++) {
+		for (int k = 0; k < 5000 && atomic_load(&boxes[i].calls) == 0; k++)
+			usleep(1000);
+		CHECK_INT(atomic_load(&boxes[i].calls), 1);
+		CHECK_INT(boxes[i].rc, 0);
+		CHECK_INT(boxes[i].res.last_seq, (uint64_t)i + 1);
+	}
+	/* A bad record is refused at once and the callback never comes. */
+	struct record bad = { "{nope", 5 };
+	struct done_box never = { 0 };
+	struct append_result res;
+	CHECK_INT(streams_append_async(e.ss, "as", &bad, 1, STREAM_STRICT, &res, on_done, &never,
+				       err), TN_EINVAL);
+	CHECK_INT(res.bad_index, 0);
+	CHECK_INT(streams_flush(e.ss, "as", err), 0);
+	char dir[600];
+	snprintf(dir, sizeof dir, "%s/01-raw-data-zone/as", test_tmpdir());
+	struct buf b = BUF_INIT(0);
+	CHECK_INT(read_tree(dir, &b), 1);
+	CHECK_INT(count_lines(b.data, "\n"), 20);
+	buf_release(&b);
+	usleep(10000);
+	CHECK_INT(atomic_load(&never.calls), 0);
 	env_close(&e);
 }

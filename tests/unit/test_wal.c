@@ -3,6 +3,8 @@
  */
 #include <fcntl.h>
 #include <pthread.h>
+#include <stdatomic.h>
+#include <stdlib.h>
 #include <signal.h>
 #include <stdio.h>
 #include <string.h>
@@ -271,5 +273,102 @@ TEST(full_disk_at_segment_creation_appends_nothing)
 	os_fault_reset();
 	CHECK_INT(wal_append(w, &r, 1, 1, &first, err), 0);
 	CHECK_INT(first, 1);
+	wal_close(w);
+}
+
+struct notified {
+	struct wal *w;
+	uint64_t seq;
+	_Atomic int calls;
+	_Atomic int rc;
+	_Atomic int durable_ok;
+};
+
+static void on_durable(void *arg, int rc)
+{
+	struct notified *n = arg;
+	/* At callback time the record must already be durable. */
+	if (rc == 0 && wal_durable_seq(n->w) >= n->seq)
+		atomic_store(&n->durable_ok, 1);
+	atomic_store(&n->rc, rc);
+	atomic_fetch_add(&n->calls, 1);
+}
+
+static void *notify_writer(void *p)
+{
+	struct writer_arg *a = p;
+	struct notified *ns = calloc(200, sizeof *ns);
+	for (int i = 0; i < 200; i++) {
+		char data[64], err[TN_ERRLEN];
+		int len = snprintf(data, sizeof data, "{\"w\":%d,\"i\":%d}", a->id, i);
+		struct wal_rec r = { data, (size_t)len, NULL, 0, 0 };
+		uint64_t first;
+		if (wal_append(a->w, &r, 1, 1, &first, err))
+			return (void *)1;
+		/* Odd writers block, even ones are notified: one mechanism serves both. */
+		if (a->id % 2) {
+			if (wal_sync_to(a->w, first, err))
+				return (void *)1;
+			continue;
+		}
+		ns[i].w = a->w;
+		ns[i].seq = first;
+		wal_notify(a->w, first, on_durable, &ns[i]);
+	}
+	for (int i = 0; a->id % 2 == 0 && i < 200; i++) {
+		for (int k = 0; k < 5000 && atomic_load(&ns[i].calls) == 0; k++)
+			usleep(1000);
+		if (atomic_load(&ns[i].calls) != 1 || !atomic_load(&ns[i].durable_ok))
+			return (void *)2;
+	}
+	free(ns);
+	return NULL;
+}
+
+TEST(notify_and_blocking_waiters_share_group_commit)
+{
+	char err[TN_ERRLEN];
+	struct wal *w;
+	CHECK_INT(wal_open(walp(), 0, 4 << 20, &w, err), 0);
+	pthread_t t[8];
+	struct writer_arg a[8];
+	for (int i = 0; i < 8; i++) {
+		a[i] = (struct writer_arg){ w, i };
+		pthread_create(&t[i], NULL, notify_writer, &a[i]);
+	}
+	for (int i = 0; i < 8; i++) {
+		void *r;
+		pthread_join(t[i], &r);
+		CHECK(r == NULL);
+	}
+	CHECK_INT(wal_durable_seq(w), 1600);
+	/* Already durable: the callback runs at once. */
+	struct notified late = { w, 5, 0, 0, 0 };
+	wal_notify(w, 5, on_durable, &late);
+	CHECK_INT(atomic_load(&late.calls), 1);
+	wal_close(w);
+}
+
+TEST(failed_fdatasync_fails_every_waiter)
+{
+	char err[TN_ERRLEN];
+	struct wal *w;
+	CHECK_INT(wal_open(walp(), 0, 1 << 20, &w, err), 0);
+	uint64_t first;
+	append_n(w, 1, 0, &first);
+	setenv("TARN_FAULT", "fsync:eio:1", 1);
+	os_fault_reset();
+	struct wal_rec r = { "{}", 2, NULL, 0, 0 };
+	CHECK_INT(wal_append(w, &r, 1, 1, &first, err), 0);
+	struct notified n = { w, first, 0, 0, 0 };
+	wal_notify(w, first, on_durable, &n);
+	for (int k = 0; k < 5000 && atomic_load(&n.calls) == 0; k++)
+		usleep(1000);
+	CHECK_INT(atomic_load(&n.calls), 1);
+	CHECK(atomic_load(&n.rc) != 0);
+	/* The WAL now refuses everything until it is reopened. */
+	CHECK(wal_append(w, &r, 1, 1, &first, err) != 0);
+	unsetenv("TARN_FAULT");
+	os_fault_reset();
 	wal_close(w);
 }
