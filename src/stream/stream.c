@@ -21,10 +21,12 @@
 #include <inttypes.h>
 #include <jansson.h>
 #include <limits.h>
+#include <sched.h>
 #include <sqlite3.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "catalog/meta.h"
@@ -360,11 +362,33 @@ static struct stream *stream_get(struct streams *ss, const char *name)
 
 void stream_put(struct streams *ss, struct stream *st)
 {
-	/* Only a deleter waits for the count to reach zero; wake it then. */
-	if (atomic_fetch_sub(&st->refs, 1) == 1 && atomic_load(&st->removed)) {
+	/*
+	 * Read what we need before letting go: once the count is zero a
+	 * deleter may free st.  Only a deleter waits for zero; the wake-up is
+	 * a courtesy (it also polls), so reading `removed` early cannot hang it.
+	 */
+	atomic_fetch_add(&ss->putting, 1);
+	bool removed = atomic_load(&st->removed);
+	if (atomic_fetch_sub(&st->refs, 1) == 1 && removed) {
 		pthread_mutex_lock(&ss->mu);
 		pthread_cond_broadcast(&ss->cv);
 		pthread_mutex_unlock(&ss->mu);
+	}
+	atomic_fetch_sub(&ss->putting, 1);
+}
+
+/* Under ss->mu, with st out of the registry: waits until nobody uses st. */
+static void wait_unreferenced(struct streams *ss, struct stream *st)
+{
+	while (atomic_load(&st->refs) > 0) {
+		struct timespec ts;
+		clock_gettime(CLOCK_REALTIME, &ts);
+		ts.tv_nsec += 10 * 1000000L;
+		if (ts.tv_nsec >= 1000000000L) {
+			ts.tv_sec++;
+			ts.tv_nsec -= 1000000000L;
+		}
+		pthread_cond_timedwait(&ss->cv, &ss->mu, &ts);
 	}
 }
 
@@ -460,6 +484,16 @@ void streams_close(struct streams *ss)
 	pthread_mutex_unlock(&ss->mu);
 	if (ss->flusher_started)
 		pthread_join(ss->flusher, NULL);
+	/* Asynchronous appends still waiting for their commit hold references. */
+	pthread_mutex_lock(&ss->mu);
+	for (size_t i = 0; i < ss->n; i++) {
+		atomic_store(&ss->all[i]->removed, true);
+		wait_unreferenced(ss, ss->all[i]);
+	}
+	pthread_mutex_unlock(&ss->mu);
+	/* A put that dropped the last reference may still be about to lock ss->mu. */
+	while (atomic_load(&ss->putting) > 0)
+		sched_yield();
 	/* Every durable record goes into an object before we exit. */
 	for (size_t i = 0; i < ss->n; i++) {
 		struct stream *st = ss->all[i];
@@ -590,8 +624,7 @@ int streams_delete(struct streams *ss, const char *name, char *err)
 	}
 	registry_remove(ss, st);
 	/* Wait for appends and the flusher to let go of it. */
-	while (atomic_load(&st->refs) > 0)
-		pthread_cond_wait(&ss->cv, &ss->mu);
+	wait_unreferenced(ss, st);
 	pthread_mutex_unlock(&ss->mu);
 	int rc;
 	while ((rc = flush_once(ss, st, err)) > 0)
@@ -874,8 +907,9 @@ static void append_durable(void *arg, int rc)
 			"(fdatasync failed); the server must restart", p->st->name);
 		p->res.count = 0;
 	}
-	p->done(p->arg, rc, &p->res, msg);
+	/* Let go of the stream first: whoever done() wakes may close everything. */
 	stream_put(p->ss, p->st);
+	p->done(p->arg, rc, &p->res, msg);
 	free(p);
 }
 

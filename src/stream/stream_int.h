@@ -64,6 +64,7 @@ struct streams {
 	pthread_t flusher;
 	bool flusher_started;
 
+	_Atomic int putting;     /* stream_put calls in progress: close waits them out */
 	_Atomic int64_t free_checked_ms; /* disk-space check cache (races are harmless) */
 	_Atomic int64_t free_bytes;
 };
