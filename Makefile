@@ -90,8 +90,8 @@ bench-ingest: deps all $(BENCH_BIN)
 crash-test: deps
 	@$(MAKE) --no-print-directory BUILD=build/san SANITIZE=address,undefined \
 		CFLAGS="-O1 -g" CXXFLAGS="-O1 -g" all
-	@TARN_BIN=$(CURDIR)/build/san/tarn TARN_CRASH_CYCLES=200 \
-		tests/integration/crash.sh
+	@TARN_BIN=$(CURDIR)/build/san/tarn TARN_UNIT_DIR=/nonexistent TARN_CRASH_CYCLES=200 \
+		TARN_TESTS=test_crash tests/run.sh
 
 check:
 	@scripts/check.sh
