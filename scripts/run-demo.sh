@@ -84,6 +84,11 @@ feeder=$!
 set +e
 wait "$server"
 rc=$?
-stop
-wait "$server" 2>/dev/null
+if [ $rc -gt 128 ]; then
+  # Interrupted by Ctrl-C: the trap asked the server to stop; take its own status.
+  stop
+  wait "$server"
+  rc=$?
+fi
+[ -n "$feeder" ] && kill "$feeder" 2>/dev/null
 exit $rc
