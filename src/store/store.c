@@ -28,6 +28,7 @@
 #include "core/limits.h"
 #include "core/mem.h"
 #include "core/os.h"
+#include "core/utf8.h"
 #include "core/banned.h"
 
 static const char *const zone_names[ZONE_COUNT] = {
@@ -160,30 +161,6 @@ int store_zone_of(const struct store *s, const char *key)
 	return best;
 }
 
-/* Length of the UTF-8 sequence at p (1..4), or 0 if invalid. */
-static size_t utf8_len(const unsigned char *p, size_t n)
-{
-	if (p[0] < 0x80)
-		return 1;
-	size_t len;
-	uint32_t cp;
-	if ((p[0] & 0xe0) == 0xc0) { len = 2; cp = p[0] & 0x1f; }
-	else if ((p[0] & 0xf0) == 0xe0) { len = 3; cp = p[0] & 0x0f; }
-	else if ((p[0] & 0xf8) == 0xf0) { len = 4; cp = p[0] & 0x07; }
-	else return 0;
-	if (len > n)
-		return 0;
-	for (size_t i = 1; i < len; i++) {
-		if ((p[i] & 0xc0) != 0x80)
-			return 0;
-		cp = cp << 6 | (p[i] & 0x3f);
-	}
-	if ((len == 2 && cp < 0x80) || (len == 3 && cp < 0x800) || (len == 4 && cp < 0x10000) ||
-	    cp > 0x10ffff || (cp >= 0xd800 && cp <= 0xdfff))
-		return 0;
-	return len;
-}
-
 int store_key_check(const char *key, size_t n, char *err)
 {
 	if (n == 0)
@@ -214,7 +191,7 @@ int store_key_check(const char *key, size_t n, char *err)
 		unsigned char c = (unsigned char)key[i];
 		if (c == 0)
 			return tn_fail(err, TN_EINVAL, "object key contains a NUL byte at byte %zu", i);
-		size_t l = utf8_len((const unsigned char *)key + i, n - i);
+		size_t l = utf8_seq_len((const unsigned char *)key + i, n - i);
 		if (l == 0)
 			return tn_fail(err, TN_EINVAL, "object key: invalid UTF-8 at byte %zu", i);
 		i += l - 1;

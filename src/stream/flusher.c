@@ -40,6 +40,7 @@
 #include "core/log.h"
 #include "core/mem.h"
 #include "core/timeutil.h"
+#include "core/utf8.h"
 #include "store/store.h"
 #include "stream/stream_int.h"
 #include "core/banned.h"
@@ -93,24 +94,6 @@ static void groups_release(struct groups *gs)
 	free(gs->g);
 	gs->g = NULL;
 	gs->n = gs->cap = 0;
-}
-
-static bool utf8_valid(const char *s, size_t n)
-{
-	const unsigned char *p = (const unsigned char *)s;
-	size_t i = 0;
-	while (i < n) {
-		unsigned char c = p[i];
-		size_t len = c < 0x80 ? 1 : (c & 0xe0) == 0xc0 ? 2 : (c & 0xf0) == 0xe0 ? 3 :
-			     (c & 0xf8) == 0xf0 ? 4 : 0;
-		if (len == 0 || i + len > n || (len == 2 && c < 0xc2))
-			return false;
-		for (size_t k = 1; k < len; k++)
-			if ((p[i + k] & 0xc0) != 0x80)
-				return false;
-		i += len;
-	}
-	return true;
 }
 
 static int add_entry(struct groups *gs, const struct wal_entry *e)

@@ -10,6 +10,7 @@
 #include "core/err.h"
 #include "core/os.h"
 #include "core/timeutil.h"
+#include "core/utf8.h"
 #include "harness.h"
 
 TEST(crc32c_known_vectors)
@@ -160,4 +161,16 @@ TEST(config_yaml_and_errors)
 	CHECK_INT(config_load(&c2, path, err), 0);
 	CHECK(memcmp(&c, &c2, sizeof c) == 0);
 	buf_release(&d);
+}
+
+TEST(utf8_validation)
+{
+	CHECK(utf8_valid("plain ascii", 11));
+	CHECK(utf8_valid("caf\xc3\xa9 \xe2\x82\xac \xf0\x9f\x98\x80", 14));
+	CHECK(!utf8_valid("\xc3", 1));            /* cut short */
+	CHECK(!utf8_valid("\xc0\xaf", 2));        /* overlong '/' */
+	CHECK(!utf8_valid("\xed\xa0\x80", 3));    /* surrogate */
+	CHECK(!utf8_valid("\xf4\x90\x80\x80", 4)); /* above U+10FFFF */
+	CHECK(!utf8_valid("\xff", 1));
+	CHECK_INT(utf8_seq_len((const unsigned char *)"\xe2\x82\xac", 3), 3);
 }
