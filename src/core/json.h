@@ -120,6 +120,11 @@ int json_check_record_padded(const char *p, size_t n, const struct json_want *wa
  */
 int json_validate(const char *p, size_t n, char *err);
 
+/* simdjson's kernel chosen for this CPU at run time ("haswell" for AVX2,
+ * "westmere" for SSE4.2, "fallback"...): a static string, for logs and
+ * benchmarks. */
+const char *json_simd_kernel(void);
+
 /*
  * The explainer: a strict scanner that agrees with simdjson on validity.
  * Returns 0 if p[0..n) is one valid document, else TN_EINVAL with e->off

@@ -20,12 +20,16 @@
  * over a corpus of tricky inputs, and fuzz/fuzz_json.c over random ones.
  *
  * The minifier and splitter below are lexical (strings and brackets only):
- * they are linear, copy strings with memchr, and leave validation to the
- * callers, never joining two tokens so that validity is preserved.
+ * they are linear, skip through strings 16 bytes at a time (SSE2), copy
+ * runs with memcpy, and leave validation to the callers, never joining two
+ * tokens so that validity is preserved.  The splitter copies and minifies
+ * each element in the same single pass that finds its end.
  */
 #include "core/json.h"
 
+#include <locale.h>
 #include <math.h>
+#include <pthread.h>
 #ifdef __SSE2__
 #include <emmintrin.h>
 #endif
@@ -223,6 +227,15 @@ static int cmp_digits(const unsigned char *p, size_t a, size_t b, const char *li
 	return memcmp(p + a, lim, ln);
 }
 
+/* strtod follows LC_NUMERIC; JSON's decimal point is always '.'. */
+static locale_t c_locale;
+static pthread_once_t c_locale_once = PTHREAD_ONCE_INIT;
+
+static void c_locale_init(void)
+{
+	c_locale = newlocale(LC_ALL_MASK, "C", (locale_t)0);
+}
+
 /* Whether the float text p[a..b) (already syntax-checked) is infinite as a
  * double.  First the decimal exponent of its leading digit decides; only
  * a number within a factor 10 of DBL_MAX goes to strtod. */
@@ -279,7 +292,8 @@ static bool float_overflows(const unsigned char *p, size_t a, size_t b)
 	char *tmp = len < sizeof(small) ? small : xmalloc(len + 1);
 	memcpy(tmp, p + a, len);
 	tmp[len] = '\0';
-	double d = strtod(tmp, NULL);
+	pthread_once(&c_locale_once, c_locale_init);
+	double d = c_locale ? strtod_l(tmp, NULL, c_locale) : strtod(tmp, NULL);
 	if (tmp != small)
 		free(tmp);
 	return isinf(d);
@@ -508,8 +522,9 @@ static size_t string_end(const char *p, size_t i, size_t n)
 }
 
 /*
- * Minifies p[a..b) onto out.  last is the byte emitted just before (0 at
- * the start), so a space is kept between two scalar characters.
+ * Minifies p[a..b) onto out, copying runs between whitespace.  last is the
+ * byte before the whitespace: a space is kept between two scalar
+ * characters ("1 2" must not become "12").
  */
 static int minify_range(const char *p, size_t a, size_t b, struct buf *out)
 {
@@ -547,7 +562,7 @@ static int minify_range(const char *p, size_t a, size_t b, struct buf *out)
 int json_minify(const char *p, size_t n, struct buf *out)
 {
 	size_t start = out->len;
-	int rc = minify_range(p, 0, n, out);
+	int rc = n ? minify_range(p, 0, n, out) : 0;
 
 	if (rc)
 		buf_truncate(out, start);

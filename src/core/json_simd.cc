@@ -100,6 +100,8 @@ int parse(const char *p, size_t n, bool padded, std::unique_ptr<simdjson::dom::p
 {
 	simdjson::dom::parser *ps;
 
+	if (n == 0)  /* p may be NULL: not for memcpy */
+		return parse_failed(p, n, simdjson::EMPTY, err);
 	if (n <= JSON_TLS_CAPACITY) {
 		ps = &tls.parser;
 		if (!tls.sized) {
@@ -251,5 +253,15 @@ extern "C" int json_validate(const char *p, size_t n, char *err)
 		return parse(p, n, false, own, &root, err);
 	} catch (...) {
 		return tn_fail(err, TN_EINTERNAL, "unexpected C++ exception while checking JSON");
+	}
+}
+
+extern "C" const char *json_simd_kernel(void)
+{
+	try {
+		/* implementations are static singletons: the string lives forever */
+		return simdjson::get_active_implementation()->name().c_str();
+	} catch (...) {
+		return "unknown";
 	}
 }

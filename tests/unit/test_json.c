@@ -3,6 +3,7 @@
  * minify, array split, and agreement of the explainer with simdjson.
  */
 #include <float.h>
+#include <pthread.h>
 #include <math.h>
 #include <stdint.h>
 #include <stdio.h>
@@ -278,6 +279,44 @@ TEST(big_inputs_use_their_own_parser)
 	buf_release(&b);
 }
 
+/* Each thread has its own parser: concurrent checks do not interfere. */
+static void *check_many(void *arg)
+{
+	long id = (long)(intptr_t)arg;
+	char doc[128], err[TN_ERRLEN];
+	const char *req[] = { "id" };
+	struct json_want w = { req, 1, "ts" };
+	for (int i = 0; i < 20000; i++) {
+		struct json_found f;
+		int n = snprintf(doc, sizeof(doc), "{\"id\":%ld,\"ts\":%d,\"pad\":\"%*s\"}", id, i,
+				 (int)(id * 7 + i % 13), "");
+		if (json_check_record(doc, (size_t)n, &w, &f, err) != 0 || f.ts_num != i)
+			return (void *)1;
+		if (i % 1000 == 0 && json_check_record(doc, (size_t)n - 1, &w, &f, err) != TN_EINVAL)
+			return (void *)1;
+	}
+	return NULL;
+}
+
+TEST(threads_have_their_own_parser)
+{
+	pthread_t t[4];
+	for (long i = 0; i < 4; i++)
+		CHECK_INT(pthread_create(&t[i], NULL, check_many, (void *)(intptr_t)i), 0);
+	for (int i = 0; i < 4; i++) {
+		void *rv = (void *)1;
+		CHECK_INT(pthread_join(t[i], &rv), 0);
+		CHECK(rv == NULL);
+	}
+}
+
+TEST(simd_kernel_named)
+{
+	const char *k = json_simd_kernel();
+	CHECK(k && k[0]);
+	CHECK(strcmp(k, "unsupported") != 0);
+}
+
 TEST(validate_any_type)
 {
 	char err[TN_ERRLEN];
@@ -287,6 +326,12 @@ TEST(validate_any_type)
 	CHECK_INT(json_validate(S("[1,2"), err), TN_EINVAL);
 	CHECK_STR(err, "invalid JSON at byte 4: unexpected end of input");
 	CHECK_INT(json_validate(S("[1,2"), NULL), TN_EINVAL);
+	CHECK_INT(json_validate(NULL, 0, err), TN_EINVAL);
+	CHECK_STR(err, "invalid JSON at byte 0: unexpected end of input");
+	CHECK_INT(json_check_record(NULL, 0, NULL, NULL, err), TN_EINVAL);
+	struct buf b = BUF_INIT(0);
+	CHECK_INT(json_minify(NULL, 0, &b), 0);
+	CHECK_INT(b.len, 0);
 }
 
 static const char *minified(const char *p, size_t n)
@@ -524,6 +569,49 @@ TEST(explainer_agrees_at_dbl_max)
 			CHECK(0);
 		}
 	}
+}
+
+/* Long mantissas and big exponents take simdjson's slow path: the
+ * explainer must still agree at the edge of the double range. */
+TEST(explainer_agrees_on_long_numbers)
+{
+	static const int digits[] = { 1, 17, 19, 20, 21, 40, 300, 308, 309, 310, 400, 800 };
+	static const int exps[] = { -1200, -400, -330, -308, -100, -1, 0, 1, 8, 100, 290, 299,
+				    300, 307, 308, 309, 310, 320, 1000 };
+	static const char *const shapes[] = { "1%s.0e%d", "9%s.9e%d", "0.%s1e%d", "-1%se%d",
+					      "1.%se%d", "17976931348623158%se%d" };
+	char err[TN_ERRLEN];
+	struct json_error je;
+	struct buf num = BUF_INIT(0);
+	char zeros[1024], nines[1024];
+	memset(zeros, '0', sizeof(zeros));
+	memset(nines, '9', sizeof(nines));
+	long checked = 0, valid = 0;
+
+	for (size_t d = 0; d < sizeof(digits) / sizeof(digits[0]); d++) {
+		for (size_t e = 0; e < sizeof(exps) / sizeof(exps[0]); e++) {
+			for (size_t sh = 0; sh < sizeof(shapes) / sizeof(shapes[0]); sh++) {
+				for (int fill = 0; fill < 2; fill++) {
+					char mid[1024];
+					memcpy(mid, fill ? nines : zeros, (size_t)digits[d]);
+					mid[digits[d]] = '\0';
+					buf_reset(&num);
+					buf_printf(&num, shapes[sh], mid, exps[e]);
+					int simd = json_validate(num.data, num.len, err) == 0;
+					int expl = json_explain(num.data, num.len, &je) == 0;
+					if (simd != expl) {
+						fprintf(stderr, "%s: simdjson %d explainer %d\n", num.data,
+							simd, expl);
+						CHECK(0);
+					}
+					checked++;
+					valid += simd;
+				}
+			}
+		}
+	}
+	CHECK(valid > checked / 4 && valid < checked);
+	buf_release(&num);
 }
 
 /* Deterministic mutations of valid documents: simdjson and the explainer
