@@ -69,6 +69,107 @@ static const char *const migrations[] = {
 	"  objects INTEGER NOT NULL DEFAULT 0,"
 	"  last_object TEXT NOT NULL DEFAULT '',"
 	"  last_flush_ms INTEGER NOT NULL DEFAULT 0);",
+	/*
+	 * 2: the data catalog (catalog.h, crawler.c).  A table is keyed by
+	 * (db, name); its schema is kept whole in the crawler's form (JSON of
+	 * [name, type]) and as one row per column and struct field for
+	 * describe, tags and comments.  cat_files is the crawler's memory,
+	 * keyed by object key; "unit" is the top-level folder or file of the
+	 * zone the file belongs to.  Tags have two layers: source 'crawler'
+	 * rows (written only by the crawler) and source 'admin' rows (written
+	 * only by catalog_tag); an admin row wins.
+	 */
+	"CREATE TABLE cat_databases("
+	"  name TEXT PRIMARY KEY,"
+	"  last_crawl_ms INTEGER NOT NULL DEFAULT 0);"
+	"CREATE TABLE cat_tables("
+	"  id INTEGER PRIMARY KEY,"
+	"  db TEXT NOT NULL,"
+	"  name TEXT NOT NULL,"
+	"  location TEXT NOT NULL,"                 /* key prefix "zone/t/", or a file's key */
+	"  format TEXT NOT NULL,"                   /* json | csv | parquet */
+	"  compression TEXT NOT NULL DEFAULT 'none',"
+	"  options TEXT NOT NULL DEFAULT '{}',"     /* reader options (csv dialect) */
+	"  classification TEXT NOT NULL DEFAULT 'none'," /* pii | none */
+	"  comment TEXT NOT NULL DEFAULT '',"
+	"  partition_keys TEXT NOT NULL DEFAULT '[]'," /* [{"name","type","date"}] */
+	"  schema TEXT NOT NULL,"                   /* [["col","TYPE"],...] crawler's form */
+	"  schema_version INTEGER NOT NULL,"
+	"  files INTEGER NOT NULL DEFAULT 0,"
+	"  bytes INTEGER NOT NULL DEFAULT 0,"
+	"  rows INTEGER NOT NULL DEFAULT -1,"       /* -1: some file's count unknown */
+	"  partitions INTEGER NOT NULL DEFAULT 0,"
+	"  created_ms INTEGER NOT NULL,"
+	"  updated_ms INTEGER NOT NULL,"            /* last schema change */
+	"  last_crawl_ms INTEGER NOT NULL,"
+	"  UNIQUE(db, name));"
+	"CREATE TABLE cat_columns("
+	"  table_id INTEGER NOT NULL REFERENCES cat_tables(id) ON DELETE CASCADE,"
+	"  path TEXT NOT NULL,"                     /* "col" or "col.field" */
+	"  position INTEGER NOT NULL,"
+	"  depth INTEGER NOT NULL,"
+	"  type TEXT NOT NULL,"                     /* DuckDB syntax */
+	"  is_partition INTEGER NOT NULL DEFAULT 0,"
+	"  comment TEXT NOT NULL DEFAULT '',"
+	"  added_version INTEGER NOT NULL,"
+	"  PRIMARY KEY(table_id, path));"
+	"CREATE TABLE cat_tags("
+	"  table_id INTEGER NOT NULL REFERENCES cat_tables(id) ON DELETE CASCADE,"
+	"  path TEXT NOT NULL,"
+	"  tag TEXT NOT NULL,"
+	"  source TEXT NOT NULL,"                   /* crawler | admin */
+	"  state INTEGER NOT NULL,"                 /* 1 set, 0 cleared (admin) */
+	"  detail TEXT NOT NULL DEFAULT '',"        /* detector, or the admin's note */
+	"  evidence TEXT NOT NULL DEFAULT '',"
+	"  updated_ms INTEGER NOT NULL,"
+	"  PRIMARY KEY(table_id, path, tag, source));"
+	"CREATE TABLE cat_partitions("
+	"  id INTEGER PRIMARY KEY,"
+	"  table_id INTEGER NOT NULL REFERENCES cat_tables(id) ON DELETE CASCADE,"
+	"  vals TEXT NOT NULL,"                     /* JSON array in key order */
+	"  spec TEXT NOT NULL,"                     /* "year=2026/month=4" */
+	"  files INTEGER NOT NULL DEFAULT 0,"
+	"  bytes INTEGER NOT NULL DEFAULT 0,"
+	"  rows INTEGER NOT NULL DEFAULT 0,"
+	"  UNIQUE(table_id, vals));"
+	"CREATE TABLE cat_files("
+	"  path TEXT PRIMARY KEY,"                  /* object key */
+	"  db TEXT NOT NULL,"
+	"  unit TEXT NOT NULL,"
+	"  table_name TEXT NOT NULL,"
+	"  table_id INTEGER REFERENCES cat_tables(id) ON DELETE SET NULL," /* NULL when bad */
+	"  partition_id INTEGER REFERENCES cat_partitions(id) ON DELETE SET NULL,"
+	"  size INTEGER NOT NULL,"
+	"  mtime_ns INTEGER NOT NULL,"
+	"  etag TEXT NOT NULL,"
+	"  format TEXT NOT NULL,"
+	"  compression TEXT NOT NULL,"
+	"  rows INTEGER NOT NULL DEFAULT -1,"
+	"  status TEXT NOT NULL,"                   /* ok | bad */
+	"  reason TEXT NOT NULL DEFAULT '',"
+	"  options TEXT NOT NULL DEFAULT '{}',"     /* per-file reader options */
+	"  crawled_ms INTEGER NOT NULL);"
+	"CREATE INDEX cat_files_unit ON cat_files(db, unit, path);"
+	"CREATE INDEX cat_files_table ON cat_files(table_id, status);"
+	"CREATE INDEX cat_files_partition ON cat_files(partition_id);"
+	"CREATE INDEX cat_files_bad ON cat_files(status, crawled_ms);"
+	"CREATE INDEX cat_files_name ON cat_files(db, table_name, status);"
+	"CREATE TABLE cat_versions("
+	"  table_id INTEGER NOT NULL REFERENCES cat_tables(id) ON DELETE CASCADE,"
+	"  version INTEGER NOT NULL,"
+	"  created_ms INTEGER NOT NULL,"
+	"  crawl_id INTEGER,"
+	"  changes TEXT NOT NULL,"
+	"  schema TEXT NOT NULL,"
+	"  PRIMARY KEY(table_id, version));"
+	"CREATE TABLE cat_crawls("
+	"  id INTEGER PRIMARY KEY,"
+	"  target TEXT NOT NULL,"
+	"  full INTEGER NOT NULL,"
+	"  started_ms INTEGER NOT NULL,"
+	"  finished_ms INTEGER NOT NULL DEFAULT 0,"
+	"  status TEXT NOT NULL,"                   /* running | ok | failed */
+	"  report TEXT NOT NULL DEFAULT '{}');",
 };
 
 #define NMIGRATIONS (sizeof migrations / sizeof migrations[0])
