@@ -41,7 +41,7 @@ UNIT_BIN := $(UNIT_SRC:tests/unit/%.c=$(BUILD)/tests/%)
 BENCH_SRC := $(wildcard bench/*.c)
 BENCH_BIN := $(BENCH_SRC:bench/%.c=$(BUILD)/bench/%)
 
-.PHONY: all deps test unit run bench bench-ingest crash-test check fuzz clean
+.PHONY: all deps test unit run bench bench-ingest bench-crawl crash-test check fuzz clean
 all: $(BUILD)/tarn
 
 $(BUILD)/%.o: %.c
@@ -82,10 +82,13 @@ test: deps
 run: deps all
 	@scripts/run-demo.sh $(CURDIR)/build/tarn
 
-bench: bench-ingest
+bench: bench-ingest bench-crawl
 
 bench-ingest: deps all $(BENCH_BIN)
 	@TARN_BIN=$(CURDIR)/build/tarn TARN_BENCH_DIR=$(CURDIR)/build/bench bench/ingest.sh
+
+bench-crawl: deps all $(BENCH_BIN)
+	@TARN_BENCH_DIR=$(CURDIR)/build/bench bench/crawl.sh
 
 crash-test: deps
 	@$(MAKE) --no-print-directory BUILD=build/san SANITIZE=address,undefined \

@@ -113,16 +113,10 @@ cpu=$(lscpu | awk -F: '/Model name/{gsub(/^ +/,"",$2); print $2; exit}')
 fs=$(df -T "$D" | awk 'NR==2{print $2" on "$1}')
 {
 cat <<MD
-# Benchmarks
-
-Written by \`make bench\` (\`bench/ingest.sh\`); every figure below comes from one
-run on one machine, ceilings and peers measured side by side in that run.
-This machine is shared and noisy: compare the ratios, not the absolute numbers.
+## Ingest (issue: foundation and streaming ingestion)
 
 Machine: $cpu, $(nproc) cores, $(free -g | awk '/Mem:/{print $2}') GiB RAM, $fs,
 Linux $(uname -r). Run: $(date -u +%Y-%m-%dT%H:%MZ). Load: wrk, 2 threads, ${SECS} s per figure.
-
-## Ingest (issue: foundation and streaming ingestion)
 
 Records: synthetic immunization events (\`tarn gen immunizations\`), ${avg_rec} bytes
 on average. Batched: 500 records (${batch_bytes} bytes) per request, 8 concurrent
@@ -147,5 +141,6 @@ ${avg_rec}-byte record per fdatasync: $disk_1k syncs/s. Non-2xx answers from tar
 batched $t_b_bad, single $t_s_bad; records not visible by the end of the
 visibility run: ${vis_missing:-?}.
 MD
-} > "$OUT"
-cat "$OUT"
+} > "$D/report.md"
+cat "$D/report.md"
+/usr/bin/python3 bench/section.py ingest "$OUT" < "$D/report.md"

@@ -3,7 +3,8 @@
  *
  * Layout (DESIGN.md): <lake>/tarn.yaml, <lake>/.tarn/{meta.db, master.key,
  * lock, wal/}, and the zone folders.  Open order: config -> lock -> log ->
- * store -> metastore -> credentials -> streams (WAL recovery, flush redo);
+ * store -> metastore -> credentials -> catalog -> streams (WAL recovery,
+ * flush redo);
  * close runs it backwards, so every durable record is flushed before the
  * metastore closes and the lock is released last.
  */
@@ -20,6 +21,7 @@
 #include <unistd.h>
 
 #include "auth/auth.h"
+#include "catalog/catalog.h"
 #include "catalog/meta.h"
 #include "core/buf.h"
 #include "core/crypto.h"
@@ -253,6 +255,8 @@ int lake_open(const char *dir, const char *const *overrides, struct lake **out, 
 			     "TARN_ROOT_PASSWORD");
 	if (rc)
 		goto fail;
+	if ((rc = catalog_open(l->store, l->meta, &l->catalog, err)))
+		goto fail;
 	struct streams_config sc = {
 		.auto_create = l->cfg.streams_auto_create,
 		.segment_bytes = (uint64_t)l->cfg.streams_segment_bytes,
@@ -278,6 +282,7 @@ void lake_close(struct lake *l)
 	if (!l)
 		return;
 	streams_close(l->streams);
+	catalog_close(l->catalog);
 	auth_close(l->auth);
 	meta_close(l->meta);
 	store_close(l->store);

@@ -16,6 +16,7 @@ struct store;
 struct meta;
 struct auth;
 struct streams;
+struct catalog;
 
 struct lake {
 	char *root;            /* absolute path */
@@ -24,6 +25,7 @@ struct lake {
 	struct store *store;
 	struct meta *meta;
 	struct auth *auth;
+	struct catalog *catalog;
 	struct streams *streams;
 };
 
@@ -42,7 +44,7 @@ int lake_init(const char *dir, const char *user, const char *password, char *err
  * overrides (name=value pairs of settings, NULL-terminated list, may be
  * NULL), takes the exclusive lock (TN_ECONFLICT if another tarn holds
  * it), opens the log, store, metastore, credentials and streams
- * (recovering the WALs).  Root comes from TARN_ROOT_USER /
+ * (recovering the WALs) and the catalog.  Root comes from TARN_ROOT_USER /
  * TARN_ROOT_PASSWORD when set.  Caller frees with lake_close().
  */
 int lake_open(const char *dir, const char *const *overrides, struct lake **out, char *err);
