@@ -26,7 +26,7 @@
 #include "core/os.h"
 #include "core/banned.h"
 
-enum ctype { C_STR, C_INT, C_SIZE, C_DUR, C_BOOL };
+enum ctype { C_STR, C_INT, C_SIZE, C_DUR, C_MS, C_BOOL };
 
 struct crow {
 	const char *name;
@@ -92,6 +92,10 @@ static const struct crow rows[] = {
 	  "longest lifetime a token may ask for" },
 	{ "auth.clock_skew", C_DUR, "15m", NUM(auth_clock_skew_s), 1, 86400,
 	  "AWS SigV4: largest allowed difference between client and server clocks" },
+	{ "catalog.crawl_delay", C_MS, "2s", NUM(catalog_crawl_delay_ms), 0, 3600000,
+	  "crawl a folder this long after new objects stop landing in it" },
+	{ "catalog.crawl_interval", C_DUR, "1h", NUM(catalog_crawl_interval_s), 0, 30LL * 86400,
+	  "crawl every zone incrementally this often (0: never)" },
 	{ "log.level", C_STR, "info", STR(log_level), 0, 0, "debug, info, warn or error" },
 };
 
@@ -122,7 +126,7 @@ static int parse_num(const char *v, enum ctype t, int64_t *out)
 		else if (!strcasecmp(end, "g") || !strcasecmp(end, "gib") || !strcasecmp(end, "gb")) mul = 1073741824.0;
 		else if (!strcasecmp(end, "t") || !strcasecmp(end, "tib") || !strcasecmp(end, "tb")) mul = 1099511627776.0;
 		else return TN_EINVAL;
-	} else if (t == C_DUR) {
+	} else if (t == C_DUR || t == C_MS) {
 		if (!strcmp(end, "") || !strcmp(end, "s")) mul = 1;
 		else if (!strcmp(end, "ms")) mul = 0.001;
 		else if (!strcmp(end, "m")) mul = 60;
@@ -132,7 +136,7 @@ static int parse_num(const char *v, enum ctype t, int64_t *out)
 	} else if (*end) {
 		return TN_EINVAL;
 	}
-	double r = d * mul;
+	double r = d * mul * (t == C_MS ? 1000 : 1);
 	if (r < -9e18 || r > 9e18 || (t == C_INT && d != (double)(int64_t)d))
 		return TN_EINVAL;
 	*out = (int64_t)r;
@@ -164,7 +168,8 @@ static int set_row(struct tn_config *c, const struct crow *r, const char *v, cha
 		if (parse_num(v, r->type, &n))
 			return tn_fail(err, TN_EINVAL, "setting '%s': '%s' is not a %s", r->name, v,
 				       r->type == C_SIZE ? "size (e.g. 8MiB)" :
-				       r->type == C_DUR ? "duration (e.g. 30s, 5m)" : "number");
+				       r->type == C_DUR || r->type == C_MS ? "duration (e.g. 30s, 5m)" :
+				       "number");
 		if (n < r->min || n > r->max)
 			return tn_fail(err, TN_EINVAL,
 				       "setting '%s': %s is out of range [%lld, %lld]", r->name, v,
@@ -272,6 +277,13 @@ static void value_str(const struct tn_config *c, const struct crow *r, char *out
 		else if (v && v % (1LL << 20) == 0) snprintf(out, n, "%lldMiB", (long long)(v >> 20));
 		else if (v && v % 1024 == 0) snprintf(out, n, "%lldKiB", (long long)(v >> 10));
 		else snprintf(out, n, "%lld", (long long)v);
+		return;
+	case C_MS:
+		v = *(const int64_t *)field;
+		if (v % 1000)
+			snprintf(out, n, "%lldms", (long long)v);
+		else
+			snprintf(out, n, "%llds", (long long)(v / 1000));
 		return;
 	case C_DUR:
 		v = *(const int64_t *)field;

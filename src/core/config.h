@@ -36,6 +36,8 @@ struct tn_config {
 	int64_t auth_token_ttl_s;        /* auth.token_ttl: default lifetime of API tokens */
 	int64_t auth_token_max_ttl_s;    /* auth.token_max_ttl */
 	int64_t auth_clock_skew_s;       /* auth.clock_skew: SigV4 allowed skew */
+	int64_t catalog_crawl_delay_ms;  /* catalog.crawl_delay: quiet time before an automatic crawl */
+	int64_t catalog_crawl_interval_s;/* catalog.crawl_interval: scheduled crawl of every zone */
 	char log_level[16];              /* log.level */
 };
 

@@ -23,6 +23,7 @@
 #include "auth/auth.h"
 #include "catalog/catalog.h"
 #include "catalog/meta.h"
+#include "catalog/schedule.h"
 #include "core/buf.h"
 #include "core/crypto.h"
 #include "core/err.h"
@@ -195,6 +196,14 @@ static int take_lock(struct lake *l, char *err)
 	return 0;
 }
 
+/* New objects in a stream's folder: crawl it once things are quiet. */
+static void on_flush(void *arg, const char *stream, const char *prefix)
+{
+	struct lake *l = arg;
+	(void)stream;
+	crawl_sched_touch(l->crawls, prefix);
+}
+
 int lake_open(const char *dir, const char *const *overrides, struct lake **out, char *err)
 {
 	if (!lake_exists(dir))
@@ -257,6 +266,9 @@ int lake_open(const char *dir, const char *const *overrides, struct lake **out, 
 		goto fail;
 	if ((rc = catalog_open(l->store, l->meta, &l->catalog, err)))
 		goto fail;
+	if ((rc = crawl_sched_start(l->catalog, l->cfg.catalog_crawl_delay_ms,
+				    l->cfg.catalog_crawl_interval_s * 1000, &l->crawls, err)))
+		goto fail;
 	struct streams_config sc = {
 		.auto_create = l->cfg.streams_auto_create,
 		.segment_bytes = (uint64_t)l->cfg.streams_segment_bytes,
@@ -267,6 +279,8 @@ int lake_open(const char *dir, const char *const *overrides, struct lake **out, 
 	sc.defaults.buffer_bytes = (uint64_t)l->cfg.streams_buffer_bytes;
 	sc.defaults.buffer_ms = (uint32_t)(l->cfg.streams_buffer_s * 1000);
 	sc.defaults.partition = PART_ARRIVAL;
+	sc.on_flush = on_flush;
+	sc.on_flush_arg = l;
 	lake_path(abs, ".tarn/wal", p, sizeof p);
 	if ((rc = streams_open(&sc, l->store, l->meta, p, &l->streams, err)))
 		goto fail;
@@ -281,7 +295,8 @@ void lake_close(struct lake *l)
 {
 	if (!l)
 		return;
-	streams_close(l->streams);
+	streams_close(l->streams);   /* its last flushes may still touch the scheduler */
+	crawl_sched_stop(l->crawls);
 	catalog_close(l->catalog);
 	auth_close(l->auth);
 	meta_close(l->meta);

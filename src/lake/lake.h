@@ -17,6 +17,7 @@ struct meta;
 struct auth;
 struct streams;
 struct catalog;
+struct crawl_sched;
 
 struct lake {
 	char *root;            /* absolute path */
@@ -26,6 +27,7 @@ struct lake {
 	struct meta *meta;
 	struct auth *auth;
 	struct catalog *catalog;
+	struct crawl_sched *crawls;  /* automatic crawls */
 	struct streams *streams;
 };
 

@@ -258,6 +258,12 @@ int flush_once(struct streams *ss, struct stream *st, char *err)
 	char msg[TN_ERRLEN];
 	if (wal_release(st->wal, end, msg))
 		log_warn("flush", "'%s': %s", st->name, msg);
+	if (ss->cfg.on_flush && last[0]) {
+		char prefix[TN_MAX_KEY + 1];
+		snprintf(prefix, sizeof prefix, "%s/%s", store_zone_dir(ss->store, ZONE_RAW),
+			 st->name);
+		ss->cfg.on_flush(ss->cfg.on_flush_arg, st->name, prefix);
+	}
 	log_debug("flush", "'%s': records %" PRIu64 "..%" PRIu64 " -> %zu object(s)", st->name,
 		  from, end, gs.n);
 	rc = 1;

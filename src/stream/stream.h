@@ -55,6 +55,13 @@ struct streams_config {
 	uint64_t wal_max_bytes;      /* backpressure: unflushed WAL bytes per stream */
 	uint32_t max_lag_ms;         /* backpressure: age of the oldest unflushed record */
 	uint64_t min_free_bytes;     /* backpressure: keep this much disk free */
+	/*
+	 * Called by the flusher after it wrote objects under key prefix
+	 * (the stream's raw-zone folder), e.g. to schedule a crawl.  Runs on
+	 * the flusher thread with no lock held; must not block.  May be NULL.
+	 */
+	void (*on_flush)(void *arg, const char *stream, const char *prefix);
+	void *on_flush_arg;
 };
 
 /* What a stream says of itself (GET /v1/streams/{name}, DescribeStream). */
