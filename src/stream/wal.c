@@ -467,23 +467,30 @@ void wal_close(struct wal *w)
 /* Under mu: makes sure the current segment can take need more bytes. */
 static int ensure_room(struct wal *w, uint64_t need, char *err)
 {
-	struct seg *cur = w->nsegs ? &w->segs[w->nsegs - 1] : NULL;
-	/* A segment holds consecutive seqs: a gap (after release) needs a new one too. */
-	bool fits = cur && cur->end + need <= w->segment_bytes &&
-		    (cur->last_seq ? cur->last_seq + 1 : cur->first_seq) == w->next_seq;
-	if (fits)
-		return 0;
 	if (need + WAL_HEADER_BYTES > w->segment_bytes)
 		return tn_fail(err, TN_ETOOBIG, "batch of %" PRIu64 " bytes exceeds the WAL segment size",
 			       need);
-	if (cur) {
-		/* The old segment must be durable before frames go to the next. */
-		while (w->syncing)
-			pthread_cond_wait(&w->cv, &w->mu);
+	/*
+	 * Re-evaluated after every wait: while we wait, other appenders may
+	 * fill the segment, roll over themselves (growing w->segs, so no
+	 * pointer into it survives a wait), or make room obsolete.
+	 */
+	for (;;) {
+		struct seg *cur = w->nsegs ? &w->segs[w->nsegs - 1] : NULL;
+		/* A segment holds consecutive seqs: a gap (after release) needs a new one too. */
+		bool fits = cur && cur->end + need <= w->segment_bytes &&
+			    (cur->last_seq ? cur->last_seq + 1 : cur->first_seq) == w->next_seq;
+		if (fits)
+			return 0;
 		if (w->failed)
 			return tn_fail(err, w->failed, "wal '%s': an earlier fdatasync failed",
 				       w->dir);
-		if (w->written_seq > atomic_load(&w->durable_seq)) {
+		if (cur && w->syncing) {
+			/* The old segment must be durable before frames go to the next. */
+			pthread_cond_wait(&w->cv, &w->mu);
+			continue;
+		}
+		if (cur && w->written_seq > atomic_load(&w->durable_seq)) {
 			int rc = os_fdatasync(cur->fd, cur->path, err);
 			if (rc) {
 				w->failed = TN_EIO;
@@ -495,14 +502,14 @@ static int ensure_room(struct wal *w, uint64_t need, char *err)
 			atomic_fetch_add(&w->sync_gen, 1);
 			syscall(SYS_futex, &w->sync_gen, FUTEX_WAKE_PRIVATE, INT32_MAX, NULL, NULL, 0);
 		}
+		struct seg s;
+		int rc = seg_create(w, w->next_seq, &s, err);
+		if (rc)
+			return rc;
+		w->bytes += s.end;
+		segs_push(w, s);
+		return 0;
 	}
-	struct seg s;
-	int rc = seg_create(w, w->next_seq, &s, err);
-	if (rc)
-		return rc;
-	w->bytes += s.end;
-	segs_push(w, s);
-	return 0;
 }
 
 int wal_append(struct wal *w, const struct wal_rec *recs, size_t n, int64_t arrival_ms,

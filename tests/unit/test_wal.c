@@ -372,3 +372,48 @@ TEST(failed_fdatasync_fails_every_waiter)
 	os_fault_reset();
 	wal_close(w);
 }
+
+static void *rollover_writer(void *p)
+{
+	struct writer_arg *a = p;
+	static char big[8192];
+	memset(big, 'x', sizeof big);
+	big[0] = '"';
+	big[sizeof big - 1] = '"';
+	for (int i = 0; i < 60; i++) {
+		struct wal_rec r[16];
+		for (int k = 0; k < 16; k++)
+			r[k] = (struct wal_rec){ big, sizeof big, NULL, 0, 0 };
+		uint64_t first;
+		char err[TN_ERRLEN];
+		if (wal_append(a->w, r, 16, 1, &first, err) || wal_sync_to(a->w, first + 15, err))
+			return (void *)1;
+	}
+	return NULL;
+}
+
+/* Many writers rolling segments over at once (a use-after-free once lurked here). */
+TEST(concurrent_rollover)
+{
+	char err[TN_ERRLEN];
+	struct wal *w;
+	CHECK_INT(wal_open(walp(), 0, 1 << 20, &w, err), 0);
+	pthread_t t[8];
+	struct writer_arg a[8];
+	for (int i = 0; i < 8; i++) {
+		a[i] = (struct writer_arg){ w, i };
+		pthread_create(&t[i], NULL, rollover_writer, &a[i]);
+	}
+	for (int i = 0; i < 8; i++) {
+		void *r;
+		pthread_join(t[i], &r);
+		CHECK(r == NULL);
+	}
+	CHECK_INT(wal_durable_seq(w), 8 * 60 * 16);
+	CHECK(wal_segments(w) > 8);
+	wal_close(w);
+	/* Every segment chains on from the one before: recovery agrees. */
+	CHECK_INT(wal_open(walp(), 0, 1 << 20, &w, err), 0);
+	CHECK_INT(wal_durable_seq(w), 8 * 60 * 16);
+	wal_close(w);
+}
