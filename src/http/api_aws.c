@@ -28,7 +28,10 @@
  * allocation, base64 decoded straight from the body), and the records
  * themselves are validated by the stream core with simdjson.
  *
- * Runs on the connection's thread; everything here is request-scoped.
+ * Runs on the connection's event-loop thread; everything here is
+ * request-scoped.  The put calls suspend the request and answer once the
+ * stream core says the records are durable (put_call, put_answer); the
+ * management calls are short blocking core calls.
  */
 #include <stdarg.h>
 #include <stdint.h>
@@ -446,43 +449,23 @@ static bool put_parse(struct aws_ctx *c, struct put_batch *b, struct awsj_put *d
 }
 
 /*
- * Appends the decoded batch to name.  Returns the core's code with *res
- * filled; 0 or a code for which the caller answers per record.  Answers
- * itself (and returns 1) for a whole-call error: unknown stream, invalid.
+ * A put call kept across the suspension: the decoded records live in b
+ * until the request completes.  c.in is NULL (put calls skip jansson);
+ * c.op points into a request header, valid for the request's life.
  */
-static int put_append(struct aws_ctx *c, const char *name, struct put_batch *b,
-		      struct append_result *res, char *err)
-{
-	struct streams *ss = c->r->deps->streams;
-	size_t i;
-	int rc;
+struct put_call {
+	struct aws_ctx c;
+	struct put_batch b;
+	char name[TN_MAX_STREAM_NAME + 1];
+	bool single;  /* PutRecord (else PutRecords / PutRecordBatch) */
+};
 
-	b->recs = xcalloc(b->n ? b->n : 1, sizeof(*b->recs));
-	for (i = 0; i < b->n; i++) {
-		b->recs[i].data = b->data.data + b->off[i];
-		b->recs[i].len = b->len[i];
-	}
-	/* auto-create with this API's kind (the core would say "native") */
-	if (c->r->deps->cfg->streams_auto_create) {
-		rc = streams_create(ss, name, c->svc == AWS_FIREHOSE ? "firehose" : "kinesis",
-				    NULL, true, err);
-		if (rc && rc != TN_ECONFLICT) {
-			aws_fail(c, rc, err);
-			return 1;
-		}
-	}
-	memset(res, 0, sizeof(*res));
-	res->bad_index = -1;
-	rc = streams_append(ss, name, b->recs, b->n, STREAM_QUARANTINE, res, err);
-	if (rc == TN_ENOTFOUND) {
-		not_found(c, name);
-		return 1;
-	}
-	if (rc == TN_EINVAL || rc == TN_ETOOBIG || rc == TN_EDENIED) {
-		aws_fail(c, rc, err);
-		return 1;
-	}
-	return rc;
+static void put_call_free(void *ctx)
+{
+	struct put_call *pc = ctx;
+
+	put_batch_release(&pc->b);
+	free(pc);
 }
 
 /* What a failed record says (per-record ErrorCode) for an append error. */
@@ -510,6 +493,160 @@ static const char *record_error_message(const struct aws_ctx *c, int rc, const c
 	return msg;
 }
 
+/* A 200 answer whose body the caller writes (the put calls' answers are
+ * written by hand: jansson would cost more than the append for 500 records). */
+static struct buf *aws_reply_buf(struct aws_ctx *c)
+{
+	struct buf *out = http_reply_json_buf(c->r, 200);
+
+	c->r->content_type = AWS_CONTENT_TYPE;
+	return out;
+}
+
+/* The answer of PutRecord for the append's outcome rc (res when 0). */
+static void put_record_answer(struct put_call *pc, int rc, const struct append_result *res,
+			      const char *err)
+{
+	struct aws_ctx *c = &pc->c;
+	char msg[TN_ERRLEN];
+
+	if (rc == TN_EAGAIN || rc == TN_ENOSPC) {
+		record_error_message(c, rc, pc->name, msg, sizeof(msg));
+		if (c->svc == AWS_FIREHOSE)
+			aws_reply_error(c->r, c->svc, 503, "ServiceUnavailableException", msg);
+		else
+			aws_error(c, "ProvisionedThroughputExceededException", "%s", msg);
+	} else if (rc) {
+		aws_fail(c, rc, err);
+	} else if (c->svc == AWS_FIREHOSE) {
+		buf_printf(aws_reply_buf(c), "{\"RecordId\":\"%020llu\",\"Encrypted\":false}\n",
+			   (unsigned long long)res->first_seq);
+	} else {
+		buf_printf(aws_reply_buf(c),
+			   "{\"ShardId\":\"" SHARD_ID "\",\"SequenceNumber\":\"%llu\","
+			   "\"EncryptionType\":\"NONE\"}\n",
+			   (unsigned long long)res->first_seq);
+	}
+}
+
+/* The answer of PutRecords / PutRecordBatch: one entry per record. */
+static void put_records_answer(struct put_call *pc, int rc, const struct append_result *res,
+			       const char *err)
+{
+	struct aws_ctx *c = &pc->c;
+	bool fh = c->svc == AWS_FIREHOSE;
+	struct buf entry = BUF_INIT(0);
+	size_t i, n = pc->b.n;
+	struct buf *out;
+
+	if (rc) {
+		char msg[TN_ERRLEN];
+
+		record_error_message(c, rc, pc->name, msg, sizeof(msg));
+		snprintf(c->r->log_msg, sizeof(c->r->log_msg), "%zu records failed: %.150s", n,
+			 err);
+		/* every record fails the same way: print the entry once */
+		buf_printf(&entry, "{\"ErrorCode\":\"%s\",\"ErrorMessage\":",
+			   record_error_code(c, rc));
+		buf_json_str(&entry, msg, strlen(msg));
+		buf_putc(&entry, '}');
+	}
+	out = aws_reply_buf(c);
+	if (fh)
+		buf_printf(out, "{\"FailedPutCount\":%zu,\"Encrypted\":false,\"RequestResponses\":[",
+			   rc ? n : 0);
+	else
+		buf_printf(out, "{\"FailedRecordCount\":%zu,\"EncryptionType\":\"NONE\",\"Records\":[",
+			   rc ? n : 0);
+	for (i = 0; i < n; i++) {
+		if (i)
+			buf_putc(out, ',');
+		if (rc)
+			buf_append(out, entry.data, entry.len);
+		else if (fh)
+			buf_printf(out, "{\"RecordId\":\"%020llu\"}",
+				   (unsigned long long)(res->first_seq + i));
+		else
+			buf_printf(out, "{\"SequenceNumber\":\"%llu\",\"ShardId\":\"" SHARD_ID "\"}",
+				   (unsigned long long)(res->first_seq + i));
+	}
+	buf_puts(out, "]}\n");
+	buf_release(&entry);
+}
+
+/*
+ * Loop thread, after the completion resumed the request.  An unknown
+ * stream or a refused batch fails the whole call; backpressure and write
+ * failures are answered per record by the batch calls.
+ */
+static void put_answer(struct http_req *r)
+{
+	struct put_call *pc = r->async_ctx;
+	int rc = r->async_rc;
+
+	if (rc == TN_ENOTFOUND) {
+		not_found(&pc->c, pc->name);
+		return;
+	}
+	if (rc == TN_EINVAL || rc == TN_ETOOBIG || rc == TN_EDENIED) {
+		aws_fail(&pc->c, rc, r->async_err);
+		return;
+	}
+	if (pc->single)
+		put_record_answer(pc, rc, &r->append_res, r->async_err);
+	else
+		put_records_answer(pc, rc, &r->append_res, r->async_err);
+}
+
+/*
+ * Parses the call, then suspends the request and hands the records to the
+ * stream core (quarantine mode); put_answer answers once they are durable
+ * or refused.
+ */
+static void put_call(struct aws_ctx *c, bool single)
+{
+	struct http_req *r = c->r;
+	struct streams *ss = r->deps->streams;
+	struct put_call *pc = xcalloc(1, sizeof(*pc));
+	struct awsj_put doc;
+	char err[TN_ERRLEN];
+	size_t i;
+	int rc;
+
+	pc->c = *c;
+	pc->single = single;
+	put_batch_init(&pc->b, &pc->c, single);
+	if (!put_parse(&pc->c, &pc->b, &doc, pc->name))
+		goto fail;
+	pc->b.recs = xcalloc(pc->b.n ? pc->b.n : 1, sizeof(*pc->b.recs));
+	for (i = 0; i < pc->b.n; i++) {
+		pc->b.recs[i].data = pc->b.data.data + pc->b.off[i];
+		pc->b.recs[i].len = pc->b.len[i];
+	}
+	/* auto-create with this API's kind (the core would say "native") */
+	if (r->deps->cfg->streams_auto_create) {
+		rc = streams_create(ss, pc->name, c->svc == AWS_FIREHOSE ? "firehose" : "kinesis",
+				    NULL, true, err);
+		if (rc && rc != TN_ECONFLICT) {
+			aws_fail(&pc->c, rc, err);
+			goto fail;
+		}
+	}
+	/* suspend first: the completion may come before streams_append_async returns */
+	if (!http_suspend(r, put_answer, pc, put_call_free))
+		return;
+	memset(&r->append_res, 0, sizeof(r->append_res));
+	r->append_res.bad_index = -1;
+	rc = streams_append_async(ss, pc->name, pc->b.recs, pc->b.n, STREAM_QUARANTINE,
+				  &r->append_res, http_append_done, r, err);
+	if (rc < 0)
+		http_append_refused(r, rc, err);
+	/* rc == 0: the completion may be filling r->async_* already; touch nothing */
+	return;
+fail:
+	put_call_free(pc);
+}
+
 /*
  * Kinesis_20131202.PutRecord
  *   {"StreamName": s, "Data": b64, "PartitionKey": s, "ExplicitHashKey"?: s}
@@ -524,35 +661,7 @@ static const char *record_error_message(const struct aws_ctx *c, int rc, const c
  */
 static void put_record(struct aws_ctx *c)
 {
-	char name[TN_MAX_STREAM_NAME + 1], err[TN_ERRLEN], msg[TN_ERRLEN];
-	struct put_batch b;
-	struct awsj_put doc;
-	struct append_result res;
-	int rc;
-
-	put_batch_init(&b, c, true);
-	if (!put_parse(c, &b, &doc, name))
-		goto out;
-	rc = put_append(c, name, &b, &res, err);
-	if (rc == 1)
-		goto out;
-	if (rc == TN_EAGAIN || rc == TN_ENOSPC) {
-		record_error_message(c, rc, name, msg, sizeof(msg));
-		if (c->svc == AWS_FIREHOSE)
-			aws_reply_error(c->r, c->svc, 503, "ServiceUnavailableException", msg);
-		else
-			aws_error(c, "ProvisionedThroughputExceededException", "%s", msg);
-	} else if (rc) {
-		aws_fail(c, rc, err);
-	} else if (c->svc == AWS_FIREHOSE) {
-		aws_reply(c, json_pack("{s:o,s:b}", "RecordId", seq_string(res.first_seq, true),
-				       "Encrypted", 0));
-	} else {
-		aws_reply(c, json_pack("{s:s,s:o,s:s}", "ShardId", SHARD_ID, "SequenceNumber",
-				       seq_string(res.first_seq, false), "EncryptionType", "NONE"));
-	}
-out:
-	put_batch_release(&b);
+	put_call(c, true);
 }
 
 /*
@@ -566,54 +675,11 @@ out:
  *   {"DeliveryStreamName": s, "Records": [{"Data": b64}, ...]}  (1..500, <= 4 MiB)
  *   -> {"FailedPutCount": N, "Encrypted": false,
  *       "RequestResponses": [{"RecordId": s} | {"ErrorCode": s, "ErrorMessage": s}]}
+ * Backpressure or a failed write fails every record (HTTP 200), never half.
  */
 static void put_records(struct aws_ctx *c)
 {
-	bool fh = c->svc == AWS_FIREHOSE;
-	char name[TN_MAX_STREAM_NAME + 1], err[TN_ERRLEN], msg[TN_ERRLEN];
-	struct put_batch b;
-	struct awsj_put doc;
-	struct append_result res;
-	json_t *out;
-	size_t i;
-	int rc;
-
-	put_batch_init(&b, c, false);
-	if (!put_parse(c, &b, &doc, name))
-		goto out;
-	rc = put_append(c, name, &b, &res, err);
-	if (rc == 1)
-		goto out;
-
-	out = json_array();
-	if (rc) {
-		record_error_message(c, rc, name, msg, sizeof(msg));
-		snprintf(c->r->log_msg, sizeof(c->r->log_msg), "%zu records failed: %.150s", b.n,
-			 err);
-	}
-	for (i = 0; i < b.n; i++) {
-		json_t *e;
-
-		if (rc)
-			e = json_pack("{s:s,s:s}", "ErrorCode", record_error_code(c, rc),
-				      "ErrorMessage", msg);
-		else if (fh)
-			e = json_pack("{s:o}", "RecordId", seq_string(res.first_seq + i, true));
-		else
-			e = json_pack("{s:o,s:s}", "SequenceNumber",
-				      seq_string(res.first_seq + i, false), "ShardId", SHARD_ID);
-		json_array_append_new(out, e);
-	}
-	if (fh)
-		aws_reply(c, json_pack("{s:I,s:b,s:o}", "FailedPutCount",
-				       (json_int_t)(rc ? b.n : 0), "Encrypted", 0,
-				       "RequestResponses", out));
-	else
-		aws_reply(c, json_pack("{s:I,s:s,s:o}", "FailedRecordCount",
-				       (json_int_t)(rc ? b.n : 0), "EncryptionType", "NONE",
-				       "Records", out));
-out:
-	put_batch_release(&b);
+	put_call(c, false);
 }
 
 /* ---- Kinesis stream management ---------------------------------------- */

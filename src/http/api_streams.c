@@ -9,7 +9,11 @@
  *
  * Sequence numbers go out as strings, like Kinesis's, so clients whose JSON
  * numbers are doubles never round them.  An append is acknowledged only
- * after streams_append() returned, i.e. once the records are durable.
+ * once the records are durable: the handler suspends the connection, hands
+ * the batch to streams_append_async, and answers when the completion has
+ * resumed the request (records_answer, on the loop thread again).  Flush
+ * and delete, which may take seconds, run on a worker thread (http_defer);
+ * the other handlers are short blocking calls on the loop thread.
  */
 #include <stdint.h>
 #include <stdio.h>
@@ -20,6 +24,7 @@
 #include "core/config.h"
 #include "core/err.h"
 #include "core/limits.h"
+#include "core/mem.h"
 #include "core/timeutil.h"
 #include "http/http_int.h"
 #include "stream/batch.h"
@@ -194,16 +199,12 @@ void api_stream_put(struct http_req *r)
 	reply_info(r, name, 200);
 }
 
-/* DELETE /v1/streams/{name}  -> 204 | 404 */
-void api_stream_delete(struct http_req *r)
+/* Worker thread of a delete (it flushes the stream's durable records first). */
+static void delete_work(struct http_req *r)
 {
-	const char *name = stream_param(r);
 	char err[TN_ERRLEN];
-	int rc;
+	int rc = streams_delete(r->deps->streams, r->param[0], err);
 
-	if (!name)
-		return;
-	rc = streams_delete(r->deps->streams, name, err);
 	if (rc) {
 		http_reply_error(r, rc, err);
 		return;
@@ -211,21 +212,69 @@ void api_stream_delete(struct http_req *r)
 	http_reply_empty(r, 204);
 }
 
-/* POST /v1/streams/{name}/flush  -> 200 {info} once every durable record is in an object */
-void api_stream_flush(struct http_req *r)
+/* DELETE /v1/streams/{name}  -> 204 | 404 */
+void api_stream_delete(struct http_req *r)
 {
-	const char *name = stream_param(r);
-	char err[TN_ERRLEN];
-	int rc;
+	if (stream_param(r))
+		http_defer(r, delete_work);
+}
 
-	if (!name)
-		return;
-	rc = streams_flush(r->deps->streams, name, err);
+/* Worker thread of a flush. */
+static void flush_work(struct http_req *r)
+{
+	char err[TN_ERRLEN];
+	int rc = streams_flush(r->deps->streams, r->param[0], err);
+
 	if (rc) {
 		http_reply_error(r, rc, err);
 		return;
 	}
-	reply_info(r, name, 200);
+	reply_info(r, r->param[0], 200);
+}
+
+/* POST /v1/streams/{name}/flush  -> 200 {info} once every durable record is in an object */
+void api_stream_flush(struct http_req *r)
+{
+	if (stream_param(r))
+		http_defer(r, flush_work);
+}
+
+/* The state of an append kept across the suspension: the records point into
+ * the batch or into r->body, both alive until the request completes. */
+struct append_call {
+	struct batch b;
+};
+
+static void append_call_free(void *ctx)
+{
+	struct append_call *ac = ctx;
+
+	batch_release(&ac->b);
+	free(ac);
+}
+
+/* Loop thread, after the completion resumed the request: the answer. */
+static void records_answer(struct http_req *r)
+{
+	const struct append_result *res = &r->append_res;
+	int rc = r->async_rc;
+	struct buf *out;
+
+	if (rc) {
+		json_t *extra = NULL;
+
+		if (rc == TN_EINVAL && res->bad_index >= 0)
+			extra = json_pack("{s:I}", "index", (json_int_t)res->bad_index);
+		http_reply_error_ex(r, rc, r->async_err, extra, res->retry_after_s);
+		return;
+	}
+	/* by hand, not jansson: this is the answer of every append */
+	out = http_reply_json_buf(r, 200);
+	buf_puts(out, "{\"stream\":");
+	buf_json_str(out, r->param[0], strlen(r->param[0]));
+	buf_printf(out, ",\"count\":%zu,\"first_seq\":\"%llu\",\"last_seq\":\"%llu\"}\n",
+		   res->count, (unsigned long long)res->first_seq,
+		   (unsigned long long)res->last_seq);
 }
 
 /*
@@ -239,39 +288,33 @@ void api_stream_flush(struct http_req *r)
 void api_records_append(struct http_req *r)
 {
 	const char *name = stream_param(r);
-	struct batch b;
-	struct append_result res;
+	struct append_call *ac;
 	char err[TN_ERRLEN];
 	int rc;
 
 	if (!name)
 		return;
-	batch_init(&b);
-	rc = batch_parse(&b, r->body.data, r->body.len,
+	ac = xcalloc(1, sizeof(*ac));
+	batch_init(&ac->b);
+	rc = batch_parse(&ac->b, r->body.data, r->body.len,
 			 http_req_header(r, "Content-Type"), err);
 	if (rc) {
 		http_reply_error_ex(r, rc, err,
-				    b.bad_index >= 0 ? json_pack("{s:I}", "index",
-								 (json_int_t)b.bad_index)
-						     : NULL,
+				    ac->b.bad_index >= 0 ? json_pack("{s:I}", "index",
+								     (json_int_t)ac->b.bad_index)
+							 : NULL,
 				    1);
-		goto out;
+		append_call_free(ac);
+		return;
 	}
-	memset(&res, 0, sizeof(res));
-	res.bad_index = -1;
-	rc = streams_append(r->deps->streams, name, b.recs, b.n, STREAM_STRICT, &res, err);
-	if (rc) {
-		json_t *extra = NULL;
-
-		if (rc == TN_EINVAL && res.bad_index >= 0)
-			extra = json_pack("{s:I}", "index", (json_int_t)res.bad_index);
-		http_reply_error_ex(r, rc, err, extra, res.retry_after_s);
-		goto out;
-	}
-	http_reply_json(r, 200, json_pack("{s:s,s:I,s:o,s:o}", "stream", name,
-					  "count", (json_int_t)res.count,
-					  "first_seq", json_seq(res.first_seq),
-					  "last_seq", json_seq(res.last_seq)));
-out:
-	batch_release(&b);
+	/* suspend first: the completion may come before streams_append_async returns */
+	if (!http_suspend(r, records_answer, ac, append_call_free))
+		return;
+	memset(&r->append_res, 0, sizeof(r->append_res));
+	r->append_res.bad_index = -1;
+	rc = streams_append_async(r->deps->streams, name, ac->b.recs, ac->b.n, STREAM_STRICT,
+				  &r->append_res, http_append_done, r, err);
+	if (rc < 0)
+		http_append_refused(r, rc, err);
+	/* rc == 0: r belongs to the completion now; touch nothing */
 }

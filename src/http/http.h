@@ -6,10 +6,10 @@
  * (streams, auth, store) with the authenticated principal.  It never
  * touches files, the metastore or DuckDB itself.
  *
- * Built on libmicrohttpd with one thread per connection (capped by
- * http.max_connections): a request that appends records blocks its thread
- * until the group commit makes them durable, and many such threads share
- * one fdatasync.
+ * Built on libmicrohttpd with a small pool of event-loop threads: a
+ * request that appends records suspends its connection until the group
+ * commit (on the WAL's sync threads) makes them durable, so no thread
+ * waits on an fsync and one fdatasync answers many connections.
  */
 #ifndef TN_HTTP_H
 #define TN_HTTP_H

@@ -14,12 +14,17 @@
  *                JSON 1.1 on POST /
  *
  * A struct http_req lives from the first callback of a request to its
- * completion; it is owned by the connection's thread (one thread per
- * connection), so nothing in it needs a lock.
+ * completion.  It is owned by the event-loop thread that serves its
+ * connection (libmicrohttpd's thread pool: one connection is always served
+ * by the same thread), so nothing in it needs a lock -- except while the
+ * request is suspended (http_suspend): then the thread that will resume it
+ * (a stream sync thread, a deferred worker) owns the async_* members and
+ * the answer, until http_resume hands the request back to the loop.
  */
 #ifndef TN_HTTP_INT_H
 #define TN_HTTP_INT_H
 
+#include <stdatomic.h>
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
@@ -28,12 +33,18 @@
 
 #include "auth/auth.h"
 #include "core/buf.h"
+#include "core/err.h"
 #include "http/http.h"
+#include "stream/stream.h"
 
 struct MHD_Connection;
 struct http_req;
 
 typedef void (*route_fn)(struct http_req *r);
+/* Runs on the loop thread once a suspended request is resumed: builds the answer. */
+typedef void (*http_resume_fn)(struct http_req *r);
+/* Frees the state a handler kept across a suspension (http_suspend's ctx). */
+typedef void (*http_ctx_free_fn)(void *ctx);
 
 /* Flags of a route. */
 #define ROUTE_PUBLIC 1  /* no authentication (health checks) */
@@ -88,7 +99,20 @@ struct http_req {
 	unsigned nheaders;
 	struct http_resp_header headers[HTTP_MAX_RESP_HEADERS];
 	char log_msg[192];                /* error message, for the request log */
+
+	/* suspension (server.c, "Suspended requests") */
+	bool suspended;                   /* loop thread only: waiting for http_resume */
+	atomic_int async_state;           /* HTTP_ASYNC_*: the resumer's hand-over */
+	http_resume_fn on_resume;         /* NULL: the answer was built while suspended */
+	void *async_ctx;                  /* the handler's state, freed at completion */
+	http_ctx_free_fn async_free;
+	route_fn defer_work;              /* http_defer: what the worker thread runs */
+	int async_rc;                     /* http_append_done: the outcome */
+	struct append_result append_res;  /* passed to streams_append_async, then the result */
+	char async_err[TN_ERRLEN];
 };
+
+enum { HTTP_ASYNC_NONE, HTTP_ASYNC_WAITING, HTTP_ASYNC_DONE };
 
 /* ---- errors.c --------------------------------------------------------- */
 
@@ -201,6 +225,13 @@ void http_header_add(struct http_req *r, const char *name, const char *fmt, ...)
  * NULL doc (a json_pack that failed) answers 500 instead.
  */
 void http_reply_json(struct http_req *r, int status, json_t *doc);
+/*
+ * Answers status with a JSON body that the caller writes into the returned
+ * buffer (r->resp, no cap) -- for the fixed-shape answers of the record
+ * path, where building a jansson tree costs more than the rest of the
+ * answer.  Strings from clients go through buf_json_str.
+ */
+struct buf *http_reply_json_buf(struct http_req *r, int status);
 /* Answers status with no body. */
 void http_reply_empty(struct http_req *r, int status);
 /*
@@ -218,6 +249,43 @@ void http_reply_error_ex(struct http_req *r, int code, const char *msg, json_t *
 			 uint32_t retry_after_s);
 /* Request header value (case-insensitive name), borrowed; NULL if absent. */
 const char *http_req_header(struct http_req *r, const char *name);
+
+/* ---- server.c: suspended requests ----------------------------------------- */
+
+/*
+ * Suspends the request's connection from inside a handler (loop thread), so
+ * that the answer can wait for work done elsewhere without holding the loop
+ * thread.  Exactly one http_resume() must follow (any thread, possibly
+ * before the handler returns); then fn(r) runs on the loop thread and
+ * builds the answer as a handler would (fn NULL: the answer was built while
+ * suspended).  Takes ownership of ctx (may be NULL): ctx_free(ctx) runs
+ * when the request completes, so ctx -- a parsed batch, the body it points
+ * into is r->body -- stays valid until the answer is sent.
+ * Returns false when the server is closing: then nothing is suspended, the
+ * request is answered 503 already and the handler must just return.
+ */
+bool http_suspend(struct http_req *r, http_resume_fn fn, void *ctx, http_ctx_free_fn ctx_free);
+/*
+ * Hands a suspended request back to its loop thread.  Any thread, exactly
+ * once per http_suspend.  Everything written to r before the call is seen
+ * by fn; r may be freed by the time the call returns.
+ */
+void http_resume(struct http_req *r);
+/*
+ * stream_done_fn for streams_append_async with arg = the request: keeps rc,
+ * *res (in r->append_res) and err (in r->async_err), then resumes.
+ */
+void http_append_done(void *arg, int rc, const struct append_result *res, const char *err);
+/* For a refused streams_append_async (rc < 0): keeps rc and err (r->append_res
+ * was filled by the call), then resumes.  Loop thread. */
+void http_append_refused(struct http_req *r, int rc, const char *err);
+/*
+ * Runs work(r) on a new detached thread with the connection suspended, for
+ * core calls that may take seconds (a stream flush); work answers with the
+ * http_reply_* helpers, which do not touch the connection.  Loop thread,
+ * from a handler.
+ */
+void http_defer(struct http_req *r, route_fn work);
 
 /* ---- handlers ------------------------------------------------------------ */
 
