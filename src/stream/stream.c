@@ -429,9 +429,10 @@ static int load_streams(struct streams *ss, char *err)
 	sqlite3_finalize(q);
 	meta_unlock(ss->meta);
 	for (size_t i = 0; i < ss->n && rc == 0; i++) {
-		rc = stream_attach_wal(ss, ss->all[i], err);
+		char msg[TN_ERRLEN];
+		rc = stream_attach_wal(ss, ss->all[i], msg);
 		if (rc)
-			tn_fail(err, rc, "stream '%s': %s", ss->all[i]->name, err ? err : "");
+			tn_fail(err, rc, "stream '%s': %s", ss->all[i]->name, msg);
 	}
 	return rc;
 }
