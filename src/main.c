@@ -51,6 +51,13 @@ static const struct command {
 	{ "token", cmd_token, "token [--ttl SECONDS]", "issue an API token (prints it)" },
 	{ "gen", cmd_gen, "gen immunizations --count N [--seed S]",
 	  "print synthetic sample events as NDJSON" },
+	{ "crawl", cmd_crawl, "crawl [ZONE|PREFIX] [--full]",
+	  "catalog new and changed files now (tables, schemas, PII tags)" },
+	{ "tables", cmd_tables, "tables [ZONE]", "list the catalog's tables" },
+	{ "describe", cmd_describe, "describe DB.TABLE",
+	  "show a table: columns, types, tags, partitions, history" },
+	{ "tag", cmd_tag, "tag DB.TABLE.COLUMN pii|none|auto",
+	  "decide whether a column is PII (or hand it back to the crawler)" },
 	{ "version", cmd_version, "version", "print the versions of tarn and DuckDB" },
 };
 
@@ -177,7 +184,14 @@ static int cmd_serve(int argc, char **argv)
 		fprintf(stderr, "tarn: %s\n", err);
 		return 1;
 	}
-	struct http_deps deps = { l->streams, l->auth, l->store, &l->cfg, time_now_ms() };
+	struct http_deps deps = {
+		.streams = l->streams,
+		.auth = l->auth,
+		.store = l->store,
+		.catalog = l->catalog,
+		.cfg = &l->cfg,
+		.started_ms = time_now_ms(),
+	};
 	struct http_server *http = NULL;
 	if (http_start(l->cfg.http_listen, &deps, &http, err)) {
 		fprintf(stderr, "tarn: %s\n", err);

@@ -3,9 +3,9 @@
 # prints one line per test, and ends with "N passed, N failed".
 #
 # Unit binaries print "ok NAME" / "FAIL NAME: why" per test.  Integration
-# tests are executables under tests/integration/ named test_*.sh or
-# test_*.py; each prints its own "ok NAME" / "FAIL NAME" lines and exits
-# non-zero if any failed.  TARN_TESTS=pattern runs only matching files.
+# tests are tests/integration/test_*.py (run with Debian's python3) and
+# test_*.sh (bash); each prints its own "ok NAME" / "FAIL NAME" lines and
+# exits non-zero if any failed.  TARN_TESTS=pattern runs only matching files.
 set -u
 cd "$(dirname "$0")/.."
 : "${TARN_BIN:?TARN_BIN must name the tarn binary}"
@@ -47,13 +47,15 @@ for t in "$TARN_UNIT_DIR"/test_*; do
   grep -qE '^FAIL ' "$log" && grep -vE '^(ok|FAIL) ' "$log" | tail -40
   count "$log" "$rc" "$name"
 done
-for t in tests/integration/test_*; do
-  [ -x "$t" ] || continue
+for t in tests/integration/test_*.py tests/integration/test_*.sh; do
+  [ -f "$t" ] || continue
   name=$(basename "$t")
+  # Run by interpreter: a test that lost its executable bit must not be skipped.
+  case "$t" in *.py) run=(/usr/bin/python3 "$t") ;; *) run=(bash "$t") ;; esac
   [ -n "$pattern" ] && [[ "$name" != *$pattern* ]] && continue
   echo "# integration $name"
   t0=$(date +%s)
-  timeout 900 "$t" > "$log" 2>&1
+  timeout 900 "${run[@]}" > "$log" 2>&1
   rc=$?
   grep -E '^(ok|FAIL) ' "$log"
   if [ "$rc" -ne 0 ]; then grep -vE '^(ok|FAIL) ' "$log" | tail -60; fi

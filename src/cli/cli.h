@@ -16,5 +16,9 @@ int cmd_streams(int argc, char **argv);  /* tarn streams [NAME] */
 int cmd_flush(int argc, char **argv);    /* tarn flush STREAM */
 int cmd_token(int argc, char **argv);    /* tarn token [--ttl SECONDS] */
 int cmd_gen(int argc, char **argv);      /* tarn gen immunizations --count N [--seed S] */
+int cmd_crawl(int argc, char **argv);    /* tarn crawl [ZONE|PREFIX] [--full] */
+int cmd_tables(int argc, char **argv);   /* tarn tables [ZONE] */
+int cmd_describe(int argc, char **argv); /* tarn describe DB.TABLE */
+int cmd_tag(int argc, char **argv);      /* tarn tag DB.TABLE.COLUMN pii|none|auto */
 
 #endif

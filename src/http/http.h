@@ -19,12 +19,14 @@
 struct streams;
 struct auth;
 struct store;
+struct catalog;
 struct tn_config;
 
 struct http_deps {
 	struct streams *streams;
 	struct auth *auth;
 	struct store *store;
+	struct catalog *catalog;      /* /v1/crawl, /v1/catalog/... */
 	const struct tn_config *cfg;
 	int64_t started_ms;
 };

@@ -10,6 +10,7 @@
  *                credential scopes): no libmicrohttpd, no core services
  *   api_misc.c   GET /healthz, POST /v1/tokens
  *   api_streams.c  the native /v1/streams API
+ *   api_catalog.c  /v1/crawl and /v1/catalog/... (catalog.h)
  *   api_aws.c    Kinesis (Kinesis_20131202) and Firehose (Firehose_20150804)
  *                JSON 1.1 on POST /
  *
@@ -298,6 +299,12 @@ void api_stream_put(struct http_req *r);
 void api_stream_delete(struct http_req *r);
 void api_stream_flush(struct http_req *r);
 void api_records_append(struct http_req *r);
+
+void api_crawl(struct http_req *r);
+void api_catalog_tables(struct http_req *r);
+void api_catalog_table(struct http_req *r);
+void api_catalog_errors(struct http_req *r);
+void api_catalog_tag(struct http_req *r);
 
 void api_aws(struct http_req *r);
 /* Answers an AWS-style authentication error (403) before any body is read. */

@@ -102,6 +102,12 @@ static const struct route routes[] = {
 	{ "DELETE", "/v1/streams/{name}",         0,            TN_MAX_API_BODY,   api_stream_delete },
 	{ "POST",   "/v1/streams/{name}/records", 0,            TN_MAX_BATCH_BODY, api_records_append },
 	{ "POST",   "/v1/streams/{name}/flush",   0,            TN_MAX_API_BODY,   api_stream_flush },
+	{ "POST",   "/v1/crawl",                  0,            TN_MAX_API_BODY,   api_crawl },
+	{ "GET",    "/v1/catalog/tables",         0,            TN_MAX_API_BODY,   api_catalog_tables },
+	{ "GET",    "/v1/catalog/tables/{name}",  0,            TN_MAX_API_BODY,   api_catalog_table },
+	{ "PUT",    "/v1/catalog/tables/{name}/columns/{column}/tags",
+						  0,            TN_MAX_API_BODY,   api_catalog_tag },
+	{ "GET",    "/v1/catalog/errors",         0,            TN_MAX_API_BODY,   api_catalog_errors },
 	{ "POST",   "/",                          ROUTE_AWS,    TN_MAX_AWS_BODY,   api_aws },
 };
 
