@@ -479,6 +479,29 @@ bool cli_value(struct cli_args *a, const char *name, const char **val)
 	return true;
 }
 
+int cli_parse_arg_json(int argc, char **argv, const char *usage, const char **arg, bool *json)
+{
+	struct cli_args a;
+	bool have = false;
+	cli_args_init(&a, argc, argv);
+	while (cli_next(&a)) {
+		if (cli_is_help(&a)) {
+			fputs(usage, stdout);
+			return 0;
+		} else if (cli_flag(&a, "--json")) {
+			*json = true;
+		} else if (a.positional && !have) {
+			*arg = a.arg;
+			have = true;
+		} else {
+			return cli_bad_arg(&a, usage);
+		}
+	}
+	if (a.error)
+		return cli_bad_arg(&a, usage);
+	return -1;
+}
+
 int cli_parse_u64(const char *s, bool sizes, uint64_t *out)
 {
 	uint64_t v = 0;

@@ -201,6 +201,14 @@ bool cli_is_help(const struct cli_args *a);
 int cli_bad_arg(const struct cli_args *a, const char *usage);
 
 /*
+ * The option form several commands share: `CMD [--json] [ARG]`.  Sets *arg
+ * (left as it was if absent) and *json.  Returns -1 when the caller should
+ * go on, else the exit code to return at once: 0 after --help (usage on
+ * stdout), 2 after bad usage (usage on stderr).
+ */
+int cli_parse_arg_json(int argc, char **argv, const char *usage, const char **arg, bool *json);
+
+/*
  * Parses a non-negative integer with an optional size suffix when
  * sizes is true (k, m, g and KiB/MiB/GiB, powers of 1024: "4MiB", "512k").
  * Returns 0 or TN_EINVAL.

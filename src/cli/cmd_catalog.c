@@ -266,25 +266,12 @@ static void print_tables(const json_t *list)
 
 int cmd_tables(int argc, char **argv)
 {
-	struct cli_args a;
 	const char *zone = NULL;
 	bool json = false;
 
-	cli_args_init(&a, argc, argv);
-	while (cli_next(&a)) {
-		if (cli_is_help(&a)) {
-			fputs(tables_usage, stdout);
-			return 0;
-		} else if (cli_flag(&a, "--json")) {
-			json = true;
-		} else if (a.positional && !zone) {
-			zone = a.arg;
-		} else {
-			return cli_bad_arg(&a, tables_usage);
-		}
-	}
-	if (a.error)
-		return cli_bad_arg(&a, tables_usage);
+	int done = cli_parse_arg_json(argc, argv, tables_usage, &zone, &json);
+	if (done >= 0)
+		return done;
 
 	struct buf path = BUF_INIT(0), raw = BUF_INIT(CLIENT_MAX_RESPONSE);
 	json_t *doc = NULL, *list;
@@ -440,25 +427,12 @@ static void table_path(struct buf *path, const char *qualified)
 
 int cmd_describe(int argc, char **argv)
 {
-	struct cli_args a;
 	const char *name = NULL;
 	bool json = false;
 
-	cli_args_init(&a, argc, argv);
-	while (cli_next(&a)) {
-		if (cli_is_help(&a)) {
-			fputs(describe_usage, stdout);
-			return 0;
-		} else if (cli_flag(&a, "--json")) {
-			json = true;
-		} else if (a.positional && !name) {
-			name = a.arg;
-		} else {
-			return cli_bad_arg(&a, describe_usage);
-		}
-	}
-	if (a.error)
-		return cli_bad_arg(&a, describe_usage);
+	int done = cli_parse_arg_json(argc, argv, describe_usage, &name, &json);
+	if (done >= 0)
+		return done;
 	if (!name || !*name)
 		return cli_usage_error(describe_usage, "missing the DB.TABLE to describe");
 	if (!strchr(name, '.'))

@@ -805,24 +805,11 @@ static void print_raw(const struct buf *raw)
 
 int cmd_streams(int argc, char **argv)
 {
-	struct cli_args a;
 	const char *name = NULL;
 	bool json = false;
-	cli_args_init(&a, argc, argv);
-	while (cli_next(&a)) {
-		if (cli_is_help(&a)) {
-			fputs(streams_usage, stdout);
-			return 0;
-		} else if (cli_flag(&a, "--json")) {
-			json = true;
-		} else if (a.positional && !name) {
-			name = a.arg;
-		} else {
-			return cli_bad_arg(&a, streams_usage);
-		}
-	}
-	if (a.error)
-		return cli_bad_arg(&a, streams_usage);
+	int done = cli_parse_arg_json(argc, argv, streams_usage, &name, &json);
+	if (done >= 0)
+		return done;
 
 	char err[TN_ERRLEN];
 	struct client c;
@@ -885,24 +872,11 @@ static const char flush_usage[] =
 
 int cmd_flush(int argc, char **argv)
 {
-	struct cli_args a;
 	const char *name = NULL;
 	bool json = false;
-	cli_args_init(&a, argc, argv);
-	while (cli_next(&a)) {
-		if (cli_is_help(&a)) {
-			fputs(flush_usage, stdout);
-			return 0;
-		} else if (cli_flag(&a, "--json")) {
-			json = true;
-		} else if (a.positional && !name) {
-			name = a.arg;
-		} else {
-			return cli_bad_arg(&a, flush_usage);
-		}
-	}
-	if (a.error)
-		return cli_bad_arg(&a, flush_usage);
+	int done = cli_parse_arg_json(argc, argv, flush_usage, &name, &json);
+	if (done >= 0)
+		return done;
 	if (!name || !*name)
 		return cli_usage_error(flush_usage, "missing the STREAM to flush");
 
