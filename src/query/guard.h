@@ -1,0 +1,119 @@
+/*
+ * guard.h - the SQL guard: may this statement run, and which tables does it read?
+ *
+ * Before DuckDB executes a user's SQL, the guard parses it with DuckDB's own
+ * parser (json_serialize_sql, on an in-memory connection the guard owns) and
+ * walks the parse tree.  It accepts exactly one read statement and collects
+ * every base table the statement references; the caller then checks those
+ * names against the catalog (and, later, the principal's grants).  The guard
+ * does not bind names: it cannot tell a catalog table from an unknown one,
+ * so an accepted statement still needs that catalog check.
+ *
+ * The guard is a first line, not the only one: query connections also run
+ * with external access off, extensions locked and configuration locked.
+ */
+#ifndef TN_GUARD_H
+#define TN_GUARD_H
+
+#include <stddef.h>
+
+/*
+ * Longest SQL text the guard parses, in bytes.  A generated query with a
+ * long IN list stays far below 1 MiB; the parse tree DuckDB returns as JSON
+ * is some 20-50 times the text, so this keeps one check under ~50 MiB.
+ * Past it: TN_ETOOBIG.
+ */
+#define GUARD_MAX_SQL (1u << 20)
+
+/*
+ * Deepest nesting of the parse tree (JSON objects and arrays) the guard
+ * walks.  Each level of SQL nesting (a subquery, a parenthesised
+ * expression) adds 2-4 levels; DuckDB's own parser stops at an expression
+ * depth of 1000.  Past it: TN_ETOOBIG.
+ */
+#define GUARD_MAX_DEPTH 1000u
+
+/* Distinct tables one statement may reference.  Past it: TN_ETOOBIG. */
+#define GUARD_MAX_TABLES 1024u
+
+/*
+ * CTEs in one statement, counted in the text before DuckDB parses it.
+ * DuckDB 1.4.4's parser is quadratic in the CTEs of a statement, and cubic
+ * for MATERIALIZED ones: 13 KB of text holding 400 materialized CTEs made
+ * json_serialize_sql take over 24 GB; 800 plain CTEs take 580 MB.  100
+ * plain CTEs cost ~40 MB, 16 materialized ones ~36 MB.  Past either:
+ * TN_ETOOBIG.  The count errs high (see guard.c), never low.
+ */
+#define GUARD_MAX_CTES 100u
+#define GUARD_MAX_MATERIALIZED 16u
+
+struct guard;
+
+/*
+ * Opens a guard: an in-memory DuckDB (external access off, no extension
+ * autoloading) with one connection and a prepared json_serialize_sql.
+ * Returns 0 and *out (free with guard_free), or TN_EINTERNAL with err.
+ * A guard may be shared by threads: guard_check serialises them on a mutex.
+ */
+int guard_new(struct guard **out, char *err);
+
+/* Closes the connection and frees g.  Accepts NULL.  No check may be running. */
+void guard_free(struct guard *g);
+
+/*
+ * A referenced base table, as written in the SQL (case kept, quotes
+ * removed).  db is the schema part of db.table (a tarn database: a zone or
+ * its alias), NULL when the name is unqualified.
+ */
+struct guard_table {
+	char *db;
+	char *name;
+};
+
+/*
+ * What guard_check found.  tables: each distinct table once (compared
+ * case-insensitively, as DuckDB does), in the order of the parse tree.
+ * error_pos: on a refusal or a syntax error, the byte offset in the SQL of
+ * the offending part when DuckDB reports it, else -1.
+ */
+struct guard_result {
+	struct guard_table *tables;
+	size_t ntables;
+	long error_pos;
+};
+
+/*
+ * Checks that sql is exactly one read statement and collects its tables.
+ *
+ * Accepted: SELECT, WITH ... SELECT (recursive and materialized CTEs), set
+ * operations (UNION, INTERSECT, EXCEPT), VALUES, FROM-first queries, and
+ * EXPLAIN [ANALYZE] <one of those>: json_serialize_sql cannot serialize
+ * EXPLAIN, so the guard strips the keywords and checks the rest (positions
+ * stay relative to the whole text).  Tables are collected from FROM, JOINs,
+ * subqueries anywhere (select list, WHERE, HAVING, ...) and CTE bodies; a
+ * name that refers to a CTE in scope is not a table.
+ *
+ * Refused with TN_EDENIED and a message naming what and where: any other
+ * statement kind (ATTACH, COPY, SET, PRAGMA, INSTALL, LOAD, EXPORT, CREATE,
+ * DROP, INSERT, UPDATE, DELETE, CREATE SECRET, ...), more than one
+ * statement, table functions (read_csv, glob, duckdb_tables(), query(),
+ * ...), DESCRIBE / SHOW / SUMMARIZE, file paths used as tables ('x.csv',
+ * x.csv), three-part catalog.db.table names, and DuckDB's system tables
+ * (information_schema, pg_catalog, the system and temp catalogs, duckdb_*,
+ * sqlite_*, pragma_* and pg_* names in the default schema).
+ * TN_EINVAL: a syntax error (error_pos set when DuckDB gives it), or an
+ * empty statement.  TN_ETOOBIG: sql longer than GUARD_MAX_SQL, a tree deeper
+ * than GUARD_MAX_DEPTH, more than GUARD_MAX_TABLES tables, GUARD_MAX_CTES
+ * CTEs or GUARD_MAX_MATERIALIZED materialized ones.
+ *
+ * res is always filled (empty on failure); the caller releases it with
+ * guard_result_release, whatever the return.  Any thread; checks on one
+ * guard run one at a time.
+ */
+int guard_check(struct guard *g, const char *sql, struct guard_result *res,
+		char *err);
+
+/* Frees what guard_check put in r and empties it.  Accepts NULL. */
+void guard_result_release(struct guard_result *r);
+
+#endif
