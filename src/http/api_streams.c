@@ -71,7 +71,7 @@ static json_t *info_json(const struct stream_info *in)
 	if (stream_opts_to_json(&in->opts, &opts) == 0)
 		jopts = json_loadb(opts.data, opts.len, 0, NULL);
 	buf_release(&opts);
-	o = json_pack("{s:s,s:s,s:o,s:I,s:I,s:I,s:o,s:o,s:I,s:I,s:I,s:o,s:o,s:o}",
+	o = json_pack("{s:s,s:s,s:o,s:I,s:I,s:I,s:o,s:o,s:I,s:I,s:I,s:o,s:o,s:o,s:o}",
 		      "name", in->name,
 		      "kind", in->kind,
 		      "created_at", json_time_or_null(in->created_ms),
@@ -85,6 +85,7 @@ static json_t *info_json(const struct stream_info *in)
 		      "flush_lag_ms", (json_int_t)in->flush_lag_ms,
 		      "last_flush_at", json_time_or_null(in->last_flush_ms),
 		      "last_object", in->last_object[0] ? json_string(in->last_object) : json_null(),
+		      "flush_error", in->flush_error[0] ? json_string(in->flush_error) : json_null(),
 		      "options", jopts ? jopts : json_object());
 	if (!o)
 		TN_BUG("json_pack of stream '%s'", in->name);

@@ -992,6 +992,8 @@ static void info_fill(struct stream *st, struct stream_info *out, int64_t now)
 	out->flush_lag_ms = oldest && now > oldest ? now - oldest : 0;
 	out->last_flush_ms = st->last_flush_ms;
 	snprintf(out->last_object, sizeof out->last_object, "%s", st->last_object);
+	if (st->flush_rc)
+		snprintf(out->flush_error, sizeof out->flush_error, "%s", st->flush_msg);
 	pthread_mutex_unlock(&st->mu);
 }
 

@@ -27,6 +27,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "core/err.h"
 #include "core/limits.h"
 
 struct store;
@@ -80,6 +81,8 @@ struct stream_info {
 	int64_t flush_lag_ms;     /* age of the oldest unflushed record (0: none) */
 	int64_t last_flush_ms;    /* when the flusher last wrote (0: never) */
 	char last_object[TN_MAX_KEY + 1]; /* key of the newest object ("" if none) */
+	char flush_error[TN_ERRLEN]; /* why the last flush failed ("" if it did not);
+				      * the flusher retries every 2 s meanwhile */
 };
 
 /* One record's bytes: a JSON document (the caller keeps them alive). */

@@ -400,3 +400,29 @@ TEST(async_append_completes_and_lands)
 	CHECK_INT(atomic_load(&never.calls), 0);
 	env_close(&e);
 }
+
+TEST(failing_flush_is_reported_then_recovers)
+{
+	struct env e;
+	char err[TN_ERRLEN];
+	env_open(&e, 1 << 20, 60000);
+	struct record r = { "{\"a\":1}", 7 };
+	struct append_result res;
+	CHECK_INT(streams_append(e.ss, "ff", &r, 1, STREAM_STRICT, &res, err), 0);
+	/* Object writes fail as on a full disk: the flush fails and says why. */
+	setenv("TARN_FAULT", "write:enospc:1", 1);
+	os_fault_reset();
+	CHECK_INT(streams_flush(e.ss, "ff", err), TN_ENOSPC);
+	struct stream_info info;
+	CHECK_INT(streams_info(e.ss, "ff", &info, err), 0);
+	CHECK(strstr(info.flush_error, "No space left"));
+	CHECK_INT(info.flushed_seq, 0);
+	/* Space returns: the next flush writes the record and clears the error. */
+	unsetenv("TARN_FAULT");
+	os_fault_reset();
+	CHECK_INT(streams_flush(e.ss, "ff", err), 0);
+	CHECK_INT(streams_info(e.ss, "ff", &info, err), 0);
+	CHECK_STR(info.flush_error, "");
+	CHECK_INT(info.flushed_seq, 1);
+	env_close(&e);
+}
