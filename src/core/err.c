@@ -26,6 +26,8 @@ const char *tn_strerror(int code)
 	case TN_ECORRUPT: return "corrupt";
 	case TN_EUNSUPPORTED: return "unsupported";
 	case TN_EINTERNAL: return "internal error";
+	case TN_ETIMEDOUT: return "timed out";
+	case TN_ECANCELED: return "canceled";
 	}
 	return "unknown error";
 }

@@ -27,6 +27,8 @@ enum tn_err {
 	TN_ECORRUPT = -10,   /* stored data failed its checksum */
 	TN_EUNSUPPORTED = -11, /* a valid request tarn does not implement */
 	TN_EINTERNAL = -12,  /* a bug or an unexpected library failure */
+	TN_ETIMEDOUT = -13,  /* a deadline passed (a query's timeout) */
+	TN_ECANCELED = -14,  /* the caller canceled the work */
 };
 
 /* Length of every caller message buffer. */

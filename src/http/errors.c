@@ -39,6 +39,8 @@ static const struct http_errmap errmap[] = {
 	{ TN_ECORRUPT,     500, "corrupt",      "InternalFailureException", 500,              "ServiceUnavailableException", 503 },
 	{ TN_EUNSUPPORTED, 501, "unsupported",  "InvalidArgumentException", 400,              "InvalidArgumentException", 400 },
 	{ TN_EINTERNAL,    500, "internal",     "InternalFailureException", 500,              "ServiceUnavailableException", 503 },
+	{ TN_ETIMEDOUT,    504, "timeout",      "InternalFailureException", 500,              "ServiceUnavailableException", 503 },
+	{ TN_ECANCELED,    409, "canceled",     "InternalFailureException", 500,              "ServiceUnavailableException", 503 },
 };
 
 const struct http_errmap *http_errmap(int code)
@@ -68,6 +70,7 @@ const char *http_status_text(int status)
 	case 500: return "Internal Server Error";
 	case 501: return "Not Implemented";
 	case 503: return "Service Unavailable";
+	case 504: return "Gateway Timeout";
 	default: return "";
 	}
 }

@@ -84,6 +84,9 @@ struct walk {
 	size_t off;       /* its offset in the caller's text */
 	struct guard_result *res;
 	char *err;
+	/* the innermost SELECT_NODE being walked (for pruning predicates) */
+	const json_t *sel_from;   /* its from_table */
+	const json_t *sel_where;  /* its where_clause (NULL: none) */
 };
 
 static const char *const read_hint =
@@ -150,6 +153,18 @@ void guard_free(struct guard *g)
 	free(g);
 }
 
+static void ref_release(struct guard_ref *ref)
+{
+	for (size_t i = 0; i < ref->npreds; i++) {
+		struct guard_pred *p = &ref->preds[i];
+		for (size_t k = 0; k < p->nvals; k++)
+			free(p->vals[k].text);
+		free(p->vals);
+		free(p->column);
+	}
+	free(ref->preds);
+}
+
 void guard_result_release(struct guard_result *r)
 {
 	if (!r)
@@ -157,6 +172,9 @@ void guard_result_release(struct guard_result *r)
 	for (size_t i = 0; i < r->ntables; i++) {
 		free(r->tables[i].db);
 		free(r->tables[i].name);
+		for (size_t k = 0; k < r->tables[i].nrefs; k++)
+			ref_release(&r->tables[i].refs[k]);
+		free(r->tables[i].refs);
 	}
 	free(r->tables);
 	r->tables = NULL;
@@ -429,22 +447,249 @@ static bool in_scope(const struct scope *sc, const char *name)
 	return false;
 }
 
-/* Adds schema.name to the result unless it is there already. */
-static int add_table(struct walk *w, const char *schema, const char *name)
+/* ---- pruning predicates ---- */
+
+/*
+ * The predicates of a reference are the conjuncts at the top of the WHERE
+ * clause of the SELECT whose FROM holds the reference directly (through
+ * JOINs, not subqueries) that compare one of its columns with constants.
+ * They are only ever used to leave out rows the WHERE would drop anyway,
+ * so every rule below errs towards "no predicate":
+ *   - only INNER/LEFT/RIGHT/FULL joins of the REGULAR, NATURAL or CROSS
+ *     kind are looked through: a POSITIONAL join pairs rows by position
+ *     and an ASOF join picks the nearest row, so fewer rows on one side
+ *     would change the pairs;
+ *   - a reference with a TABLESAMPLE or renamed columns (AS x(a, b)) gets
+ *     none;
+ *   - a column is this reference's when qualified by its alias (or, with
+ *     no alias, its name or schema.name), or unqualified when the FROM is
+ *     this one table;
+ *   - constants are numbers (integers within 2^53, doubles) and strings;
+ *     DECIMAL literals, casts, NULL and expressions are skipped.
+ */
+
+/* Can the join tree `from` hold ref directly, with pruning safe through it? */
+static bool direct_member(const json_t *from, const json_t *ref)
+{
+	if (!from || !json_is_object(from))
+		return false;
+	if (from == ref)
+		return true;
+	if (strcmp(jstr(from, "type"), "JOIN"))
+		return false;
+	const char *kind = jstr(from, "ref_type");
+	const char *jt = jstr(from, "join_type");
+	if (strcmp(kind, "REGULAR") && strcmp(kind, "NATURAL") && strcmp(kind, "CROSS"))
+		return false;
+	if (strcmp(jt, "INNER") && strcmp(jt, "LEFT") && strcmp(jt, "RIGHT") && strcmp(jt, "OUTER"))
+		return false;
+	return direct_member(json_object_get(from, "left"), ref) ||
+	       direct_member(json_object_get(from, "right"), ref);
+}
+
+/* The column of this reference named by a COLUMN_REF node, or NULL. */
+static const char *ref_column(const json_t *col, const json_t *ref, bool single)
+{
+	const json_t *names = json_object_get(col, "column_names");
+	const char *alias = jstr(ref, "alias");
+	size_t n = json_array_size(names);
+	if (strcmp(jstr(col, "class"), "COLUMN_REF") || n == 0 || n > 3)
+		return NULL;
+	for (size_t i = 0; i < n; i++)
+		if (!json_is_string(json_array_get(names, i)))
+			return NULL;
+	const char *last = json_string_value(json_array_get(names, n - 1));
+	if (n == 1)
+		return single ? last : NULL;
+	const char *q = json_string_value(json_array_get(names, n - 2));
+	if (n == 2)
+		return !strcasecmp(q, alias[0] ? alias : jstr(ref, "table_name")) ? last : NULL;
+	/* schema.table.column: only for a reference without an alias */
+	if (alias[0] || strcasecmp(q, jstr(ref, "table_name")) ||
+	    strcasecmp(json_string_value(json_array_get(names, 0)), jstr(ref, "schema_name")))
+		return NULL;
+	return last;
+}
+
+/* A CONSTANT node as a guard_const; false if it is not a usable one. */
+static bool const_value(const json_t *e, struct guard_const *out)
+{
+	const json_t *v = json_object_get(e, "value");
+	if (strcmp(jstr(e, "class"), "CONSTANT") || !json_is_object(v) ||
+	    json_is_true(json_object_get(v, "is_null")))
+		return false;
+	const char *type = jstr(json_object_get(v, "type"), "id");
+	const json_t *x = json_object_get(v, "value");
+	char num[64];
+	if (!strcmp(type, "VARCHAR") && json_is_string(x)) {
+		out->text = xstrdup(json_string_value(x));
+		out->number = false;
+		return true;
+	}
+	if (!json_is_number(x))
+		return false;
+	double d = json_number_value(x);
+	if (!strcmp(type, "DOUBLE") || !strcmp(type, "FLOAT")) {
+		snprintf(num, sizeof num, "%.17g", d);
+	} else if (!strcmp(type, "INTEGER") || !strcmp(type, "BIGINT") ||
+		   !strcmp(type, "SMALLINT") || !strcmp(type, "TINYINT") ||
+		   !strcmp(type, "HUGEINT") || !strcmp(type, "UBIGINT")) {
+		if (d > 9007199254740992.0 || d < -9007199254740992.0)
+			return false;
+		snprintf(num, sizeof num, "%.0f", d);
+	} else {
+		return false;
+	}
+	out->text = xstrdup(num);
+	out->number = true;
+	return true;
+}
+
+static enum guard_op swap_op(enum guard_op op)
+{
+	switch (op) {
+	case GUARD_LT: return GUARD_GT;
+	case GUARD_LE: return GUARD_GE;
+	case GUARD_GT: return GUARD_LT;
+	case GUARD_GE: return GUARD_LE;
+	default: return op;
+	}
+}
+
+static bool comparison_op(const char *type, enum guard_op *op)
+{
+	static const struct { const char *name; enum guard_op op; } ops[] = {
+		{ "COMPARE_EQUAL", GUARD_EQ }, { "COMPARE_NOTEQUAL", GUARD_NE },
+		{ "COMPARE_LESSTHAN", GUARD_LT }, { "COMPARE_LESSTHANOREQUALTO", GUARD_LE },
+		{ "COMPARE_GREATERTHAN", GUARD_GT }, { "COMPARE_GREATERTHANOREQUALTO", GUARD_GE },
+	};
+	for (size_t i = 0; i < sizeof ops / sizeof ops[0]; i++)
+		if (!strcmp(type, ops[i].name)) {
+			*op = ops[i].op;
+			return true;
+		}
+	return false;
+}
+
+/* Predicates per reference, values per IN list: past these, the rest are skipped. */
+#define GUARD_MAX_PREDS 64u
+#define GUARD_MAX_IN 4096u
+
+static void pred_free_vals(struct guard_const *v, size_t n)
+{
+	for (size_t i = 0; i < n; i++)
+		free(v[i].text);
+	free(v);
+}
+
+/* Adds the predicate of one conjunct e to ref, when it has the form. */
+static void add_pred(struct guard_ref *out, const json_t *e, const json_t *ref, bool single)
+{
+	const char *cls = jstr(e, "class"), *type = jstr(e, "type");
+	const char *col = NULL;
+	enum guard_op op;
+	struct guard_const *vals = NULL;
+	size_t n = 0;
+	if (out->npreds >= GUARD_MAX_PREDS)
+		return;
+	if (!strcmp(cls, "COMPARISON") && comparison_op(type, &op)) {
+		const json_t *l = json_object_get(e, "left"), *r = json_object_get(e, "right");
+		vals = xcalloc(1, sizeof *vals);
+		if ((col = ref_column(l, ref, single)) && const_value(r, &vals[0])) {
+			n = 1;
+		} else if ((col = ref_column(r, ref, single)) && const_value(l, &vals[0])) {
+			n = 1;
+			op = swap_op(op);
+		}
+	} else if (!strcmp(cls, "OPERATOR") && !strcmp(type, "COMPARE_IN")) {
+		const json_t *ch = json_object_get(e, "children");
+		size_t m = json_array_size(ch);
+		op = GUARD_IN;
+		if (m >= 2 && m - 1 <= GUARD_MAX_IN &&
+		    (col = ref_column(json_array_get(ch, 0), ref, single))) {
+			vals = xcalloc(m - 1, sizeof *vals);
+			for (n = 0; n < m - 1; n++)
+				if (!const_value(json_array_get(ch, n + 1), &vals[n]))
+					break;
+			if (n < m - 1) {
+				pred_free_vals(vals, n);
+				return;
+			}
+		}
+	} else if (!strcmp(cls, "BETWEEN")) {
+		op = GUARD_BETWEEN;
+		if ((col = ref_column(json_object_get(e, "input"), ref, single))) {
+			vals = xcalloc(2, sizeof *vals);
+			if (const_value(json_object_get(e, "lower"), &vals[0])) {
+				if (const_value(json_object_get(e, "upper"), &vals[1]))
+					n = 2;
+				else
+					free(vals[0].text);
+			}
+		}
+	}
+	if (n == 0 || !col) {
+		pred_free_vals(vals, n);
+		return;
+	}
+	out->preds = xrealloc(out->preds, (out->npreds + 1) * sizeof out->preds[0]);
+	out->preds[out->npreds++] = (struct guard_pred){ xstrdup(col), op, vals, n };
+}
+
+/* Walks the AND tree of a WHERE clause. */
+static void collect_preds(struct guard_ref *out, const json_t *e, const json_t *ref, bool single,
+			  unsigned depth)
+{
+	if (!json_is_object(e) || depth > 64)
+		return;
+	if (!strcmp(jstr(e, "class"), "CONJUNCTION") && !strcmp(jstr(e, "type"), "CONJUNCTION_AND")) {
+		size_t i;
+		const json_t *c;
+		json_array_foreach(json_object_get(e, "children"), i, c)
+			collect_preds(out, c, ref, single, depth + 1);
+		return;
+	}
+	add_pred(out, e, ref, single);
+}
+
+/* The predicates of base-table reference ref at this point of the walk. */
+static void ref_preds(const struct walk *w, const json_t *ref, struct guard_ref *out)
+{
+	memset(out, 0, sizeof *out);
+	if (!w->sel_where || !direct_member(w->sel_from, ref))
+		return;
+	if (!json_is_null(json_object_get(ref, "sample")) && json_object_get(ref, "sample"))
+		return;
+	if (json_array_size(json_object_get(ref, "column_name_alias")) > 0)
+		return;
+	collect_preds(out, w->sel_where, ref, w->sel_from == ref, 0);
+}
+
+/* Adds schema.name to the result (once; each reference adds its predicates). */
+static int add_table(struct walk *w, const char *schema, const char *name, const json_t *ref)
 {
 	struct guard_result *r = w->res;
-	for (size_t i = 0; i < r->ntables; i++) {
+	struct guard_table *t = NULL;
+	for (size_t i = 0; i < r->ntables && !t; i++) {
 		const char *db = r->tables[i].db ? r->tables[i].db : "";
 		if (!strcasecmp(db, schema) && !strcasecmp(r->tables[i].name, name))
-			return 0;
+			t = &r->tables[i];
 	}
-	if (r->ntables >= GUARD_MAX_TABLES)
-		return tn_fail(w->err, TN_ETOOBIG, "sql references more than %u tables",
-			       GUARD_MAX_TABLES);
-	r->tables = xrealloc(r->tables, (r->ntables + 1) * sizeof(r->tables[0]));
-	r->tables[r->ntables].db = schema[0] ? xstrdup(schema) : NULL;
-	r->tables[r->ntables].name = xstrdup(name);
-	r->ntables++;
+	if (!t) {
+		if (r->ntables >= GUARD_MAX_TABLES)
+			return tn_fail(w->err, TN_ETOOBIG, "sql references more than %u tables",
+				       GUARD_MAX_TABLES);
+		r->tables = xrealloc(r->tables, (r->ntables + 1) * sizeof(r->tables[0]));
+		t = &r->tables[r->ntables++];
+		memset(t, 0, sizeof *t);
+		t->db = schema[0] ? xstrdup(schema) : NULL;
+		t->name = xstrdup(name);
+	}
+	if (t->nrefs >= GUARD_MAX_TABLES)
+		return tn_fail(w->err, TN_ETOOBIG, "sql references table '%.100s' more than %u times",
+			       name, GUARD_MAX_TABLES);
+	t->refs = xrealloc(t->refs, (t->nrefs + 1) * sizeof t->refs[0]);
+	ref_preds(w, ref, &t->refs[t->nrefs++]);
 	return 0;
 }
 
@@ -485,7 +730,7 @@ static int check_base_table(struct walk *w, const json_t *ref, const struct scop
 		return refuse(w, TN_EDENIED, pos, "a table without a name", table_hint);
 	if (!schema[0] && in_scope(sc, name))
 		return 0;
-	return add_table(w, schema, name);
+	return add_table(w, schema, name, ref);
 }
 
 static int walk(struct walk *w, const json_t *v, unsigned depth, const struct scope *sc);
@@ -518,6 +763,7 @@ static int walk_object(struct walk *w, const json_t *o, unsigned depth, const st
 	const json_t *val;
 	struct scope *frames = NULL, self;
 	const struct scope *inner = sc;
+	const json_t *saved_from = w->sel_from, *saved_where = w->sel_where;
 	bool cte_node = false;
 	int rc = 0;
 
@@ -538,6 +784,12 @@ static int walk_object(struct walk *w, const json_t *o, unsigned depth, const st
 				return rc;
 		}
 		cte_node = !strcmp(type, "CTE_NODE");
+		if (!strcmp(type, "SELECT_NODE")) {
+			w->sel_from = json_object_get(o, "from_table");
+			w->sel_where = json_object_get(o, "where_clause");
+			if (json_is_null(w->sel_where))
+				w->sel_where = NULL;
+		}
 	}
 	if ((rc = check_slot(w, json_object_get(o, "from_table"))))
 		return rc;
@@ -562,6 +814,8 @@ static int walk_object(struct walk *w, const json_t *o, unsigned depth, const st
 			goto out;
 	}
 out:
+	w->sel_from = saved_from;
+	w->sel_where = saved_where;
 	free(frames);
 	return rc;
 }

@@ -15,6 +15,7 @@
 #ifndef TN_GUARD_H
 #define TN_GUARD_H
 
+#include <stdbool.h>
 #include <stddef.h>
 
 /*
@@ -60,14 +61,54 @@ int guard_new(struct guard **out, char *err);
 /* Closes the connection and frees g.  Accepts NULL.  No check may be running. */
 void guard_free(struct guard *g);
 
+/* Comparison of a column with constants, from a WHERE clause. */
+enum guard_op {
+	GUARD_EQ, GUARD_NE, GUARD_LT, GUARD_LE, GUARD_GT, GUARD_GE,
+	GUARD_IN,       /* column IN (vals...) */
+	GUARD_BETWEEN,  /* vals[0] <= column <= vals[1] */
+};
+
+/* A constant as the parser read it: a number or a string, never NULL. */
+struct guard_const {
+	char *text;     /* the number as written by DuckDB's serializer, or the string */
+	bool number;
+};
+
+/*
+ * `column op constants`, a conjunct at the top of a WHERE clause that
+ * filters this reference's own rows (column names this reference:
+ * qualified by its alias or name, or unqualified when the FROM holds only
+ * this table).  Every such comparison is false on NULL.
+ */
+struct guard_pred {
+	char *column;
+	enum guard_op op;
+	struct guard_const *vals;
+	size_t nvals;
+};
+
+/*
+ * One place the statement reads a table.  Rows of the table that fail
+ * any pred never reach the rest of the query through this reference, so
+ * files whose partition values fail a pred need not be read for it.
+ * npreds 0: every row may be needed.
+ */
+struct guard_ref {
+	struct guard_pred *preds;
+	size_t npreds;
+};
+
 /*
  * A referenced base table, as written in the SQL (case kept, quotes
  * removed).  db is the schema part of db.table (a tarn database: a zone or
- * its alias), NULL when the name is unqualified.
+ * its alias), NULL when the name is unqualified.  refs: every reference to
+ * it, at least one (the table is read where any reference needs it).
  */
 struct guard_table {
 	char *db;
 	char *name;
+	struct guard_ref *refs;
+	size_t nrefs;
 };
 
 /*

@@ -469,3 +469,76 @@ TEST(guard_shared_by_threads)
 	guard_free(NULL);
 	guard_result_release(NULL);
 }
+
+/* The predicates of every reference as "t:col op v1/v2;col op v;|t:..." */
+static char *preds_of(const char *sql)
+{
+	static const char *const ops[] = { "=", "<>", "<", "<=", ">", ">=", "in", "between" };
+	struct guard *g = open_guard();
+	struct guard_result r;
+	char err[TN_ERRLEN] = "";
+	int rc = guard_check(g, sql, &r, err);
+	if (rc)
+		fprintf(stderr, "sql: %s\nrefused: %s\n", sql, err);
+	CHECK_INT(rc, 0);
+	struct buf b = BUF_INIT(0);
+	for (size_t i = 0; i < r.ntables; i++)
+		for (size_t k = 0; k < r.tables[i].nrefs; k++) {
+			const struct guard_ref *ref = &r.tables[i].refs[k];
+			buf_printf(&b, "%s%s:", b.len ? "|" : "", r.tables[i].name);
+			for (size_t p = 0; p < ref->npreds; p++) {
+				const struct guard_pred *pr = &ref->preds[p];
+				buf_printf(&b, "%s %s ", pr->column, ops[pr->op]);
+				for (size_t v = 0; v < pr->nvals; v++)
+					buf_printf(&b, "%s%s%s", v ? "/" : "",
+						   pr->vals[v].number ? "" : "'", pr->vals[v].text);
+				buf_putc(&b, ';');
+			}
+		}
+	guard_result_release(&r);
+	guard_free(g);
+	return buf_detach(&b, NULL);
+}
+
+static void expect_preds(const char *sql, const char *want)
+{
+	char *got = preds_of(sql);
+	if (strcmp(got, want))
+		fprintf(stderr, "sql: %s\n got: %s\nwant: %s\n", sql, got, want);
+	CHECK_STR(got, want);
+	free(got);
+}
+
+TEST(guard_pruning_predicates)
+{
+	expect_preds("SELECT * FROM raw.t WHERE year = 2026 AND month IN (1, 2) AND "
+		     "day BETWEEN 1 AND 3 AND 5 < hour AND region = 'x' AND other(day)",
+		     "t:year = 2026;month in 1/2;day between 1/3;hour > 5;region = 'x;");
+	/* qualified by alias or by name; the other table's columns stay its own */
+	expect_preds("SELECT * FROM raw.t a JOIN master.m ON a.k = m.k WHERE a.day = 1 AND "
+		     "m.code >= 2.5e0 AND day = 7",
+		     "t:day = 1;|m:code >= 2.5;");
+	expect_preds("SELECT * FROM raw.t WHERE raw.t.day = 1 AND t.month = 2",
+		     "t:day = 1;month = 2;");
+	/* not conjunctive, not constant, NULL, casts, decimals: nothing (the parser
+	 * itself turns NOT (day = 1) into day <> 1) */
+	expect_preds("SELECT * FROM raw.t WHERE day = 1 OR day = 2", "t:");
+	expect_preds("SELECT * FROM raw.t WHERE day = month AND day = NULL AND "
+		     "day = DATE '2026-01-01' AND day = 1.5 AND NOT (day = 1)", "t:day <> 1;");
+	/* a reference per place, each with its own WHERE */
+	expect_preds("SELECT (SELECT count(*) FROM raw.t WHERE day = 1), count(*) FROM raw.t "
+		     "WHERE day = 2", "t:day = 1;|t:day = 2;");
+	expect_preds("WITH c AS (SELECT * FROM raw.t WHERE day = 3) SELECT * FROM c WHERE day = 4",
+		     "t:day = 3;");
+	/* joins that pair rows by position or nearness, samples and renamed columns: nothing */
+	expect_preds("SELECT * FROM raw.t a POSITIONAL JOIN raw.u b WHERE a.day = 1 AND b.day = 1",
+		     "t:|u:");
+	expect_preds("SELECT * FROM raw.t a ASOF JOIN raw.u b ON a.x >= b.x WHERE b.day = 1",
+		     "t:|u:");
+	expect_preds("SELECT * FROM raw.t TABLESAMPLE 10% WHERE day = 1", "t:");
+	expect_preds("SELECT * FROM raw.t AS x(day) WHERE x.day = 1", "t:");
+	/* an unqualified column with several tables in FROM is nobody's */
+	expect_preds("SELECT * FROM raw.t, raw.u WHERE day = 1", "t:|u:");
+	/* huge integers cannot be compared exactly as doubles: skipped */
+	expect_preds("SELECT * FROM raw.t WHERE day = 99999999999999999", "t:");
+}

@@ -1,0 +1,128 @@
+/*
+ * query.h - SQL over the lake (the Athena role): the query engine.
+ *
+ * A query runs as a principal through four steps:
+ *   1. the SQL guard (guard.h) parses it with DuckDB's parser and accepts
+ *      one read statement; it names every table read and, for each
+ *      reference, the simple predicates of its WHERE clause;
+ *   2. every table is looked up in the catalog (an unknown name is refused
+ *      with the closest catalog names), and the predicates on partition
+ *      columns choose the files to read (partition pruning);
+ *   3. each table becomes a view on the query's connection, built from the
+ *      catalog's schema (explicit columns and types, no inference): the
+ *      files kept, read with the table's format and options, and the
+ *      partition values as constant columns;
+ *   4. DuckDB runs the statement as written, on a connection with external
+ *      access off, reads allowed only under the lake's zones, extensions
+ *      not loadable, configuration locked, a memory limit, and a deadline.
+ * Rows stream to a sink as DuckDB produces them, every value as text
+ * (DuckDB's own cast to VARCHAR; nested values as JSON), so memory stays
+ * bounded whatever the result size.
+ *
+ * Concurrency: the engine owns a pool of connections (query.max_running);
+ * a query waits in a bounded queue (query.max_queued) for a free one and is
+ * refused with TN_EAGAIN past it.  Any thread may call query_run; it
+ * blocks for the duration of the query.
+ */
+#ifndef TN_QUERY_H
+#define TN_QUERY_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+struct store;
+struct catalog;
+struct query_engine;
+
+struct query_limits {
+	int64_t timeout_ms;      /* per-query deadline (0: none) */
+	int64_t memory_bytes;    /* DuckDB memory limit of the engine */
+	unsigned threads;        /* DuckDB worker threads (0: one per core) */
+	unsigned max_running;    /* connections: queries that run at once */
+	unsigned max_queued;     /* queries that may wait for a connection */
+};
+
+/*
+ * Opens the engine: one in-memory DuckDB, max_running connections, each
+ * with its own view schemas.  store and catalog are borrowed and must
+ * outlive the engine.  Caller frees with query_engine_close().
+ */
+int query_engine_open(struct store *s, struct catalog *c, const struct query_limits *lim,
+		      struct query_engine **out, char *err);
+/* Cancels running queries, waits for them, frees.  Accepts NULL. */
+void query_engine_close(struct query_engine *e);
+
+/* How a result column's text reads in JSON. */
+enum qcol_kind {
+	QCOL_TEXT,    /* a JSON string */
+	QCOL_NUMBER,  /* a JSON number when it is a finite one (else a string) */
+	QCOL_BOOL,    /* true / false */
+	QCOL_JSON,    /* nested (STRUCT, LIST, MAP, JSON): the text is JSON */
+};
+
+struct query_column {
+	char *name;
+	char *type;             /* DuckDB's name of the type: "BIGINT", "VARCHAR", ... */
+	enum qcol_kind kind;
+};
+
+/* One value of a row: p NULL is SQL NULL; else n bytes (not NUL-terminated). */
+struct query_value {
+	const char *p;
+	size_t n;
+};
+
+/*
+ * Where rows go.  columns() is called once before the first row; row() once
+ * per row, with ncols values that are valid during the call.  A callback
+ * returning non-zero (a TN code, err set) stops the query with that code.
+ */
+struct query_sink {
+	int (*columns)(void *arg, const struct query_column *cols, size_t ncols, char *err);
+	int (*row)(void *arg, const struct query_value *vals, size_t ncols, char *err);
+	void *arg;
+};
+
+/* A cancellation handle: created by the caller, passed in the request. */
+struct query_ctl;
+struct query_ctl *query_ctl_new(void);
+void query_ctl_free(struct query_ctl *c);
+/* Cancels the query (queued or running) of c; later runs with c fail at once. Any thread. */
+void query_cancel(struct query_ctl *c);
+
+struct query_req {
+	const char *sql;
+	const char *user;        /* the principal (for the log; grants come with governance) */
+	int64_t timeout_ms;      /* 0: the engine's default; else min(this, default) */
+	struct query_ctl *ctl;   /* may be NULL */
+};
+
+struct query_stats {
+	int64_t queued_ms;       /* waiting for a connection */
+	int64_t planning_ms;     /* guard, catalog, views, prepare */
+	int64_t execution_ms;    /* from execution start to the last row */
+	uint64_t rows;           /* rows handed to the sink */
+	uint64_t files;          /* files the views read, after partition pruning */
+	uint64_t files_pruned;   /* files of the tables left out by pruning */
+	uint64_t bytes_scanned;  /* bytes of the files read */
+	unsigned tables;         /* catalog tables referenced */
+	long error_pos;          /* on an error: byte offset in sql, -1 if unknown */
+};
+
+/*
+ * Runs one query and streams its result into sink.  Returns 0, or:
+ *   TN_EINVAL     syntax or binding error (st->error_pos when known)
+ *   TN_EDENIED    not a read statement, a table function, a file, ...
+ *   TN_ENOTFOUND  an unknown database or table (the message names the closest)
+ *   TN_ETOOBIG    past a guard cap, or out of memory
+ *   TN_EAGAIN     the queue is full
+ *   TN_ETIMEDOUT  the deadline passed
+ *   TN_ECANCELED  query_cancel was called
+ *   the code a sink callback returned.
+ * st is always filled (zeros on early failures).
+ */
+int query_run(struct query_engine *e, const struct query_req *q, const struct query_sink *sink,
+	      struct query_stats *st, char *err);
+
+#endif

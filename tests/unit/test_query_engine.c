@@ -1,0 +1,364 @@
+/*
+ * test_query_engine.c - SQL over crawled tables: views from the catalog,
+ * partition pruning (counted in files), joins across zones and formats,
+ * refused statements, unknown tables with suggestions, error positions,
+ * value rendering, timeouts, cancel and the queue bound.
+ */
+#include <duckdb.h>
+#include <pthread.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "catalog/catalog.h"
+#include "catalog/meta.h"
+#include "core/buf.h"
+#include "core/err.h"
+#include "core/mem.h"
+#include "core/os.h"
+#include "query/query.h"
+#include "store/store.h"
+#include "harness.h"
+
+struct fx {
+	struct store *s;
+	struct meta *m;
+	struct catalog *c;
+	struct query_engine *e;
+	char root[512];
+};
+
+static void put(const struct fx *f, const char *key, const char *text)
+{
+	char path[1200], dir[1200], err[TN_ERRLEN];
+	snprintf(path, sizeof path, "%s/%s", f->root, key);
+	snprintf(dir, sizeof dir, "%s", path);
+	*strrchr(dir, '/') = 0;
+	CHECK_INT(os_mkdir_p(dir, 0750, err), 0);
+	CHECK_INT(os_write_file_atomic(path, text, strlen(text), 0640, err), 0);
+}
+
+/* Three days of events, two files a day, 3 rows per file; a master CSV. */
+static void fx_open(struct fx *f, unsigned max_running, unsigned max_queued, int64_t timeout_ms)
+{
+	char err[TN_ERRLEN], path[600];
+	memset(f, 0, sizeof *f);
+	CHECK_INT(store_open(test_tmpdir(), NULL, &f->s, err), 0);
+	CHECK_INT(store_create_layout(f->s, err), 0);
+	snprintf(f->root, sizeof f->root, "%s", store_root(f->s));
+	snprintf(path, sizeof path, "%s/.tarn", f->root);
+	CHECK_INT(os_mkdir_p(path, 0700, err), 0);
+	snprintf(path, sizeof path, "%s/.tarn/meta.db", f->root);
+	CHECK_INT(meta_open(path, &f->m, err), 0);
+	CHECK_INT(catalog_open(f->s, f->m, &f->c, err), 0);
+
+	int id = 0;
+	for (int day = 1; day <= 3; day++)
+		for (int file = 0; file < 2; file++) {
+			struct buf b = BUF_INIT(0);
+			for (int i = 0; i < 3; i++, id++)
+				buf_printf(&b, "{\"id\":%d,\"code\":\"%s\",\"dose\":%d,\"ok\":%s,"
+					   "\"addr\":{\"zip\":\"1%04d\"}}\n",
+					   id, id % 2 ? "03" : "08", i + 1, i % 2 ? "true" : "false", id);
+			char key[200];
+			snprintf(key, sizeof key, "01-raw-data-zone/imm/2026/04/%02d/00000%d-%d.json", day,
+				 file, id);
+			put(f, key, b.data);
+			buf_release(&b);
+		}
+	put(f, "03-master-data-zone/vaccines/vaccines.csv",
+	    "code,name\n03,MMR\n08,Hep B\n");
+	struct crawl_opts o = { NULL, CRAWL_NO_DICTIONARY };
+	struct crawl_report rep;
+	int rc = catalog_crawl(f->c, &o, &rep, err);
+	if (rc)
+		fprintf(stderr, "crawl: %s\n", err);
+	CHECK_INT(rc, 0);
+	CHECK_INT(rep.files_bad, 0);
+	crawl_report_release(&rep);
+
+	struct query_limits lim = { timeout_ms, 256ll << 20, 2, max_running, max_queued };
+	rc = query_engine_open(f->s, f->c, &lim, &f->e, err);
+	if (rc)
+		fprintf(stderr, "engine: %s\n", err);
+	CHECK_INT(rc, 0);
+}
+
+static void fx_close(struct fx *f)
+{
+	query_engine_close(f->e);
+	catalog_close(f->c);
+	meta_close(f->m);
+	store_close(f->s);
+}
+
+/* A sink collecting "a|b\n" lines (NULL as "∅") and the column list. */
+struct collect {
+	struct buf cols;
+	struct buf rows;
+	int stop_after;     /* > 0: fail with TN_EIO after that many rows */
+	int seen;
+};
+
+static int c_columns(void *arg, const struct query_column *cols, size_t n, char *err)
+{
+	struct collect *c = arg;
+	for (size_t i = 0; i < n; i++)
+		buf_printf(&c->cols, "%s%s:%s:%d", i ? "," : "", cols[i].name, cols[i].type,
+			   (int)cols[i].kind);
+	return 0;
+}
+
+static int c_row(void *arg, const struct query_value *v, size_t n, char *err)
+{
+	struct collect *c = arg;
+	for (size_t i = 0; i < n; i++) {
+		if (i)
+			buf_putc(&c->rows, '|');
+		if (v[i].p)
+			buf_append(&c->rows, v[i].p, v[i].n);
+		else
+			buf_puts(&c->rows, "∅");
+	}
+	buf_putc(&c->rows, '\n');
+	if (c->stop_after && ++c->seen >= c->stop_after)
+		return tn_fail(err, TN_EIO, "sink full");
+	return 0;
+}
+
+static int run(struct fx *f, const char *sql, struct collect *c, struct query_stats *st,
+	       char *err)
+{
+	struct query_sink sink = { c_columns, c_row, c };
+	struct query_req q = { sql, "tester", 0, NULL };
+	buf_init(&c->cols, 0);
+	buf_init(&c->rows, 0);
+	return query_run(f->e, &q, &sink, st, err);
+}
+
+static void release(struct collect *c)
+{
+	buf_release(&c->cols);
+	buf_release(&c->rows);
+}
+
+/* Runs sql, expects success, compares the rows text. */
+static void expect_rows(struct fx *f, const char *sql, const char *rows, long files)
+{
+	struct collect c = { 0 };
+	struct query_stats st;
+	char err[TN_ERRLEN];
+	int rc = run(f, sql, &c, &st, err);
+	if (rc)
+		fprintf(stderr, "%s\n-> %s\n", sql, err);
+	CHECK_INT(rc, 0);
+	if (strcmp(c.rows.data, rows))
+		fprintf(stderr, "%s\n-> rows:\n%s\nwanted:\n%s", sql, c.rows.data, rows);
+	CHECK_STR(c.rows.data, rows);
+	if (files >= 0)
+		CHECK_INT((long)st.files, files);
+	release(&c);
+}
+
+static int expect_fail(struct fx *f, const char *sql, int code, const char *msg_part,
+		       long *pos)
+{
+	struct collect c = { 0 };
+	struct query_stats st;
+	char err[TN_ERRLEN];
+	int rc = run(f, sql, &c, &st, err);
+	if (rc != code || !strstr(err, msg_part))
+		fprintf(stderr, "%s\n-> rc %d: %s (wanted %d, '%s')\n", sql, rc,
+			rc ? err : "ok", code, msg_part);
+	CHECK_INT(rc, code);
+	CHECK(strstr(err, msg_part) != NULL);
+	if (pos)
+		*pos = st.error_pos;
+	release(&c);
+	return rc;
+}
+
+TEST(counts_and_partition_columns)
+{
+	struct fx f;
+	fx_open(&f, 2, 4, 0);
+	expect_rows(&f, "SELECT count(*) FROM raw.imm", "18\n", 6);
+	expect_rows(&f, "SELECT day, count(*) FROM raw.imm GROUP BY day ORDER BY day",
+		    "1|6\n2|6\n3|6\n", 6);
+	/* aliases of the zone name, unqualified names, a trailing ';' and comment */
+	expect_rows(&f, "SELECT count(*) FROM bronze.imm", "18\n", 6);
+	expect_rows(&f, "SELECT count(*) FROM imm; -- all of it", "18\n", 6);
+	fx_close(&f);
+}
+
+TEST(partition_pruning_opens_only_matching_files)
+{
+	struct fx f;
+	fx_open(&f, 2, 4, 0);
+	struct collect c = { 0 };
+	struct query_stats st;
+	char err[TN_ERRLEN];
+	CHECK_INT(run(&f, "SELECT count(*) FROM raw.imm WHERE year = 2026 AND month = 4 AND day = 2",
+		      &c, &st, err), 0);
+	CHECK_STR(c.rows.data, "6\n");
+	CHECK_INT((int)st.files, 2);
+	CHECK_INT((int)st.files_pruned, 4);
+	release(&c);
+	/* qualified by alias, constant on the left, IN, BETWEEN, ranges */
+	expect_rows(&f, "SELECT count(*) FROM raw.imm i WHERE 2 = i.day", "6\n", 2);
+	expect_rows(&f, "SELECT count(*) FROM raw.imm WHERE day IN (1, 3)", "12\n", 4);
+	expect_rows(&f, "SELECT count(*) FROM raw.imm WHERE day BETWEEN 2 AND 3", "12\n", 4);
+	expect_rows(&f, "SELECT count(*) FROM raw.imm WHERE day > 2 AND dose = 1", "2\n", 2);
+	expect_rows(&f, "SELECT count(*) FROM raw.imm WHERE day <> 2", "12\n", 4);
+	expect_rows(&f, "SELECT count(*) FROM raw.imm WHERE day = 9", "0\n", 0);
+	/* not provable from the predicates: every file is read */
+	expect_rows(&f, "SELECT count(*) FROM raw.imm WHERE day = 1 OR dose = 3", "10\n", 6);
+	expect_rows(&f, "SELECT count(*) FROM raw.imm WHERE day + 0 = 1", "6\n", 6);
+	/* two references: the union of what each needs */
+	expect_rows(&f, "SELECT (SELECT count(*) FROM raw.imm WHERE day = 1) + "
+			"(SELECT count(*) FROM raw.imm WHERE day = 3)", "12\n", 4);
+	expect_rows(&f, "SELECT (SELECT count(*) FROM raw.imm WHERE day = 1) + "
+			"(SELECT count(*) FROM raw.imm)", "24\n", 6);
+	/* a join: the qualified predicate prunes its own side only */
+	expect_rows(&f, "SELECT count(*) FROM raw.imm a JOIN raw.imm b ON a.id = b.id "
+			"WHERE a.day = 1 AND b.day = 1", "6\n", 2);
+	/* a positional join pairs rows by position: never pruned */
+	expect_rows(&f, "SELECT count(*) FROM raw.imm a POSITIONAL JOIN master.vaccines v "
+			"WHERE a.day = 1", "6\n", 7);
+	fx_close(&f);
+}
+
+TEST(join_raw_with_master_csv_and_rendering)
+{
+	struct fx f;
+	fx_open(&f, 2, 4, 0);
+	expect_rows(&f, "SELECT v.name, count(*) FROM raw.imm i JOIN master.vaccines v "
+			"ON i.code = v.code GROUP BY 1 ORDER BY 1", "Hep B|9\nMMR|9\n", 7);
+	struct collect c = { 0 };
+	struct query_stats st;
+	char err[TN_ERRLEN];
+	CHECK_INT(run(&f, "SELECT id, ok, addr, NULL AS n, 1.5::DOUBLE AS d, 'x' AS s, "
+			  "[1, 2] AS l FROM raw.imm WHERE id = 4", &c, &st, err), 0);
+	CHECK_STR(c.rows.data, "4|true|{\"zip\":\"10004\"}|∅|1.5|x|[1,2]\n");
+	CHECK(strstr(c.cols.data, "id:BIGINT:1,ok:BOOLEAN:2,addr:STRUCT:3,") != NULL);
+	CHECK(strstr(c.cols.data, "d:DOUBLE:1,s:VARCHAR:0,l:LIST:3") != NULL);
+	CHECK_INT((int)st.rows, 1);
+	release(&c);
+	/* ORDER BY survives the rendering projection */
+	expect_rows(&f, "SELECT id FROM raw.imm ORDER BY id DESC LIMIT 3", "17\n16\n15\n", -1);
+	/* EXPLAIN runs (its output is text) */
+	CHECK_INT(run(&f, "EXPLAIN SELECT count(*) FROM raw.imm", &c, &st, err), 0);
+	CHECK(strstr(c.rows.data, "READ_JSON") != NULL || strstr(c.rows.data, "JSON") != NULL);
+	release(&c);
+	fx_close(&f);
+}
+
+TEST(refusals_unknown_tables_and_positions)
+{
+	struct fx f;
+	fx_open(&f, 2, 4, 0);
+	long pos = -2;
+	expect_fail(&f, "SELECT * FROM raw.imms", TN_ENOTFOUND, "did you mean raw.imm", NULL);
+	expect_fail(&f, "SELECT * FROM master.vacines", TN_ENOTFOUND, "master.vaccines", NULL);
+	expect_fail(&f, "SELECT * FROM nosuchdb.imm", TN_ENOTFOUND, "database 'nosuchdb'", NULL);
+	expect_fail(&f, "SELECT * FROM zzzzzzzzzz", TN_ENOTFOUND, "not in the catalog", NULL);
+	expect_fail(&f, "SELECT nosuch FROM raw.imm", TN_EINVAL, "nosuch", &pos);
+	CHECK_INT(pos, 7);
+	expect_fail(&f, "SELECT 1 FROM raw.imm WHERE\n  dose = 'x' + 1", TN_EINVAL, "sql:", &pos);
+	CHECK_INT(pos, 41);
+	expect_fail(&f, "SELEC 1", TN_EINVAL, "syntax error", &pos);
+	CHECK_INT(pos, 0);
+	/* the guard's refusals, through the engine */
+	expect_fail(&f, "SELECT * FROM read_text('/etc/passwd')", TN_EDENIED, "read_text", NULL);
+	expect_fail(&f, "SELECT * FROM '/etc/passwd'", TN_EDENIED, "file path", NULL);
+	expect_fail(&f, "SELECT * FROM q1.raw.imm", TN_EDENIED, "catalog-qualified", NULL);
+	expect_fail(&f, "ATTACH ':memory:' AS x", TN_EDENIED, "ATTACH", NULL);
+	expect_fail(&f, "USE q1", TN_EDENIED, "USE", NULL);
+	expect_fail(&f, "SET enable_external_access = true", TN_EDENIED, "SET", NULL);
+	expect_fail(&f, "COPY (SELECT 1) TO '/tmp/x.csv'", TN_EDENIED, "COPY", NULL);
+	expect_fail(&f, "SELECT 1; SELECT 2", TN_EDENIED, "2 statements", NULL);
+	/* the second line: the connection itself is locked down */
+	expect_rows(&f, "SELECT current_setting('enable_external_access'), "
+			"current_setting('lock_configuration')", "false|true\n", 0);
+	fx_close(&f);
+}
+
+struct bg {
+	struct fx *f;
+	const char *sql;
+	struct query_ctl *ctl;
+	int64_t timeout_ms;
+	int rc;
+	char err[TN_ERRLEN];
+};
+
+static int null_columns(void *arg, const struct query_column *cols, size_t n, char *err)
+{
+	return 0;
+}
+
+static int null_row(void *arg, const struct query_value *v, size_t n, char *err)
+{
+	return 0;
+}
+
+static void *bg_main(void *arg)
+{
+	struct bg *b = arg;
+	struct query_sink sink = { null_columns, null_row, NULL };
+	struct query_req q = { b->sql, "tester", b->timeout_ms, b->ctl };
+	struct query_stats st;
+	b->rc = query_run(b->f->e, &q, &sink, &st, b->err);
+	return NULL;
+}
+
+/* Slow by construction: a recursive CTE of tens of millions of steps. */
+static const char *const slow_sql =
+	"WITH RECURSIVE r(i) AS (SELECT 1 UNION ALL SELECT i + 1 FROM r WHERE i < 100000000) "
+	"SELECT count(*) FROM r";
+
+TEST(timeout_cancel_and_queue)
+{
+	struct fx f;
+	fx_open(&f, 1, 1, 0);
+	/* a deadline */
+	struct bg a = { &f, slow_sql, NULL, 300, 0, "" };
+	bg_main(&a);
+	CHECK_INT(a.rc, TN_ETIMEDOUT);
+	/* cancel from another thread */
+	struct bg b = { &f, slow_sql, query_ctl_new(), 0, 0, "" };
+	pthread_t t;
+	pthread_create(&t, NULL, bg_main, &b);
+	usleep(200000);
+	/* one running, one may queue, the third is refused */
+	struct bg q1 = { &f, "SELECT 1", NULL, 0, 0, "" };
+	pthread_t t1;
+	pthread_create(&t1, NULL, bg_main, &q1);
+	usleep(100000);
+	struct bg q2 = { &f, "SELECT 1", NULL, 0, 0, "" };
+	bg_main(&q2);
+	CHECK_INT(q2.rc, TN_EAGAIN);
+	CHECK(strstr(q2.err, "too many queries") != NULL);
+	query_cancel(b.ctl);
+	pthread_join(t, NULL);
+	CHECK_INT(b.rc, TN_ECANCELED);
+	pthread_join(t1, NULL);
+	CHECK_INT(q1.rc, 0);
+	/* a canceled handle fails at once */
+	struct bg c2 = { &f, "SELECT 1", b.ctl, 0, 0, "" };
+	bg_main(&c2);
+	CHECK_INT(c2.rc, TN_ECANCELED);
+	query_ctl_free(b.ctl);
+	/* the connection is usable after all of that */
+	expect_rows(&f, "SELECT count(*) FROM raw.imm", "18\n", 6);
+	/* a sink error stops the query with its code */
+	struct collect c = { 0, };
+	c.stop_after = 2;
+	struct query_stats st;
+	char err[TN_ERRLEN];
+	CHECK_INT(run(&f, "SELECT id FROM raw.imm", &c, &st, err), TN_EIO);
+	CHECK_STR(err, "sink full");
+	release(&c);
+	fx_close(&f);
+}
