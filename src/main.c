@@ -58,6 +58,8 @@ static const struct command {
 	  "show a table: columns, types, tags, partitions, history" },
 	{ "tag", cmd_tag, "tag DB.TABLE.COLUMN pii|none|auto",
 	  "decide whether a column is PII (or hand it back to the crawler)" },
+	{ "sql", cmd_sql, "sql [--format table|csv|json] \"SQL\"",
+	  "run a query over the lake's tables and print the result" },
 	{ "version", cmd_version, "version", "print the versions of tarn and DuckDB" },
 };
 
@@ -189,6 +191,7 @@ static int cmd_serve(int argc, char **argv)
 		.auth = l->auth,
 		.store = l->store,
 		.catalog = l->catalog,
+		.queries = l->queries,
 		.cfg = &l->cfg,
 		.started_ms = time_now_ms(),
 	};

@@ -170,6 +170,32 @@ static const char *const migrations[] = {
 	"  finished_ms INTEGER NOT NULL DEFAULT 0,"
 	"  status TEXT NOT NULL,"                   /* running | ok | failed */
 	"  report TEXT NOT NULL DEFAULT '{}');",
+
+	/* 3: query history (query/service.c) */
+	"CREATE TABLE query_history("
+	"  id TEXT PRIMARY KEY,"
+	"  user TEXT NOT NULL,"
+	"  sql TEXT NOT NULL,"
+	"  state TEXT NOT NULL,"                    /* QUEUED | RUNNING | SUCCEEDED | FAILED | CANCELLED */
+	"  async INTEGER NOT NULL,"
+	"  submitted_ms INTEGER NOT NULL,"
+	"  finished_ms INTEGER NOT NULL DEFAULT 0,"
+	"  rows INTEGER NOT NULL DEFAULT 0,"
+	"  files INTEGER NOT NULL DEFAULT 0,"
+	"  files_pruned INTEGER NOT NULL DEFAULT 0,"
+	"  tables INTEGER NOT NULL DEFAULT 0,"
+	"  bytes_scanned INTEGER NOT NULL DEFAULT 0,"
+	"  queued_ms INTEGER NOT NULL DEFAULT 0,"
+	"  planning_ms INTEGER NOT NULL DEFAULT 0,"
+	"  execution_ms INTEGER NOT NULL DEFAULT 0,"
+	"  error_code TEXT NOT NULL DEFAULT '',"
+	"  error TEXT NOT NULL DEFAULT '',"
+	"  error_pos INTEGER NOT NULL DEFAULT -1,"
+	"  result_key TEXT NOT NULL DEFAULT '',"
+	"  result_bytes INTEGER NOT NULL DEFAULT 0,"
+	"  columns TEXT NOT NULL DEFAULT '[]');"
+	"CREATE INDEX query_history_user ON query_history(user, submitted_ms);"
+	"CREATE INDEX query_history_time ON query_history(submitted_ms);",
 };
 
 #define NMIGRATIONS (sizeof migrations / sizeof migrations[0])

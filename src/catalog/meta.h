@@ -10,7 +10,7 @@
  * anyway, and the hot paths keep what they need in memory).
  *
  * Tables (see meta.c for columns): kv, principals, access_keys, tokens,
- * streams.
+ * streams, cat_* (the catalog), query_history.
  */
 #ifndef TN_META_H
 #define TN_META_H

@@ -20,5 +20,6 @@ int cmd_crawl(int argc, char **argv);    /* tarn crawl [ZONE|PREFIX] [--full] */
 int cmd_tables(int argc, char **argv);   /* tarn tables [ZONE] */
 int cmd_describe(int argc, char **argv); /* tarn describe DB.TABLE */
 int cmd_tag(int argc, char **argv);      /* tarn tag DB.TABLE.COLUMN pii|none|auto */
+int cmd_sql(int argc, char **argv);      /* tarn sql [--format F] "SQL" */
 
 #endif

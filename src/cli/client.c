@@ -198,7 +198,9 @@ void client_setup(const struct client *c, CURL *h, const char *method, const cha
 struct curl_slist *client_headers(const struct client *c, const char *ctype)
 {
 	struct curl_slist *h = NULL;
-	h = curl_slist_append(h, "Accept: application/json");
+	char accept[128];
+	snprintf(accept, sizeof accept, "Accept: %s", c->accept ? c->accept : "application/json");
+	h = curl_slist_append(h, accept);
 	h = curl_slist_append(h, "Expect:");
 	if (c->auth_header)
 		h = curl_slist_append(h, c->auth_header);

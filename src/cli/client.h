@@ -45,6 +45,7 @@ struct client {
 	char *url;                  /* base URL without a trailing '/' */
 	char *auth_header;          /* "Authorization: Bearer ...", or NULL */
 	char *user, *password;      /* for Basic, or NULL */
+	const char *accept;         /* Accept of the requests (static); NULL: application/json */
 	char curl_err[CURL_ERROR_SIZE];
 };
 
@@ -81,7 +82,7 @@ void client_setup(const struct client *c, CURL *h, const char *method, const cha
 		  struct client_resp *resp, char *errbuf);
 
 /*
- * The request headers: Accept: application/json, an empty "Expect:" (no
+ * The request headers: Accept (c->accept, default application/json), an empty "Expect:" (no
  * 100-continue round trip), the bearer token if any, and Content-Type
  * ctype if not NULL.  Caller frees with curl_slist_free_all().
  */

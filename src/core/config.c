@@ -96,6 +96,18 @@ static const struct crow rows[] = {
 	  "crawl a folder this long after new objects stop landing in it" },
 	{ "catalog.crawl_interval", C_DUR, "1h", NUM(catalog_crawl_interval_s), 0, 30LL * 86400,
 	  "crawl every zone incrementally this often (0: never)" },
+	{ "query.timeout", C_DUR, "300s", NUM(query_timeout_s), 1, 7LL * 86400,
+	  "a query running longer is canceled" },
+	{ "query.memory_limit", C_SIZE, "2GiB", NUM(query_memory_bytes), 64LL << 20, 1LL << 50,
+	  "memory of the SQL engine (DuckDB), shared by running queries; past it they spill or fail" },
+	{ "query.threads", C_INT, "0", NUM(query_threads), 0, 1024,
+	  "worker threads of the SQL engine (0: one per core)" },
+	{ "query.max_running", C_INT, "4", NUM(query_max_running), 1, 256,
+	  "queries that run at once; more wait in the queue" },
+	{ "query.max_queued", C_INT, "32", NUM(query_max_queued), 0, 100000,
+	  "queries that may wait for a turn; past it a query is refused (busy)" },
+	{ "query.max_result_size", C_SIZE, "64MiB", NUM(query_max_result_bytes), 1 << 10, 1LL << 40,
+	  "largest answer of a synchronous query (POST /v1/query); use /v1/queries past it" },
 	{ "log.level", C_STR, "info", STR(log_level), 0, 0, "debug, info, warn or error" },
 };
 

@@ -38,6 +38,12 @@ struct tn_config {
 	int64_t auth_clock_skew_s;       /* auth.clock_skew: SigV4 allowed skew */
 	int64_t catalog_crawl_delay_ms;  /* catalog.crawl_delay: quiet time before an automatic crawl */
 	int64_t catalog_crawl_interval_s;/* catalog.crawl_interval: scheduled crawl of every zone */
+	int64_t query_timeout_s;         /* query.timeout */
+	int64_t query_memory_bytes;      /* query.memory_limit */
+	int64_t query_threads;           /* query.threads */
+	int64_t query_max_running;       /* query.max_running */
+	int64_t query_max_queued;        /* query.max_queued */
+	int64_t query_max_result_bytes;  /* query.max_result_size */
 	char log_level[16];              /* log.level */
 };
 

@@ -38,6 +38,12 @@
 /* Small API documents (tokens, stream options, ...). */
 #define TN_MAX_API_BODY (64u << 10)
 
+/*
+ * A query request body: the SQL guard parses at most 1 MiB of SQL
+ * (GUARD_MAX_SQL); JSON escaping can double it.
+ */
+#define TN_MAX_SQL_BODY (2u << 20)
+
 /* Stream names: Kinesis allows 1..128 of [a-zA-Z0-9_.-]. */
 #define TN_MAX_STREAM_NAME 128u
 

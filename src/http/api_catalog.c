@@ -37,63 +37,10 @@
 /* Longest query parameter value kept (a database name, an alias). */
 #define QUERY_VALUE_MAX 128
 
-static int hexval(char c)
-{
-	if (c >= '0' && c <= '9')
-		return c - '0';
-	if (c >= 'a' && c <= 'f')
-		return c - 'a' + 10;
-	if (c >= 'A' && c <= 'F')
-		return c - 'A' + 10;
-	return -1;
-}
-
-/*
- * The value of query parameter name in r->raw_query, %XX- and '+'-decoded
- * into out (n bytes).  Returns 1 if present (an empty value counts as
- * absent: returns 0), 0 if absent, TN_EINVAL if the value is too long or
- * holds a NUL.
- */
-static int query_param(const struct http_req *r, const char *name, char *out, size_t n)
-{
-	const char *p = r->raw_query ? r->raw_query : "";
-	size_t nl = strlen(name);
-
-	while (*p) {
-		const char *end = strchr(p, '&');
-		size_t len = end ? (size_t)(end - p) : strlen(p);
-
-		if (len > nl && !strncmp(p, name, nl) && p[nl] == '=') {
-			size_t o = 0;
-
-			for (size_t i = nl + 1; i < len; i++) {
-				int c = (unsigned char)p[i];
-
-				if (c == '+') {
-					c = ' ';
-				} else if (c == '%' && i + 2 < len && hexval(p[i + 1]) >= 0 &&
-					   hexval(p[i + 2]) >= 0) {
-					c = hexval(p[i + 1]) * 16 + hexval(p[i + 2]);
-					i += 2;
-				}
-				if (c == 0 || o + 1 >= n)
-					return TN_EINVAL;
-				out[o++] = (char)c;
-			}
-			out[o] = 0;
-			return o ? 1 : 0;
-		}
-		p += len;
-		if (*p == '&')
-			p++;
-	}
-	return 0;
-}
-
 /* The optional ?db= of a list; answers and returns false when it is bad. */
 static bool db_param(struct http_req *r, char *db, size_t n, const char **out)
 {
-	int rc = query_param(r, "db", db, n);
+	int rc = http_query_param(r->raw_query, "db", db, n);
 
 	if (rc < 0) {
 		http_reply_error(r, TN_EINVAL, "query parameter 'db' is too long or malformed");

@@ -20,6 +20,7 @@ struct streams;
 struct auth;
 struct store;
 struct catalog;
+struct qservice;
 struct tn_config;
 
 struct http_deps {
@@ -27,6 +28,7 @@ struct http_deps {
 	struct auth *auth;
 	struct store *store;
 	struct catalog *catalog;      /* /v1/crawl, /v1/catalog/... */
+	struct qservice *queries;     /* /v1/query, /v1/queries/... */
 	const struct tn_config *cfg;
 	int64_t started_ms;
 };

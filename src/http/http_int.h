@@ -11,6 +11,7 @@
  *   api_misc.c   GET /healthz, POST /v1/tokens
  *   api_streams.c  the native /v1/streams API
  *   api_catalog.c  /v1/crawl and /v1/catalog/... (catalog.h)
+ *   api_query.c  /v1/query and /v1/queries/... (query/service.h)
  *   api_aws.c    Kinesis (Kinesis_20131202) and Firehose (Firehose_20150804)
  *                JSON 1.1 on POST /
  *
@@ -145,6 +146,13 @@ const char *http_status_text(int status);
  */
 int http_path_match(const char *pattern, const char *path, char params[][HTTP_MAX_PARAM],
 		    unsigned maxp);
+/*
+ * The value of query parameter name in raw_query (as on the wire, without
+ * '?'; may be NULL), %XX- and '+'-decoded into out (n bytes).  Returns 1 if
+ * present (an empty value counts as absent: returns 0), 0 if absent,
+ * TN_EINVAL if the value is too long or holds a NUL.
+ */
+int http_query_param(const char *raw_query, const char *name, char *out, size_t n);
 /* Fills out with a random request id (8-4-4-4-12 lowercase hex). */
 void http_request_id(char out[HTTP_REQUEST_ID_LEN + 1]);
 
@@ -305,6 +313,13 @@ void api_catalog_tables(struct http_req *r);
 void api_catalog_table(struct http_req *r);
 void api_catalog_errors(struct http_req *r);
 void api_catalog_tag(struct http_req *r);
+
+void api_query(struct http_req *r);
+void api_queries_start(struct http_req *r);
+void api_queries_list(struct http_req *r);
+void api_queries_get(struct http_req *r);
+void api_queries_cancel(struct http_req *r);
+void api_queries_results(struct http_req *r);
 
 void api_aws(struct http_req *r);
 /* Answers an AWS-style authentication error (403) before any body is read. */

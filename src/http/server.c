@@ -108,6 +108,12 @@ static const struct route routes[] = {
 	{ "PUT",    "/v1/catalog/tables/{name}/columns/{column}/tags",
 						  0,            TN_MAX_API_BODY,   api_catalog_tag },
 	{ "GET",    "/v1/catalog/errors",         0,            TN_MAX_API_BODY,   api_catalog_errors },
+	{ "POST",   "/v1/query",                  0,            TN_MAX_SQL_BODY,   api_query },
+	{ "POST",   "/v1/queries",                0,            TN_MAX_SQL_BODY,   api_queries_start },
+	{ "GET",    "/v1/queries",                0,            TN_MAX_API_BODY,   api_queries_list },
+	{ "GET",    "/v1/queries/{id}",           0,            TN_MAX_API_BODY,   api_queries_get },
+	{ "DELETE", "/v1/queries/{id}",           0,            TN_MAX_API_BODY,   api_queries_cancel },
+	{ "GET",    "/v1/queries/{id}/results",   0,            TN_MAX_API_BODY,   api_queries_results },
 	{ "POST",   "/",                          ROUTE_AWS,    TN_MAX_AWS_BODY,   api_aws },
 };
 

@@ -229,3 +229,50 @@ void http_utf8_copy(const char *in, char *out, size_t n)
 	}
 	out[o] = '\0';
 }
+
+static int hexval(char c)
+{
+	if (c >= '0' && c <= '9')
+		return c - '0';
+	if (c >= 'a' && c <= 'f')
+		return c - 'a' + 10;
+	if (c >= 'A' && c <= 'F')
+		return c - 'A' + 10;
+	return -1;
+}
+
+int http_query_param(const char *raw_query, const char *name, char *out, size_t n)
+{
+	const char *p = raw_query ? raw_query : "";
+	size_t nl = strlen(name);
+
+	while (*p) {
+		const char *end = strchr(p, '&');
+		size_t len = end ? (size_t)(end - p) : strlen(p);
+
+		if (len > nl && !strncmp(p, name, nl) && p[nl] == '=') {
+			size_t o = 0;
+
+			for (size_t i = nl + 1; i < len; i++) {
+				int c = (unsigned char)p[i];
+
+				if (c == '+') {
+					c = ' ';
+				} else if (c == '%' && i + 2 < len && hexval(p[i + 1]) >= 0 &&
+					   hexval(p[i + 2]) >= 0) {
+					c = hexval(p[i + 1]) * 16 + hexval(p[i + 2]);
+					i += 2;
+				}
+				if (c == 0 || o + 1 >= n)
+					return TN_EINVAL;
+				out[o++] = (char)c;
+			}
+			out[o] = 0;
+			return o ? 1 : 0;
+		}
+		p += len;
+		if (*p == '&')
+			p++;
+	}
+	return 0;
+}

@@ -3,8 +3,8 @@
  *
  * Layout (DESIGN.md): <lake>/tarn.yaml, <lake>/.tarn/{meta.db, master.key,
  * lock, wal/}, and the zone folders.  Open order: config -> lock -> log ->
- * store -> metastore -> credentials -> catalog -> streams (WAL recovery,
- * flush redo);
+ * store -> metastore -> credentials -> catalog -> query engine and
+ * service -> streams (WAL recovery, flush redo);
  * close runs it backwards, so every durable record is flushed before the
  * metastore closes and the lock is released last.
  */
@@ -30,6 +30,8 @@
 #include "core/log.h"
 #include "core/mem.h"
 #include "core/os.h"
+#include "query/query.h"
+#include "query/service.h"
 #include "store/store.h"
 #include "stream/stream.h"
 #include "core/banned.h"
@@ -269,6 +271,17 @@ int lake_open(const char *dir, const char *const *overrides, struct lake **out, 
 	if ((rc = crawl_sched_start(l->catalog, l->cfg.catalog_crawl_delay_ms,
 				    l->cfg.catalog_crawl_interval_s * 1000, &l->crawls, err)))
 		goto fail;
+	struct query_limits ql = {
+		.timeout_ms = l->cfg.query_timeout_s * 1000,
+		.memory_bytes = l->cfg.query_memory_bytes,
+		.threads = (unsigned)l->cfg.query_threads,
+		.max_running = (unsigned)l->cfg.query_max_running,
+		.max_queued = (unsigned)l->cfg.query_max_queued,
+	};
+	if ((rc = query_engine_open(l->store, l->catalog, &ql, &l->engine, err)))
+		goto fail;
+	if ((rc = qservice_open(l->engine, l->store, l->meta, &l->queries, err)))
+		goto fail;
 	struct streams_config sc = {
 		.auto_create = l->cfg.streams_auto_create,
 		.segment_bytes = (uint64_t)l->cfg.streams_segment_bytes,
@@ -295,6 +308,8 @@ void lake_close(struct lake *l)
 {
 	if (!l)
 		return;
+	qservice_close(l->queries);  /* cancels background queries */
+	query_engine_close(l->engine);
 	streams_close(l->streams);   /* its last flushes may still touch the scheduler */
 	crawl_sched_stop(l->crawls);
 	catalog_close(l->catalog);

@@ -18,6 +18,8 @@ struct auth;
 struct streams;
 struct catalog;
 struct crawl_sched;
+struct query_engine;
+struct qservice;
 
 struct lake {
 	char *root;            /* absolute path */
@@ -28,6 +30,8 @@ struct lake {
 	struct auth *auth;
 	struct catalog *catalog;
 	struct crawl_sched *crawls;  /* automatic crawls */
+	struct query_engine *engine; /* SQL over the lake */
+	struct qservice *queries;    /* query ids, results, history */
 	struct streams *streams;
 };
 

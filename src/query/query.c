@@ -58,6 +58,7 @@
 #include "core/os.h"
 #include "core/timeutil.h"
 #include "query/guard.h"
+#include "query/result.h"
 #include "store/store.h"
 #include "core/banned.h"
 
@@ -1010,25 +1011,6 @@ static const char *type_name(duckdb_logical_type lt, char *buf, size_t n)
 	}
 }
 
-static enum qcol_kind type_kind(duckdb_logical_type lt, const char *name)
-{
-	switch (duckdb_get_type_id(lt)) {
-	case DUCKDB_TYPE_BOOLEAN:
-		return QCOL_BOOL;
-	case DUCKDB_TYPE_TINYINT: case DUCKDB_TYPE_SMALLINT: case DUCKDB_TYPE_INTEGER:
-	case DUCKDB_TYPE_BIGINT: case DUCKDB_TYPE_UTINYINT: case DUCKDB_TYPE_USMALLINT:
-	case DUCKDB_TYPE_UINTEGER: case DUCKDB_TYPE_UBIGINT: case DUCKDB_TYPE_HUGEINT:
-	case DUCKDB_TYPE_UHUGEINT: case DUCKDB_TYPE_FLOAT: case DUCKDB_TYPE_DOUBLE:
-	case DUCKDB_TYPE_DECIMAL: case DUCKDB_TYPE_BIGNUM:
-		return QCOL_NUMBER;
-	case DUCKDB_TYPE_LIST: case DUCKDB_TYPE_ARRAY: case DUCKDB_TYPE_STRUCT:
-	case DUCKDB_TYPE_MAP: case DUCKDB_TYPE_UNION:
-		return QCOL_JSON;
-	default:
-		return !strcmp(name, "JSON") ? QCOL_JSON : QCOL_TEXT;
-	}
-}
-
 /* Maps a failed DuckDB call to a TN code, given why the watchdog interrupted (if it did). */
 static int duck_error(struct slot *s, duckdb_error_type et, const char *msg, const char *sql,
 		      struct query_stats *st, char *err)
@@ -1134,7 +1116,7 @@ static int execute(struct slot *s, duckdb_prepared_statement ust, const char *us
 		const char *name = duckdb_prepared_statement_column_name(ust, c);
 		cols[c].name = xstrdup(name ? name : "");
 		cols[c].type = xstrdup(tn);
-		cols[c].kind = type_kind(lt, tn);
+		cols[c].kind = result_kind_of(tn);
 		wrap |= duckdb_get_type_id(lt) != DUCKDB_TYPE_VARCHAR;
 		duckdb_destroy_logical_type(&lt);
 	}

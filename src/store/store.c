@@ -17,6 +17,7 @@
 #include "store/store.h"
 
 #include <fcntl.h>
+#include <stdbool.h>
 #include <limits.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -211,46 +212,142 @@ static int object_path(struct store *s, const char *key, char *path, size_t n, c
 	return 0;
 }
 
+/* Bytes a writer gathers before one write(2). */
+#define STORE_WRITER_BUF (256u << 10)
+
+struct store_writer {
+	struct store *store;
+	char *key;
+	char path[PATH_MAX], tmp[PATH_MAX];
+	int fd;
+	int flags;
+	bool raw;
+	struct buf pending;
+	uint64_t written;
+};
+
+int store_writer_open(struct store *s, const char *key, int flags, struct store_writer **out,
+		      char *err)
+{
+	struct store_writer *w = xcalloc(1, sizeof *w);
+	char dir[PATH_MAX];
+	int rc;
+	*out = NULL;
+	w->fd = -1;
+	if ((rc = object_path(s, key, w->path, sizeof w->path, err)))
+		goto fail;
+	w->raw = store_zone_of(s, key) == ZONE_RAW;
+	if (w->raw && !(flags & STORE_REPLAY) && os_exists(w->path)) {
+		rc = tn_fail(err, TN_ECONFLICT, "object '%s' exists and the raw zone is immutable",
+			     key);
+		goto fail;
+	}
+	snprintf(dir, sizeof dir, "%s", w->path);
+	*strrchr(dir, '/') = '\0';
+	if ((rc = os_mkdir_p(dir, 0750, err)))
+		goto fail;
+	if (os_tmp_path(w->path, w->tmp, sizeof w->tmp)) {
+		rc = tn_fail(err, TN_EINVAL, "object key '%s': path too long", key);
+		goto fail;
+	}
+	w->fd = os_open(w->tmp, O_WRONLY | O_CREAT | O_EXCL, 0640, err);
+	if (w->fd < 0) {
+		rc = w->fd;
+		goto fail;
+	}
+	w->store = s;
+	w->key = xstrdup(key);
+	w->flags = flags;
+	buf_init(&w->pending, 0);
+	*out = w;
+	return 0;
+fail:
+	free(w);
+	return rc;
+}
+
+static int writer_drain(struct store_writer *w, char *err)
+{
+	int rc = 0;
+	if (w->pending.len)
+		rc = os_write_all(w->fd, w->pending.data, w->pending.len, w->tmp, err);
+	buf_reset(&w->pending);
+	return rc;
+}
+
+int store_writer_write(struct store_writer *w, const void *p, size_t n, char *err)
+{
+	int rc;
+	if (w->pending.len + n > STORE_WRITER_BUF && (rc = writer_drain(w, err)))
+		return rc;
+	w->written += n;
+	if (n >= STORE_WRITER_BUF)
+		return os_write_all(w->fd, p, n, w->tmp, err);
+	return buf_append(&w->pending, p, n);
+}
+
+uint64_t store_writer_size(const struct store_writer *w)
+{
+	return w->written;
+}
+
+void store_writer_abort(struct store_writer *w)
+{
+	if (!w)
+		return;
+	if (w->fd >= 0) {
+		os_close(w->fd);
+		unlink(w->tmp);
+	}
+	buf_release(&w->pending);
+	free(w->key);
+	free(w);
+}
+
+int store_writer_commit(struct store_writer *w, char *err)
+{
+	char dir[PATH_MAX];
+	int rc = writer_drain(w, err);
+	if (rc == 0)
+		rc = os_fsync(w->fd, w->tmp, err);
+	os_close(w->fd);
+	w->fd = -1;
+	if (rc == 0) {
+		if (w->raw && !(w->flags & STORE_REPLAY)) {
+			rc = os_rename_noreplace(w->tmp, w->path, err);
+			if (rc == TN_ECONFLICT)
+				tn_fail(err, rc, "object '%s' exists and the raw zone is immutable",
+					w->key);
+		} else {
+			rc = os_rename(w->tmp, w->path, err);
+		}
+	}
+	if (rc)
+		unlink(w->tmp);
+	snprintf(dir, sizeof dir, "%s", w->path);
+	*strrchr(dir, '/') = '\0';
+	if (rc == 0)
+		rc = os_fsync_dir(dir, err);
+	buf_release(&w->pending);
+	free(w->key);
+	free(w);
+	return rc;
+}
+
 int store_put(struct store *s, const char *key, const struct iovec *iov, int iovcnt, int flags,
 	      char *err)
 {
-	char path[PATH_MAX], tmp[PATH_MAX], dir[PATH_MAX];
-	int rc = object_path(s, key, path, sizeof path, err);
+	struct store_writer *w;
+	int rc = store_writer_open(s, key, flags, &w, err);
 	if (rc)
 		return rc;
-	int raw = store_zone_of(s, key) == ZONE_RAW;
-	if (raw && !(flags & STORE_REPLAY) && os_exists(path))
-		return tn_fail(err, TN_ECONFLICT,
-			       "object '%s' exists and the raw zone is immutable", key);
-	snprintf(dir, sizeof dir, "%s", path);
-	*strrchr(dir, '/') = '\0';
-	if ((rc = os_mkdir_p(dir, 0750, err)))
-		return rc;
-	if (os_tmp_path(path, tmp, sizeof tmp))
-		return tn_fail(err, TN_EINVAL, "object key '%s': path too long", key);
-	int fd = os_open(tmp, O_WRONLY | O_CREAT | O_EXCL, 0640, err);
-	if (fd < 0)
-		return fd;
 	for (int i = 0; rc == 0 && i < iovcnt; i++)
-		rc = os_write_all(fd, iov[i].iov_base, iov[i].iov_len, tmp, err);
-	if (rc == 0)
-		rc = os_fsync(fd, tmp, err);
-	os_close(fd);
-	if (rc == 0) {
-		if (raw && !(flags & STORE_REPLAY)) {
-			rc = os_rename_noreplace(tmp, path, err);
-			if (rc == TN_ECONFLICT)
-				tn_fail(err, rc, "object '%s' exists and the raw zone is immutable",
-					key);
-		} else {
-			rc = os_rename(tmp, path, err);
-		}
-	}
+		rc = os_write_all(w->fd, iov[i].iov_base, iov[i].iov_len, w->tmp, err);
 	if (rc) {
-		unlink(tmp);
+		store_writer_abort(w);
 		return rc;
 	}
-	return os_fsync_dir(dir, err);
+	return store_writer_commit(w, err);
 }
 
 int store_head(struct store *s, const char *key, uint64_t *size, char *err)
@@ -277,6 +374,36 @@ int store_get(struct store *s, const char *key, size_t max, struct buf *out, cha
 	if (!os_exists(path) || os_is_dir(path))
 		return tn_fail(err, TN_ENOTFOUND, "object '%s': not found", key);
 	return os_read_file(path, max, out, err);
+}
+
+int store_read_at(struct store *s, const char *key, uint64_t off, size_t max, struct buf *out,
+		  uint64_t *size, char *err)
+{
+	char path[PATH_MAX];
+	int rc = object_path(s, key, path, sizeof path, err);
+	if (rc)
+		return rc;
+	if (os_is_dir(path))
+		return tn_fail(err, TN_ENOTFOUND, "object '%s': not found", key);
+	int fd = os_open(path, O_RDONLY, 0, err);
+	if (fd < 0)
+		return fd == TN_ENOTFOUND ? tn_fail(err, fd, "object '%s': not found", key) : fd;
+	int64_t total = os_file_size(path);
+	if (total < 0) {
+		os_close(fd);
+		return tn_fail(err, (int)total, "object '%s': not found", key);
+	}
+	*size = (uint64_t)total;
+	size_t want = off >= (uint64_t)total ? 0
+		: (uint64_t)total - off < max ? (size_t)((uint64_t)total - off) : max;
+	size_t got = 0;
+	if (want && (rc = buf_grow(out, want)) == 0) {
+		rc = os_pread(fd, out->data + out->len, want, off, &got, path, err);
+		if (rc == 0)
+			out->len += got;
+	}
+	os_close(fd);
+	return rc;
 }
 
 int store_delete(struct store *s, const char *key, char *err)

@@ -80,11 +80,36 @@ int store_key_check(const char *key, size_t n, char *err);
 int store_put(struct store *s, const char *key, const struct iovec *iov, int iovcnt, int flags,
 	      char *err);
 
+/*
+ * A streaming write of one object, for data too large to hold (query
+ * results, uploads): bytes go to a hidden temp file next to the object,
+ * and commit makes the object appear whole (fsync, rename, fsync of the
+ * folder) or not at all.  The raw-zone rule of store_put applies (checked
+ * at open, enforced again at commit).  One thread at a time per writer.
+ */
+struct store_writer;
+int store_writer_open(struct store *s, const char *key, int flags, struct store_writer **out,
+		      char *err);
+/* Appends n bytes (buffered).  TN_EIO / TN_ENOSPC from the disk. */
+int store_writer_write(struct store_writer *w, const void *p, size_t n, char *err);
+/* Bytes written so far. */
+uint64_t store_writer_size(const struct store_writer *w);
+/* Makes the object visible and frees w, whatever the outcome. */
+int store_writer_commit(struct store_writer *w, char *err);
+/* Drops the temp file and frees w.  Accepts NULL. */
+void store_writer_abort(struct store_writer *w);
+
 /* Size of an object; TN_ENOTFOUND if absent. */
 int store_head(struct store *s, const char *key, uint64_t *size, char *err);
 /* Reads a whole object of at most max bytes into out. */
 struct buf;
 int store_get(struct store *s, const char *key, size_t max, struct buf *out, char *err);
+/*
+ * Appends up to max bytes of an object from byte off to out (fewer at its
+ * end, none past it) and sets *size to the object's size.
+ */
+int store_read_at(struct store *s, const char *key, uint64_t off, size_t max, struct buf *out,
+		  uint64_t *size, char *err);
 /* Deletes an object (refused in raw). */
 int store_delete(struct store *s, const char *key, char *err);
 

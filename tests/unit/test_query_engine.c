@@ -69,6 +69,25 @@ static void fx_open(struct fx *f, unsigned max_running, unsigned max_queued, int
 		}
 	put(f, "03-master-data-zone/vaccines/vaccines.csv",
 	    "code,name\n03,MMR\n08,Hep B\n");
+	/* Parquet in mart, in two key=value partitions */
+	for (int half = 0; half < 2; half++) {
+		char dir[1200], sql[2048];
+		snprintf(dir, sizeof dir, "%s/warehouse/mart/doses/half=%d", f->root, half);
+		CHECK_INT(os_mkdir_p(dir, 0750, err), 0);
+		snprintf(sql, sizeof sql,
+			 "COPY (SELECT range AS id, range %% 3 + 1 AS dose FROM range(%d, %d)) TO "
+			 "'%s/part-0.parquet' (FORMAT parquet, COMPRESSION zstd)",
+			 half * 9, half * 9 + 9, dir);
+		duckdb_database db;
+		duckdb_connection con;
+		duckdb_result r;
+		CHECK(duckdb_open(NULL, &db) == DuckDBSuccess);
+		CHECK(duckdb_connect(db, &con) == DuckDBSuccess);
+		CHECK(duckdb_query(con, sql, &r) == DuckDBSuccess);
+		duckdb_destroy_result(&r);
+		duckdb_disconnect(&con);
+		duckdb_close(&db);
+	}
 	struct crawl_opts o = { NULL, CRAWL_NO_DICTIONARY };
 	struct crawl_report rep;
 	int rc = catalog_crawl(f->c, &o, &rep, err);
@@ -251,6 +270,19 @@ TEST(join_raw_with_master_csv_and_rendering)
 	CHECK_INT(run(&f, "EXPLAIN SELECT count(*) FROM raw.imm", &c, &st, err), 0);
 	CHECK(strstr(c.rows.data, "READ_JSON") != NULL || strstr(c.rows.data, "JSON") != NULL);
 	release(&c);
+	fx_close(&f);
+}
+
+TEST(parquet_with_key_value_partitions)
+{
+	struct fx f;
+	fx_open(&f, 2, 4, 0);
+	expect_rows(&f, "SELECT half, count(*), sum(dose) FROM mart.doses GROUP BY 1 ORDER BY 1",
+		    "0|9|18\n1|9|18\n", 2);
+	expect_rows(&f, "SELECT count(*) FROM gold.doses WHERE half = 1", "9\n", 1);
+	/* JSON joined to Parquet on the event id */
+	expect_rows(&f, "SELECT count(*) FROM raw.imm i JOIN mart.doses d ON i.id = d.id "
+			"WHERE i.dose = d.dose AND d.half = 0 AND i.day = 1", "6\n", 3);
 	fx_close(&f);
 }
 

@@ -1,0 +1,110 @@
+/*
+ * service.h - queries as the REST API and the CLI see them (Athena's
+ * role): every query gets an id, its result file in the user's folder of
+ * the transient zone, and a row of history; queries run synchronously or
+ * in the background, can be looked up, paged through and canceled.
+ *
+ * Result location: 02-transient-zone/01-athena/<user>/<id>.csv (CSV with
+ * a header, query.h / result.h), with <id>.csv.metadata beside it (JSON:
+ * id, user, sql, state, columns, statistics), written through the store
+ * (atomic: a result file is whole or absent).  A failed or canceled
+ * query leaves no result file; its metadata and history say why.
+ *
+ * History: the metastore's query_history table; background queries are
+ * also tracked in memory while they run.  A query found QUEUED or RUNNING
+ * when the service opens was cut off by a restart: it is marked FAILED.
+ *
+ * Threads: every function may be called from any thread; qservice_run
+ * blocks for the query, the others return at once.
+ */
+#ifndef TN_SERVICE_H
+#define TN_SERVICE_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "query/query.h"
+
+struct buf;
+struct meta;
+struct store;
+struct qservice;
+
+#define QUERY_ID_LEN 36
+
+/* Background queries tracked at once; past it qservice_start says TN_EAGAIN. */
+#define QSERVICE_MAX_ASYNC 64u
+
+int qservice_open(struct query_engine *e, struct store *s, struct meta *m,
+		  struct qservice **out, char *err);
+/* Cancels background queries, waits for them, frees.  Accepts NULL. */
+void qservice_close(struct qservice *q);
+
+enum qstate { QSTATE_QUEUED, QSTATE_RUNNING, QSTATE_SUCCEEDED, QSTATE_FAILED, QSTATE_CANCELLED };
+const char *qstate_name(enum qstate s);
+
+struct qinfo {
+	char id[QUERY_ID_LEN + 1];
+	char *user;
+	char *sql;
+	enum qstate state;
+	bool async;
+	int64_t submitted_ms, finished_ms;  /* wall clock; finished 0 while running */
+	struct query_stats stats;
+	int error_rc;                       /* TN code of a failure, 0 */
+	char *error;                        /* "" if none */
+	char *result_key;                   /* "" if no result file */
+	uint64_t result_bytes;
+	char *columns;                      /* JSON [{"name","type"}...] ("[]" before known) */
+};
+void qinfo_release(struct qinfo *i);
+/* Appends the info as one JSON object (GET /v1/queries/{id}). */
+int qinfo_json(const struct qinfo *i, struct buf *out);
+
+/* Who asks: a user sees their own queries, an admin every query. */
+struct qwho {
+	const char *user;
+	bool admin;
+};
+
+/*
+ * Runs a query now, as who: rows go to the result file and to sink (may be
+ * NULL), then the history row is written.  info (released by the caller)
+ * is filled whatever the outcome.  Returns what query_run returned, or the
+ * store's code if the result file could not be written.
+ */
+int qservice_run(struct qservice *q, const struct qwho *who, const char *sql, int64_t timeout_ms,
+		 const struct query_sink *sink, struct qinfo *info, char *err);
+
+/* Starts a query in the background; id receives its id.  TN_EAGAIN past QSERVICE_MAX_ASYNC. */
+int qservice_start(struct qservice *q, const struct qwho *who, const char *sql,
+		   int64_t timeout_ms, char id[QUERY_ID_LEN + 1], char *err);
+
+/* A query's state.  TN_ENOTFOUND for an unknown id or another user's query. */
+int qservice_get(struct qservice *q, const struct qwho *who, const char *id, struct qinfo *out,
+		 char *err);
+
+/* Cancels a queued or running query.  TN_ECONFLICT once it has finished. */
+int qservice_cancel(struct qservice *q, const struct qwho *who, const char *id, char *err);
+
+struct qinfo_list {
+	struct qinfo *v;
+	size_t n;
+};
+/* Newest first, at most limit (<= 1000); an admin's list holds everyone's. */
+int qservice_list(struct qservice *q, const struct qwho *who, size_t limit,
+		  struct qinfo_list *out, char *err);
+void qinfo_list_release(struct qinfo_list *l);
+
+/*
+ * Reads a page of a finished query's result: up to max_rows rows from
+ * byte offset *token of the result file (0 = the first row), handing
+ * columns then rows to sink; *token becomes the offset of the next page,
+ * or 0 when the result is exhausted.  TN_ECONFLICT while the query is not
+ * SUCCEEDED; TN_EINVAL for a token that is not a row boundary.
+ */
+int qservice_results(struct qservice *q, const struct qwho *who, const char *id,
+		     uint64_t *token, size_t max_rows, const struct query_sink *sink, char *err);
+
+#endif
