@@ -41,7 +41,7 @@ UNIT_BIN := $(UNIT_SRC:tests/unit/%.c=$(BUILD)/tests/%)
 BENCH_SRC := $(wildcard bench/*.c)
 BENCH_BIN := $(BENCH_SRC:bench/%.c=$(BUILD)/bench/%)
 
-.PHONY: all deps test unit run bench bench-ingest bench-crawl crash-test check fuzz clean
+.PHONY: all deps test unit run bench bench-ingest bench-crawl bench-query crash-test check fuzz clean
 all: $(BUILD)/tarn
 
 $(BUILD)/%.o: %.c
@@ -82,13 +82,17 @@ test: deps
 run: deps all
 	@scripts/run-demo.sh $(CURDIR)/build/tarn
 
-bench: bench-ingest bench-crawl
+bench: bench-ingest bench-crawl bench-query
 
 bench-ingest: deps all $(BENCH_BIN)
 	@TARN_BIN=$(CURDIR)/build/tarn TARN_BENCH_DIR=$(CURDIR)/build/bench bench/ingest.sh
 
 bench-crawl: deps all $(BENCH_BIN)
 	@TARN_BENCH_DIR=$(CURDIR)/build/bench bench/crawl.sh
+
+# BENCH_QUERY_EVENTS (default 10M, ~9.4 GB), BENCH_QUERY_DIR (keep the data): bench/README.md
+bench-query: deps all $(BENCH_BIN)
+	@TARN_BIN=$(CURDIR)/$(BUILD)/tarn TARN_BENCH_DIR=$(CURDIR)/$(BUILD)/bench bench/query.sh
 
 crash-test: deps
 	@$(MAKE) --no-print-directory BUILD=build/san SANITIZE=address,undefined \

@@ -99,9 +99,9 @@ struct query_req {
 };
 
 struct query_stats {
-	int64_t queued_ms;       /* waiting for a connection */
-	int64_t planning_ms;     /* guard, catalog, views, prepare */
-	int64_t execution_ms;    /* from execution start to the last row */
+	double queued_ms;        /* waiting for a connection */
+	double planning_ms;      /* guard, catalog, views, prepare */
+	double execution_ms;     /* from execution start to the last row (sink included) */
 	uint64_t rows;           /* rows handed to the sink */
 	uint64_t files;          /* files the views read, after partition pruning */
 	uint64_t files_pruned;   /* files of the tables left out by pruning */

@@ -152,13 +152,12 @@ int qinfo_json(const struct qinfo *i, struct buf *b)
 	buf_printf(b, ", \"state\": \"%s\", \"async\": %s, \"submitted\": %s, \"finished\": %s, ",
 		   qstate_name(i->state), i->async ? "true" : "false", sub, fin);
 	buf_printf(b, "\"stats\": {\"rows\": %llu, \"files\": %llu, \"files_pruned\": %llu, "
-		      "\"bytes_scanned\": %llu, \"tables\": %u, \"queued_ms\": %lld, "
-		      "\"planning_ms\": %lld, \"execution_ms\": %lld}, ",
+		      "\"bytes_scanned\": %llu, \"tables\": %u, \"queued_ms\": %.3f, "
+		      "\"planning_ms\": %.3f, \"execution_ms\": %.3f, \"total_ms\": %.3f}, ",
 		   (unsigned long long)i->stats.rows, (unsigned long long)i->stats.files,
 		   (unsigned long long)i->stats.files_pruned,
 		   (unsigned long long)i->stats.bytes_scanned, i->stats.tables,
-		   (long long)i->stats.queued_ms, (long long)i->stats.planning_ms,
-		   (long long)i->stats.execution_ms);
+		   i->stats.queued_ms, i->stats.planning_ms, i->stats.execution_ms, i->total_ms);
 	buf_printf(b, "\"columns\": %s, ", i->columns && i->columns[0] ? i->columns : "[]");
 	if (i->result_key && i->result_key[0]) {
 		buf_puts(b, "\"result_location\": ");
@@ -194,9 +193,9 @@ static int history_put(struct qservice *q, const struct qinfo *i, char *err)
 			       "INSERT OR REPLACE INTO query_history(id, user, sql, state, async, "
 			       "submitted_ms, finished_ms, rows, files, bytes_scanned, queued_ms, "
 			       "planning_ms, execution_ms, error_code, error, error_pos, result_key, "
-			       "result_bytes, columns, files_pruned, tables) VALUES (?1, ?2, ?3, ?4, "
-			       "?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15, ?16, ?17, ?18, ?19, "
-			       "?20, ?21)",
+			       "result_bytes, columns, files_pruned, tables, total_ms) VALUES (?1, ?2, "
+			       "?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15, ?16, ?17, "
+			       "?18, ?19, ?20, ?21, ?22)",
 			       -1, &st, NULL) != SQLITE_OK) {
 		rc = db_fail(q, err, "prepare");
 		goto out;
@@ -211,9 +210,9 @@ static int history_put(struct qservice *q, const struct qinfo *i, char *err)
 	sqlite3_bind_int64(st, 8, (int64_t)i->stats.rows);
 	sqlite3_bind_int64(st, 9, (int64_t)i->stats.files);
 	sqlite3_bind_int64(st, 10, (int64_t)i->stats.bytes_scanned);
-	sqlite3_bind_int64(st, 11, i->stats.queued_ms);
-	sqlite3_bind_int64(st, 12, i->stats.planning_ms);
-	sqlite3_bind_int64(st, 13, i->stats.execution_ms);
+	sqlite3_bind_double(st, 11, i->stats.queued_ms);
+	sqlite3_bind_double(st, 12, i->stats.planning_ms);
+	sqlite3_bind_double(st, 13, i->stats.execution_ms);
 	sqlite3_bind_int(st, 14, i->error_rc);
 	sqlite3_bind_text(st, 15, i->error ? i->error : "", -1, SQLITE_STATIC);
 	sqlite3_bind_int64(st, 16, i->stats.error_pos);
@@ -222,6 +221,7 @@ static int history_put(struct qservice *q, const struct qinfo *i, char *err)
 	sqlite3_bind_text(st, 19, i->columns ? i->columns : "[]", -1, SQLITE_STATIC);
 	sqlite3_bind_int64(st, 20, (int64_t)i->stats.files_pruned);
 	sqlite3_bind_int(st, 21, (int)i->stats.tables);
+	sqlite3_bind_double(st, 22, i->total_ms);
 	if (sqlite3_step(st) != SQLITE_DONE)
 		rc = db_fail(q, err, "insert");
 out:
@@ -239,7 +239,7 @@ static char *col_dup(sqlite3_stmt *st, int i)
 #define HISTORY_COLS                                                                         \
 	"id, user, sql, state, async, submitted_ms, finished_ms, rows, files, bytes_scanned, " \
 	"queued_ms, planning_ms, execution_ms, error_code, error, error_pos, result_key, "     \
-	"result_bytes, columns, files_pruned, tables"
+	"result_bytes, columns, files_pruned, tables, total_ms"
 
 static void history_row(sqlite3_stmt *st, struct qinfo *i)
 {
@@ -254,9 +254,9 @@ static void history_row(sqlite3_stmt *st, struct qinfo *i)
 	i->stats.rows = (uint64_t)sqlite3_column_int64(st, 7);
 	i->stats.files = (uint64_t)sqlite3_column_int64(st, 8);
 	i->stats.bytes_scanned = (uint64_t)sqlite3_column_int64(st, 9);
-	i->stats.queued_ms = sqlite3_column_int64(st, 10);
-	i->stats.planning_ms = sqlite3_column_int64(st, 11);
-	i->stats.execution_ms = sqlite3_column_int64(st, 12);
+	i->stats.queued_ms = sqlite3_column_double(st, 10);
+	i->stats.planning_ms = sqlite3_column_double(st, 11);
+	i->stats.execution_ms = sqlite3_column_double(st, 12);
 	i->error_rc = sqlite3_column_int(st, 13);
 	i->error = col_dup(st, 14);
 	i->stats.error_pos = (long)sqlite3_column_int64(st, 15);
@@ -265,6 +265,7 @@ static void history_row(sqlite3_stmt *st, struct qinfo *i)
 	i->columns = col_dup(st, 18);
 	i->stats.files_pruned = (uint64_t)sqlite3_column_int64(st, 19);
 	i->stats.tables = (unsigned)sqlite3_column_int(st, 20);
+	i->total_ms = sqlite3_column_double(st, 21);
 }
 
 static int history_get(struct qservice *q, const char *id, struct qinfo *out, char *err)
@@ -380,7 +381,7 @@ static void write_metadata(struct qservice *q, const struct qinfo *i, const char
 	buf_putc(&b, '\n');
 	snprintf(mkey, sizeof mkey, "%s.metadata", key);
 	struct iovec iov = { b.data, b.len };
-	if (store_put(q->store, mkey, &iov, 1, 0, err))
+	if (store_put(q->store, mkey, &iov, 1, STORE_NOSYNC, err))
 		log_warn("query", "query %s: cannot write %s: %s", i->id, mkey, err);
 	buf_release(&b);
 }
@@ -401,6 +402,7 @@ static int run_query(struct qservice *q, struct qinfo *info, int64_t timeout_ms,
 {
 	char key[1200];
 	struct tee t = { .next = sink };
+	int64_t t0 = time_mono_ns();
 	int rc;
 	buf_init(&t.line, 0);
 	buf_init(&t.columns, 0);
@@ -409,7 +411,7 @@ static int run_query(struct qservice *q, struct qinfo *info, int64_t timeout_ms,
 		goto done;
 	}
 	result_key(info->user, info->id, key, sizeof key);
-	if ((rc = store_writer_open(q->store, key, 0, &t.w, err)))
+	if ((rc = store_writer_open(q->store, key, STORE_NOSYNC, &t.w, err)))
 		goto done;
 	struct query_sink tee_sink = { tee_columns, tee_row, &t };
 	struct query_req req = { info->sql, info->user, timeout_ms, ctl };
@@ -426,6 +428,7 @@ static int run_query(struct qservice *q, struct qinfo *info, int64_t timeout_ms,
 	}
 done:
 	info->finished_ms = time_now_ms();
+	info->total_ms = (double)(time_mono_ns() - t0) / 1e6;
 	free(info->columns);
 	info->columns = xstrdup(t.columns.len ? t.columns.data : "[]");
 	info->error_rc = rc;

@@ -52,6 +52,7 @@ struct qinfo {
 	bool async;
 	int64_t submitted_ms, finished_ms;  /* wall clock; finished 0 while running */
 	struct query_stats stats;
+	double total_ms;                    /* from submission to the end, result file included */
 	int error_rc;                       /* TN code of a failure, 0 */
 	char *error;                        /* "" if none */
 	char *result_key;                   /* "" if no result file */

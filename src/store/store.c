@@ -16,7 +16,10 @@
  */
 #include "store/store.h"
 
+#include <dirent.h>
+#include <errno.h>
 #include <fcntl.h>
+#include <sys/stat.h>
 #include <stdbool.h>
 #include <limits.h>
 #include <stdio.h>
@@ -308,7 +311,7 @@ int store_writer_commit(struct store_writer *w, char *err)
 {
 	char dir[PATH_MAX];
 	int rc = writer_drain(w, err);
-	if (rc == 0)
+	if (rc == 0 && !(w->flags & STORE_NOSYNC))
 		rc = os_fsync(w->fd, w->tmp, err);
 	os_close(w->fd);
 	w->fd = -1;
@@ -326,7 +329,7 @@ int store_writer_commit(struct store_writer *w, char *err)
 		unlink(w->tmp);
 	snprintf(dir, sizeof dir, "%s", w->path);
 	*strrchr(dir, '/') = '\0';
-	if (rc == 0)
+	if (rc == 0 && !(w->flags & STORE_NOSYNC))
 		rc = os_fsync_dir(dir, err);
 	buf_release(&w->pending);
 	free(w->key);
@@ -419,4 +422,128 @@ int store_delete(struct store *s, const char *key, char *err)
 	if ((rc = os_unlink(path, err)))
 		return rc;
 	return os_fsync_parent(path, err);
+}
+
+/* ---- folders: what DuckDB writes, moved into place; a table's folder removed ---- */
+
+int store_path(struct store *s, const char *key, char *out, size_t n, char *err)
+{
+	return object_path(s, key, out, n, err);
+}
+
+/* Depth of folders walked by the tree operations (a partitioned table has a few). */
+#define STORE_TREE_DEPTH 32
+
+/* Moves every file under from (absolute) to the same place under to; removes from. */
+static int move_tree(const char *from, const char *to, unsigned depth, unsigned *moved,
+		     char *err)
+{
+	DIR *d = opendir(from);
+	int rc = 0;
+	if (!d)
+		return tn_fail(err, tn_from_errno(errno), "cannot read folder '%s'", from);
+	if (depth > STORE_TREE_DEPTH) {
+		closedir(d);
+		return tn_fail(err, TN_ETOOBIG, "folder '%s' is nested too deeply", from);
+	}
+	if ((rc = os_mkdir_p(to, 0750, err))) {
+		closedir(d);
+		return rc;
+	}
+	struct dirent *e;
+	while (rc == 0 && (e = readdir(d))) {
+		if (!strcmp(e->d_name, ".") || !strcmp(e->d_name, ".."))
+			continue;
+		char a[PATH_MAX], b[PATH_MAX];
+		if (snprintf(a, sizeof a, "%s/%s", from, e->d_name) >= (int)sizeof a ||
+		    snprintf(b, sizeof b, "%s/%s", to, e->d_name) >= (int)sizeof b) {
+			rc = tn_fail(err, TN_EINVAL, "path under '%s' is too long", to);
+			break;
+		}
+		if (os_is_dir(a)) {
+			rc = move_tree(a, b, depth + 1, moved, err);
+		} else {
+			rc = os_rename_noreplace(a, b, err);
+			if (rc == 0)
+				(*moved)++;
+		}
+	}
+	closedir(d);
+	if (rc == 0)
+		rc = os_fsync_dir(to, err);
+	if (rc == 0 && rmdir(from) != 0)
+		rc = tn_fail(err, tn_from_errno(errno), "cannot remove folder '%s'", from);
+	return rc;
+}
+
+int store_move_tree(struct store *s, const char *from_key, const char *to_key, unsigned *moved,
+		    char *err)
+{
+	char from[PATH_MAX], to[PATH_MAX];
+	int rc;
+	*moved = 0;
+	if ((rc = object_path(s, from_key, from, sizeof from, err)) ||
+	    (rc = object_path(s, to_key, to, sizeof to, err)))
+		return rc;
+	if (store_zone_of(s, to_key) == ZONE_RAW)
+		return tn_fail(err, TN_EDENIED, "'%s': the raw zone is immutable", to_key);
+	if (!os_is_dir(from))
+		return tn_fail(err, TN_ENOTFOUND, "folder '%s' not found", from_key);
+	return move_tree(from, to, 0, moved, err);
+}
+
+static int remove_tree(const char *path, unsigned depth, unsigned *removed, char *err)
+{
+	if (!os_is_dir(path)) {
+		if (unlink(path) != 0)
+			return tn_fail(err, tn_from_errno(errno), "cannot delete '%s'", path);
+		(*removed)++;
+		return 0;
+	}
+	if (depth > STORE_TREE_DEPTH)
+		return tn_fail(err, TN_ETOOBIG, "folder '%s' is nested too deeply", path);
+	DIR *d = opendir(path);
+	if (!d)
+		return tn_fail(err, tn_from_errno(errno), "cannot read folder '%s'", path);
+	struct dirent *e;
+	int rc = 0;
+	while (rc == 0 && (e = readdir(d))) {
+		if (!strcmp(e->d_name, ".") || !strcmp(e->d_name, ".."))
+			continue;
+		char p[PATH_MAX];
+		if (snprintf(p, sizeof p, "%s/%s", path, e->d_name) >= (int)sizeof p) {
+			rc = tn_fail(err, TN_EINVAL, "path under '%s' is too long", path);
+			break;
+		}
+		rc = remove_tree(p, depth + 1, removed, err);
+	}
+	closedir(d);
+	if (rc == 0 && rmdir(path) != 0)
+		rc = tn_fail(err, tn_from_errno(errno), "cannot remove folder '%s'", path);
+	return rc;
+}
+
+int store_delete_tree(struct store *s, const char *key, unsigned *removed, char *err)
+{
+	char path[PATH_MAX];
+	int rc = object_path(s, key, path, sizeof path, err);
+	*removed = 0;
+	if (rc)
+		return rc;
+	int z = store_zone_of(s, key);
+	if (z == ZONE_RAW)
+		return tn_fail(err, TN_EDENIED, "'%s': the raw zone is immutable", key);
+	if (z < 0)
+		return tn_fail(err, TN_EDENIED, "'%s' is not inside a zone", key);
+	/* never a whole zone folder */
+	char zone[PATH_MAX];
+	snprintf(zone, sizeof zone, "%s/%s", s->root, store_zone_dir(s, z));
+	if (!strcmp(zone, path))
+		return tn_fail(err, TN_EDENIED, "'%s' is a whole zone", key);
+	if (!os_exists(path))
+		return tn_fail(err, TN_ENOTFOUND, "'%s' not found", key);
+	rc = remove_tree(path, 0, removed, err);
+	if (rc == 0)
+		rc = os_fsync_parent(path, err);
+	return rc;
 }

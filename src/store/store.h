@@ -70,6 +70,8 @@ int store_key_check(const char *key, size_t n, char *err);
 
 /* Flags of store_put. */
 #define STORE_REPLAY 1   /* flusher replay: may replace an object of its own in raw */
+#define STORE_NOSYNC 2   /* atomic but not durable (no fsync): regenerable data such as
+			  * query results; after a crash the object may be gone or empty */
 
 /*
  * Writes the object key from the iovecs atomically.  Refuses to replace an
@@ -110,6 +112,25 @@ int store_get(struct store *s, const char *key, size_t max, struct buf *out, cha
  */
 int store_read_at(struct store *s, const char *key, uint64_t off, size_t max, struct buf *out,
 		  uint64_t *size, char *err);
+/*
+ * The absolute path of key (checked as store_key_check does), for a
+ * trusted writer the store cannot stream itself (DuckDB's COPY into a
+ * hidden temp folder, then store_move_tree).
+ */
+int store_path(struct store *s, const char *key, char *out, size_t n, char *err);
+/*
+ * Moves every file under folder from_key to the same relative place under
+ * to_key (never replacing a file: TN_ECONFLICT), then removes from_key.
+ * Each file appears whole (rename); *moved counts them.  Refused into raw.
+ */
+int store_move_tree(struct store *s, const char *from_key, const char *to_key, unsigned *moved,
+		    char *err);
+/*
+ * Deletes the object or folder key with everything below it (a table's
+ * folder, DROP TABLE).  Refused in raw, outside zones and for a whole
+ * zone folder.  *removed counts the files.
+ */
+int store_delete_tree(struct store *s, const char *key, unsigned *removed, char *err);
 /* Deletes an object (refused in raw). */
 int store_delete(struct store *s, const char *key, char *err);
 
