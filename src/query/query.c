@@ -1172,8 +1172,46 @@ static int execute(struct slot *s, duckdb_prepared_statement ust, const char *us
 	return rc;
 }
 
-int query_run(struct query_engine *e, const struct query_req *q, const struct query_sink *sink,
-	      struct query_stats *st, char *err)
+/* Runs COPY (<the user's SELECT>) TO c->to (Parquet, zstd) on s. */
+static int copy_out(struct slot *s, const char *user_sql, const struct query_copy *c,
+		    uint64_t *rows, struct query_stats *st, char *err)
+{
+	struct buf b = BUF_INIT(0);
+	duckdb_result r;
+	int rc = 0;
+	buf_puts(&b, "COPY (\n");
+	buf_append(&b, user_sql, trimmed_len(user_sql));
+	buf_puts(&b, "\n) TO ");
+	sql_str(&b, c->to);
+	buf_puts(&b, " (FORMAT parquet, COMPRESSION zstd");
+	if (c->npart) {
+		buf_puts(&b, ", PARTITION_BY (");
+		for (size_t i = 0; i < c->npart; i++) {
+			buf_puts(&b, i ? ", " : "");
+			sql_ident(&b, c->partition_by[i]);
+		}
+		buf_puts(&b, ")");
+		if (c->file_pattern) {
+			buf_puts(&b, ", FILENAME_PATTERN ");
+			sql_str(&b, c->file_pattern);
+		}
+	}
+	buf_puts(&b, ")");
+	if (duckdb_query(s->con, b.data, &r) != DuckDBSuccess) {
+		rc = duck_error(s, duckdb_result_error_type(&r), duckdb_result_error(&r), user_sql, st,
+				err);
+	} else {
+		*rows = duckdb_row_count(&r) > 0 ? (uint64_t)duckdb_value_int64(&r, 0, 0) : 0;
+		st->rows = *rows;
+	}
+	duckdb_destroy_result(&r);
+	buf_release(&b);
+	return rc;
+}
+
+/* query_run and query_copy: one of sink and copy is set. */
+static int run(struct query_engine *e, const struct query_req *q, const struct query_sink *sink,
+	       const struct query_copy *copy, uint64_t *rows, struct query_stats *st, char *err)
 {
 	struct guard_result g;
 	struct slot *s = NULL;
@@ -1209,7 +1247,8 @@ int query_run(struct query_engine *e, const struct query_req *q, const struct qu
 	if (rc == 0) {
 		st->planning_ms = ms_since(t1);
 		int64_t t2 = time_mono_ns();
-		rc = execute(s, ust, q->sql, sink, st, err);
+		rc = copy ? copy_out(s, q->sql, copy, rows, st, err)
+			  : execute(s, ust, q->sql, sink, st, err);
 		st->execution_ms = ms_since(t2);
 		duckdb_destroy_prepare(&ust);
 	} else {
@@ -1228,4 +1267,17 @@ out_guard:
 	if (rc)
 		log_debug("query", "user %s: %s", q->user ? q->user : "-", err);
 	return rc;
+}
+
+int query_run(struct query_engine *e, const struct query_req *q, const struct query_sink *sink,
+	      struct query_stats *st, char *err)
+{
+	return run(e, q, sink, NULL, NULL, st, err);
+}
+
+int query_copy(struct query_engine *e, const struct query_req *q, const struct query_copy *c,
+	       uint64_t *rows, struct query_stats *st, char *err)
+{
+	*rows = 0;
+	return run(e, q, NULL, c, rows, st, err);
 }

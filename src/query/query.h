@@ -125,4 +125,23 @@ struct query_stats {
 int query_run(struct query_engine *e, const struct query_req *q, const struct query_sink *sink,
 	      struct query_stats *st, char *err);
 
+/* Where query_copy writes. */
+struct query_copy {
+	const char *to;                   /* absolute: a file, or a folder with partition_by */
+	const char *const *partition_by;  /* columns of key=value folders, or NULL */
+	size_t npart;
+	const char *file_pattern;         /* with partition_by: DuckDB's FILENAME_PATTERN ("part-x-{i}") */
+};
+
+/*
+ * Runs q->sql (a read statement, checked and bound like query_run's) and
+ * writes its result as Parquet (zstd) to c->to through DuckDB's COPY:
+ * the CREATE TABLE AS / INSERT of the warehouse zones.  The target must
+ * lie under a zone (the connection's allowed directories); the caller
+ * chooses a hidden temp place and moves the files into view.  *rows gets
+ * the rows written.  Same errors as query_run.
+ */
+int query_copy(struct query_engine *e, const struct query_req *q, const struct query_copy *c,
+	       uint64_t *rows, struct query_stats *st, char *err);
+
 #endif

@@ -21,14 +21,17 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "catalog/catalog.h"
 #include "catalog/meta.h"
 #include "core/buf.h"
 #include "core/crypto.h"
 #include "core/err.h"
 #include "core/log.h"
 #include "core/mem.h"
+#include "core/os.h"
 #include "core/timeutil.h"
 #include "query/result.h"
+#include "query/write.h"
 #include "store/store.h"
 #include "core/banned.h"
 
@@ -44,6 +47,7 @@ struct qservice {
 	struct query_engine *engine;
 	struct store *store;
 	struct meta *meta;
+	struct catalog *catalog;
 	pthread_mutex_t mu;
 	pthread_cond_t cv;      /* a background query ended */
 	struct bgq *bg;         /* running or queued background queries */
@@ -294,11 +298,12 @@ static int history_get(struct qservice *q, const char *id, struct qinfo *out, ch
 
 /* ---- open / close ---- */
 
-int qservice_open(struct query_engine *e, struct store *s, struct meta *m,
+int qservice_open(struct query_engine *e, struct store *s, struct meta *m, struct catalog *c,
 		  struct qservice **out, char *err)
 {
 	struct qservice *q = xcalloc(1, sizeof *q);
 	q->engine = e;
+	q->catalog = c;
 	q->store = s;
 	q->meta = m;
 	pthread_mutex_init(&q->mu, NULL);
@@ -396,8 +401,169 @@ static bool user_segment_ok(const char *user)
 	return true;
 }
 
+/* ---- writing tables ---- */
+
+static bool warehouse_zone(int z)
+{
+	return z == ZONE_STAGE || z == ZONE_CLEANSE || z == ZONE_CORE || z == ZONE_MART;
+}
+
+static bool table_name_ok(const char *n)
+{
+	if (!n[0] || n[0] == '.' || n[0] == '-')
+		return false;
+	for (const char *p = n; *p; p++)
+		if (!((*p >= 'a' && *p <= 'z') || (*p >= 'A' && *p <= 'Z') || (*p >= '0' && *p <= '9') ||
+		      *p == '_' || *p == '-' || *p == '.'))
+			return false;
+	return true;
+}
+
+/* The one-row answer of a write: table, operation, rows, files. */
+static int write_answer(const struct query_sink *sink, const char *table, const char *op,
+			uint64_t rows, unsigned files, char *err)
+{
+	static const struct query_column cols[] = {
+		{ "table", "VARCHAR", QCOL_TEXT }, { "operation", "VARCHAR", QCOL_TEXT },
+		{ "rows", "BIGINT", QCOL_NUMBER }, { "files", "BIGINT", QCOL_NUMBER },
+	};
+	char r[32], f[32];
+	int rn = snprintf(r, sizeof r, "%llu", (unsigned long long)rows);
+	int fn = snprintf(f, sizeof f, "%u", files);
+	struct query_value v[] = { { table, strlen(table) }, { op, strlen(op) }, { r, (size_t)rn },
+				   { f, (size_t)fn } };
+	int rc = sink->columns(sink->arg, cols, 4, err);
+	return rc ? rc : sink->row(sink->arg, v, 4, err);
+}
+
+/*
+ * CREATE TABLE AS / INSERT INTO / DROP TABLE in a warehouse zone, for an
+ * admin (until grants exist).  New files are written by DuckDB into a
+ * hidden folder inside the table's folder, moved into place file by file
+ * (each appears whole), and the table's folder is crawled at once, so the
+ * answer comes back with the table registered.  A crash before the move
+ * leaves only the hidden folder, which the crawler ignores.
+ */
+static int run_write(struct qservice *q, struct qinfo *info, const struct write_stmt *ws,
+		     bool admin, const struct query_req *req, const struct query_sink *sink,
+		     char *err)
+{
+	char table[256], folder[1024], tmpkey[1200], tmpabs[4096], target[4400], pattern[80];
+	char dummy[TN_ERRLEN];
+	int z = zone_by_name(ws->db);
+	int rc;
+	snprintf(table, sizeof table, "%s.%s", ws->db, ws->name);
+	if (!admin)
+		return tn_fail(err, TN_EDENIED, "writing tables ('%s') needs an admin", table);
+	if (z < 0)
+		return tn_fail(err, TN_ENOTFOUND, "database '%s' does not exist", ws->db);
+	if (z == ZONE_RAW)
+		return tn_fail(err, TN_EDENIED, "table '%s': the raw zone is immutable", table);
+	if (!warehouse_zone(z))
+		return tn_fail(err, TN_EDENIED, "table '%s': tables are written and dropped only in "
+			       "the warehouse zones (stage, cleanse, core, mart)", table);
+	if (!table_name_ok(ws->name))
+		return tn_fail(err, TN_EINVAL, "table name '%s': use letters, digits, '_', '-' and "
+			       "'.' (it names a folder)", ws->name);
+	snprintf(folder, sizeof folder, "%s/%s", store_zone_dir(q->store, z), ws->name);
+
+	struct cat_table t;
+	bool exists = catalog_table_get(q->catalog, ws->db, ws->name, &t, dummy) == 0;
+	if (ws->kind == WRITE_DROP) {
+		unsigned removed = 0;
+		if (!exists) {
+			if (ws->if_exists)
+				return write_answer(sink, table, "DROP", 0, 0, err);
+			return tn_fail(err, TN_ENOTFOUND, "table '%s' is not in the catalog", table);
+		}
+		char loc[1024];
+		snprintf(loc, sizeof loc, "%s", t.location);
+		size_t n = strlen(loc);
+		if (n && loc[n - 1] == '/')
+			loc[n - 1] = 0;
+		cat_table_release(&t);
+		rc = store_delete_tree(q->store, loc, &removed, err);
+		if (rc == TN_ENOTFOUND)
+			rc = 0;
+		if (rc == 0)
+			rc = catalog_table_drop(q->catalog, ws->db, ws->name, err);
+		return rc ? rc : write_answer(sink, table, "DROP", 0, removed, err);
+	}
+	/* CREATE / INSERT: the partition columns */
+	const char *const *part = (const char *const *)ws->partition_by;
+	size_t npart = ws->npart;
+	const char *keys[WRITE_MAX_PARTITION];
+	if (ws->kind == WRITE_CREATE && exists) {
+		cat_table_release(&t);
+		if (ws->if_not_exists)
+			return write_answer(sink, table, "CREATE (exists)", 0, 0, err);
+		return tn_fail(err, TN_ECONFLICT, "table '%s' exists: INSERT INTO it, or DROP TABLE "
+			       "first", table);
+	}
+	if (ws->kind == WRITE_INSERT) {
+		if (!exists)
+			return tn_fail(err, TN_ENOTFOUND, "table '%s' is not in the catalog: CREATE "
+				       "TABLE %s AS ... first", table, table);
+		npart = 0;
+		for (size_t k = 0; k < t.npkeys; k++) {
+			if (t.pkeys[k].date || npart >= WRITE_MAX_PARTITION) {
+				cat_table_release(&t);
+				return tn_fail(err, TN_EUNSUPPORTED, "table '%s' is partitioned by date "
+					       "folders: INSERT writes key=value partitions only", table);
+			}
+			keys[npart++] = t.pkeys[k].name;
+		}
+		part = keys;
+		if (strcmp(t.format, "parquet")) {
+			rc = tn_fail(err, TN_EUNSUPPORTED, "table '%s' is %s: INSERT adds Parquet files "
+				     "to Parquet tables only", table, t.format);
+			cat_table_release(&t);
+			return rc;
+		}
+	}
+	/* the table's files go to a hidden folder first */
+	snprintf(tmpkey, sizeof tmpkey, "%s/.write-%s", folder, info->id);
+	if ((rc = store_path(q->store, tmpkey, tmpabs, sizeof tmpabs, err)) ||
+	    (rc = os_mkdir_p(tmpabs, 0750, err))) {
+		if (exists)
+			cat_table_release(&t);
+		return rc;
+	}
+	snprintf(pattern, sizeof pattern, "part-%s-{i}", info->id);
+	if (npart)
+		snprintf(target, sizeof target, "%s", tmpabs);
+	else
+		snprintf(target, sizeof target, "%s/part-%s.parquet", tmpabs, info->id);
+	struct query_copy c = { target, part, npart, pattern };
+	struct query_req inner = *req;
+	inner.sql = info->sql + ws->query_off;
+	uint64_t rows = 0;
+	unsigned moved = 0;
+	rc = query_copy(q->engine, &inner, &c, &rows, &info->stats, err);
+	if (exists)
+		cat_table_release(&t);
+	if (rc && info->stats.error_pos >= 0)
+		info->stats.error_pos += (long)ws->query_off;
+	if (rc == 0)
+		rc = store_move_tree(q->store, tmpkey, folder, &moved, err);
+	if (rc) {
+		unsigned gone;
+		store_delete_tree(q->store, tmpkey, &gone, dummy);
+		return rc;
+	}
+	/* register it now */
+	struct crawl_opts o = { folder, 0 };
+	struct crawl_report rep;
+	rc = catalog_crawl(q->catalog, &o, &rep, err);
+	crawl_report_release(&rep);
+	if (rc)
+		return rc;
+	return write_answer(sink, table, ws->kind == WRITE_CREATE ? "CREATE" : "INSERT", rows,
+			    moved, err);
+}
+
 /* Runs info->sql for info->user (already registered), fills info, writes results and history. */
-static int run_query(struct qservice *q, struct qinfo *info, int64_t timeout_ms,
+static int run_query(struct qservice *q, struct qinfo *info, bool admin, int64_t timeout_ms,
 		     struct query_ctl *ctl, const struct query_sink *sink, char *err)
 {
 	char key[1200];
@@ -415,7 +581,17 @@ static int run_query(struct qservice *q, struct qinfo *info, int64_t timeout_ms,
 		goto done;
 	struct query_sink tee_sink = { tee_columns, tee_row, &t };
 	struct query_req req = { info->sql, info->user, timeout_ms, ctl };
-	rc = query_run(q->engine, &req, &tee_sink, &info->stats, err);
+	struct write_stmt ws;
+	int wrc = write_parse(info->sql, &ws, err);
+	if (wrc < 0) {
+		info->stats.error_pos = -1;
+		rc = wrc;
+	} else if (wrc == 1) {
+		rc = run_write(q, info, &ws, admin, &req, &tee_sink, err);
+	} else {
+		rc = query_run(q->engine, &req, &tee_sink, &info->stats, err);
+	}
+	write_stmt_release(&ws);
 	if (rc == 0) {
 		info->result_bytes = store_writer_size(t.w);
 		rc = store_writer_commit(t.w, err);
@@ -465,11 +641,12 @@ int qservice_run(struct qservice *q, const struct qwho *who, const char *sql, in
 		 const struct query_sink *sink, struct qinfo *info, char *err)
 {
 	info_init(info, who, sql, false);
-	return run_query(q, info, timeout_ms, NULL, sink, err);
+	return run_query(q, info, who->admin, timeout_ms, NULL, sink, err);
 }
 
 struct bgrun {
 	struct qservice *q;
+	bool admin;
 	struct bgq *entry;
 	struct qinfo info;
 	int64_t timeout_ms;
@@ -483,7 +660,7 @@ static void *bg_main(void *arg)
 	pthread_mutex_lock(&q->mu);
 	r->entry->state = QSTATE_RUNNING;
 	pthread_mutex_unlock(&q->mu);
-	run_query(q, &r->info, r->timeout_ms, r->entry->ctl, NULL, err);
+	run_query(q, &r->info, r->admin, r->timeout_ms, r->entry->ctl, NULL, err);
 	/* the history row is final: forget the live entry */
 	pthread_mutex_lock(&q->mu);
 	for (struct bgq **pp = &q->bg; *pp; pp = &(*pp)->next)
@@ -508,6 +685,7 @@ int qservice_start(struct qservice *q, const struct qwho *who, const char *sql,
 	struct bgrun *r = xcalloc(1, sizeof *r);
 	int rc;
 	r->q = q;
+	r->admin = who->admin;
 	r->timeout_ms = timeout_ms;
 	info_init(&r->info, who, sql, true);
 	pthread_mutex_lock(&q->mu);

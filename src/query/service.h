@@ -14,6 +14,13 @@
  * also tracked in memory while they run.  A query found QUEUED or RUNNING
  * when the service opens was cut off by a restart: it is marked FAILED.
  *
+ * Writing tables: CREATE TABLE db.name [PARTITION BY (cols)] AS <query>,
+ * INSERT INTO db.name <query> and DROP TABLE db.name (write.h), in the
+ * warehouse zones (stage, cleanse, core, mart), by admins until grants
+ * exist.  Tables are Parquet (zstd) under the zone's folder, key=value
+ * folders for PARTITION BY; the table is crawled before the answer, which
+ * is one row (table, operation, rows, files).
+ *
  * Threads: every function may be called from any thread; qservice_run
  * blocks for the query, the others return at once.
  */
@@ -27,6 +34,7 @@
 #include "query/query.h"
 
 struct buf;
+struct catalog;
 struct meta;
 struct store;
 struct qservice;
@@ -36,7 +44,11 @@ struct qservice;
 /* Background queries tracked at once; past it qservice_start says TN_EAGAIN. */
 #define QSERVICE_MAX_ASYNC 64u
 
-int qservice_open(struct query_engine *e, struct store *s, struct meta *m,
+/*
+ * Opens the service over the engine, the store, the metastore (history)
+ * and the catalog (table writes), all borrowed.
+ */
+int qservice_open(struct query_engine *e, struct store *s, struct meta *m, struct catalog *c,
 		  struct qservice **out, char *err);
 /* Cancels background queries, waits for them, frees.  Accepts NULL. */
 void qservice_close(struct qservice *q);

@@ -217,7 +217,10 @@ def refused_statements_and_errors():
             "SELECT 1; SELECT 2": "2 statements",
             "SELECT * FROM duckdb_tables()": "duckdb_tables",
             "SELECT * FROM information_schema.tables": "information_schema",
-            "DROP TABLE raw.imm": "DROP",
+            "DROP TABLE raw.imm": "immutable",
+            "CREATE TABLE master.x AS SELECT 1": "warehouse zones",
+            "DELETE FROM raw.imm": "DELETE",
+            "UPDATE raw.imm SET dose_number = 1": "UPDATE",
         }
         for sql, word in refused.items():
             err = query(lake, sql, want=403)["error"]
@@ -235,6 +238,63 @@ def refused_statements_and_errors():
         hist = lake.json("GET", "/v1/queries?limit=3")["queries"]
         eq(hist[0]["state"], "FAILED", "failed state")
         check("syntax error" in hist[0]["error"]["message"], hist[0])
+    finally:
+        lake.stop()
+
+
+@test
+def create_insert_drop_tables():
+    lake, total = lake_with_data()
+    try:
+        r = query(lake, "CREATE TABLE mart.by_vaccine AS SELECT vaccine_name, count(*) AS n "
+                        "FROM raw.imm GROUP BY 1")
+        eq(r["columns"][0]["name"], "table", "answer columns")
+        eq(r["rows"][0][:2], ["mart.by_vaccine", "CREATE"], "answer")
+        eq(r["rows"][0][3], 1, "one file")
+        path = os.path.join(lake.dir, "warehouse", "mart", "by_vaccine")
+        files = [f for f in os.listdir(path) if not f.startswith(".")]
+        eq(len(files), 1, files)
+        with open(os.path.join(path, files[0]), "rb") as f:
+            eq(f.read(4), b"PAR1", "a Parquet file")
+        eq(os.listdir(path), files, "no temp folder left")
+        desc = lake.json("GET", "/v1/catalog/tables/mart.by_vaccine")
+        eq(desc["format"], "parquet", "format")
+        r = query(lake, "SELECT sum(n) FROM mart.by_vaccine")
+        eq(r["rows"], [[total]], "rows read back")
+        query(lake, "CREATE TABLE mart.by_vaccine AS SELECT 1", want=409)
+        r = query(lake, "CREATE TABLE IF NOT EXISTS mart.by_vaccine AS SELECT 1")
+        eq(r["rows"][0][1], "CREATE (exists)", "if not exists")
+
+        # partitioned: key=value folders the crawler reads as partitions
+        r = query(lake, "CREATE TABLE gold.by_day PARTITION BY (day) AS "
+                        "SELECT day, event_id, dose_number FROM raw.imm")
+        eq(r["rows"][0][2], total, "rows written")
+        eq(sorted(d for d in os.listdir(os.path.join(lake.dir, "warehouse", "mart", "by_day"))
+                  if not d.startswith(".")), ["day=1", "day=2", "day=3"], "partition folders")
+        desc = lake.json("GET", "/v1/catalog/tables/mart.by_day")
+        eq([k["name"] for k in desc["partition_keys"]], ["day"], "partition keys")
+        r = query(lake, "SELECT count(*) FROM mart.by_day WHERE day = 2")
+        eq((r["rows"], r["stats"]["files"]), ([[400]], 1), "pruned partition")
+        r = query(lake, "INSERT INTO mart.by_day SELECT day, event_id, dose_number "
+                        "FROM raw.imm WHERE day = 2")
+        eq(r["rows"][0][1:3], ["INSERT", 400], "insert")
+        r = query(lake, "SELECT day, count(*) FROM mart.by_day GROUP BY 1 ORDER BY 1")
+        eq(r["rows"], [[1, 400], [2, 800], [3, 400]], "after insert")
+        # errors inside the query keep their position in the whole statement
+        err = query(lake, "CREATE TABLE mart.bad AS SELECT nosuch FROM raw.imm", want=400)["error"]
+        eq(err["position"], 32, "position in the CREATE")
+        check(not os.path.exists(os.path.join(lake.dir, "warehouse", "mart", "bad")) or
+              not [f for f in os.listdir(os.path.join(lake.dir, "warehouse", "mart", "bad"))
+                   if not f.startswith(".")], "nothing left by a failed CREATE")
+        # DROP
+        r = query(lake, "DROP TABLE mart.by_day")
+        eq(r["rows"][0][1], "DROP", "drop")
+        check(not os.path.exists(os.path.join(lake.dir, "warehouse", "mart", "by_day")), "gone")
+        lake.json("GET", "/v1/catalog/tables/mart.by_day", want=404)
+        query(lake, "SELECT * FROM mart.by_day", want=404)
+        query(lake, "DROP TABLE mart.by_day", want=404)
+        eq(query(lake, "DROP TABLE IF EXISTS mart.by_day")["rows"][0][3], 0, "if exists")
+        query(lake, "CREATE OR REPLACE TABLE mart.x AS SELECT 1", want=501)
     finally:
         lake.stop()
 
