@@ -697,8 +697,30 @@ static void file_list_sql(struct buf *b, const char *root, const struct cat_file
 }
 
 /* SELECT list of the table's data columns: present ones cast, absent ones NULL. */
+/*
+ * The file-index column of one read: the position in the caller's files[]
+ * of each row's file, from DuckDB's file_index (the position in this read's
+ * own list, idx[] mapping one to the other).
+ */
+static void file_index_col(struct buf *b, const size_t *idx, size_t m, const char *file_col)
+{
+	bool identity = true;
+	for (size_t i = 0; i < m && identity; i++)
+		identity = idx[i] == i;
+	if (identity) {
+		buf_puts(b, "CAST(file_index AS BIGINT)");
+	} else {
+		buf_putc(b, '[');
+		for (size_t i = 0; i < m; i++)
+			buf_printf(b, "%s%zu", i ? "," : "", idx[i]);
+		buf_puts(b, "][CAST(file_index AS BIGINT) + 1]");
+	}
+	buf_puts(b, " AS ");
+	sql_ident(b, file_col);
+}
+
 static void select_list(struct buf *b, const struct cat_table *t, json_t *present, bool cast,
-			const char *file_col)
+			const char *file_col, const size_t *idx, size_t m)
 {
 	bool first = true;
 	buf_puts(b, "SELECT ");
@@ -728,7 +750,7 @@ static void select_list(struct buf *b, const struct cat_table *t, json_t *presen
 	}
 	if (file_col) {
 		buf_puts(b, first ? "" : ", ");
-		sql_ident(b, file_col);
+		file_index_col(b, idx, m, file_col);
 	}
 }
 
@@ -738,13 +760,16 @@ int catalog_scan_sql(const struct cat_table *t, const char *root, const struct c
 	if (n == 0)
 		return tn_fail(err, TN_EINVAL, "table '%s.%s': no files to scan", t->db, t->name);
 	const struct cat_file **f = xmalloc(n * sizeof *f);
+	size_t *idx = xmalloc(n * sizeof *idx);
 	bool *done = xcalloc(n, sizeof *done);
 	int rc = 0;
 	if (!strcmp(t->format, "json")) {
 		/* One read: explicit columns make absent fields NULL. */
-		for (size_t i = 0; i < n; i++)
+		for (size_t i = 0; i < n; i++) {
 			f[i] = &files[i];
-		select_list(out, t, NULL, false, file_col);
+			idx[i] = i;
+		}
+		select_list(out, t, NULL, false, file_col, idx, n);
 		buf_puts(out, " FROM read_json(");
 		file_list_sql(out, root, f, n);
 		buf_puts(out, ", format='auto', hive_partitioning=false, columns={");
@@ -758,12 +783,7 @@ int catalog_scan_sql(const struct cat_table *t, const char *root, const struct c
 			buf_putc(out, ':');
 			sql_str(out, t->cols[i].type);
 		}
-		buf_putc(out, '}');
-		if (file_col) {
-			buf_puts(out, ", filename=");
-			sql_str(out, file_col);
-		}
-		buf_putc(out, ')');
+		buf_puts(out, "})");
 		goto out;
 	}
 	/* CSV and Parquet: one read per group of files with the same options (columns, dialect). */
@@ -775,6 +795,7 @@ int catalog_scan_sql(const struct cat_table *t, const char *root, const struct c
 		size_t m = 0;
 		for (size_t j = i; j < n; j++)
 			if (!done[j] && !strcmp(files[j].options, files[i].options)) {
+				idx[m] = j;
 				f[m++] = &files[j];
 				done[j] = true;
 			}
@@ -789,7 +810,7 @@ int catalog_scan_sql(const struct cat_table *t, const char *root, const struct c
 		if (!first_group)
 			buf_puts(out, " UNION ALL ");
 		first_group = false;
-		select_list(out, t, present, true, file_col);
+		select_list(out, t, present, true, file_col, idx, m);
 		if (csv) {
 			struct csv_dialect d;
 			char *dj = json_dumps(json_object_get(o, "dialect"), JSON_COMPACT);
@@ -820,15 +841,12 @@ int catalog_scan_sql(const struct cat_table *t, const char *root, const struct c
 			file_list_sql(out, root, f, m);
 			buf_puts(out, ", union_by_name=true, hive_partitioning=false");
 		}
-		if (rc == 0 && file_col) {
-			buf_puts(out, ", filename=");
-			sql_str(out, file_col);
-		}
 		buf_putc(out, ')');
 		json_decref(o);
 	}
 out:
 	free(f);
+	free(idx);
 	free(done);
 	return rc;
 }

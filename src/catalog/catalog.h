@@ -330,9 +330,11 @@ void cat_file_list_release(struct cat_file_list *l);
  * of catalog_table_files, absolute paths root + "/" + path) with the
  * catalog's schema: exactly the top-level data columns of t, in order,
  * with their catalogued types (no inference at query time); file names
- * are quoted and glob-escaped.  file_col, if not NULL, adds a VARCHAR
- * column of that name holding each row's file path (to join partition
- * values).  The SQL needs the files readable (allowed_directories).
+ * are quoted and glob-escaped.  file_col, if not NULL, adds a BIGINT
+ * column of that name holding the index in files[] of each row's file
+ * (from DuckDB's file_index: to look partition values up per file at the
+ * cost of a list access).  The SQL needs the files readable
+ * (allowed_directories).
  * TN_EINVAL if n == 0.
  */
 int catalog_scan_sql(const struct cat_table *t, const char *root, const struct cat_file *files,
