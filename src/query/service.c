@@ -521,6 +521,13 @@ static int run_write(struct qservice *q, struct qinfo *info, const struct write_
 			return rc;
 		}
 	}
+	/* a new table's folder must not hold files already (uncatalogued data) */
+	int fstate = ws->kind == WRITE_CREATE ? store_folder_state(q->store, folder, err) : 0;
+	if (fstate < 0)
+		return fstate;
+	if (fstate == STORE_VISIBLE)
+		return tn_fail(err, TN_ECONFLICT, "table '%s': folder '%s' already holds files "
+			       "that are not in the catalog: crawl it, or remove them", table, folder);
 	/* the table's files go to a hidden folder first */
 	snprintf(tmpkey, sizeof tmpkey, "%s/.write-%s", folder, info->id);
 	if ((rc = store_path(q->store, tmpkey, tmpabs, sizeof tmpabs, err)) ||
@@ -549,6 +556,10 @@ static int run_write(struct qservice *q, struct qinfo *info, const struct write_
 	if (rc) {
 		unsigned gone;
 		store_delete_tree(q->store, tmpkey, &gone, dummy);
+		/* a failed CREATE leaves no empty table folder behind */
+		if (ws->kind == WRITE_CREATE && fstate == STORE_ABSENT &&
+		    store_folder_state(q->store, folder, dummy) == STORE_EMPTY)
+			store_delete_tree(q->store, folder, &gone, dummy);
 		return rc;
 	}
 	/* register it now */

@@ -547,3 +547,27 @@ int store_delete_tree(struct store *s, const char *key, unsigned *removed, char 
 		rc = os_fsync_parent(path, err);
 	return rc;
 }
+
+int store_folder_state(struct store *s, const char *key, char *err)
+{
+	char path[PATH_MAX];
+	int rc = object_path(s, key, path, sizeof path, err);
+	if (rc)
+		return rc;
+	if (!os_exists(path))
+		return STORE_ABSENT;
+	if (!os_is_dir(path))
+		return STORE_VISIBLE;
+	DIR *d = opendir(path);
+	if (!d)
+		return tn_fail(err, tn_from_errno(errno), "cannot read folder '%s'", key);
+	struct dirent *e;
+	int state = STORE_EMPTY;
+	while ((e = readdir(d)))
+		if (e->d_name[0] != '.') {
+			state = STORE_VISIBLE;
+			break;
+		}
+	closedir(d);
+	return state;
+}

@@ -131,6 +131,13 @@ int store_move_tree(struct store *s, const char *from_key, const char *to_key, u
  * zone folder.  *removed counts the files.
  */
 int store_delete_tree(struct store *s, const char *key, unsigned *removed, char *err);
+/*
+ * What is at key: STORE_ABSENT, STORE_EMPTY (a folder holding nothing or
+ * only hidden entries), STORE_VISIBLE (an object, or a folder with a
+ * visible entry); or a negative TN code.
+ */
+enum { STORE_ABSENT, STORE_EMPTY, STORE_VISIBLE };
+int store_folder_state(struct store *s, const char *key, char *err);
 /* Deletes an object (refused in raw). */
 int store_delete(struct store *s, const char *key, char *err);
 
