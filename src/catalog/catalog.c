@@ -696,31 +696,69 @@ static void file_list_sql(struct buf *b, const char *root, const struct cat_file
 	buf_putc(b, ']');
 }
 
-/* SELECT list of the table's data columns: present ones cast, absent ones NULL. */
+/* The name of the file column a read adds when file_index is a data column. */
+#define SCAN_FILENAME_COL "__tarn_filename"
+
+/* Does t have a data column named file_index (hiding DuckDB's virtual column)? */
+static bool file_index_hidden(const struct cat_table *t)
+{
+	for (size_t i = 0; i < t->ncols; i++)
+		if (!t->cols[i].depth && !t->cols[i].partition &&
+		    !strcasecmp(t->cols[i].name, "file_index"))
+			return true;
+	return false;
+}
+
 /*
  * The file-index column of one read: the position in the caller's files[]
  * of each row's file, from DuckDB's file_index (the position in this read's
- * own list, idx[] mapping one to the other).
+ * own list, idx[] mapping one to the other).  When a data column is named
+ * file_index, DuckDB's is hidden: the read then adds its file name, looked
+ * up in a MAP (slower, but only for such tables).
  */
-static void file_index_col(struct buf *b, const size_t *idx, size_t m, const char *file_col)
+static void file_index_col(struct buf *b, const struct cat_table *t, const char *root,
+			   const struct cat_file *const *f, const size_t *idx, size_t m,
+			   const char *file_col)
 {
-	bool identity = true;
-	for (size_t i = 0; i < m && identity; i++)
-		identity = idx[i] == i;
-	if (identity) {
-		buf_puts(b, "CAST(file_index AS BIGINT)");
+	if (file_index_hidden(t)) {
+		buf_puts(b, "map_extract_value(MAP {");
+		for (size_t i = 0; i < m; i++) {
+			struct buf p = BUF_INIT(0);
+			buf_printf(&p, "%s/%s", root, f[i]->path);
+			buf_puts(b, i ? ", " : "");
+			sql_str(b, p.data);
+			buf_printf(b, ": %zu", idx[i]);
+			buf_release(&p);
+		}
+		buf_puts(b, "}, \"" SCAN_FILENAME_COL "\")");
 	} else {
-		buf_putc(b, '[');
-		for (size_t i = 0; i < m; i++)
-			buf_printf(b, "%s%zu", i ? "," : "", idx[i]);
-		buf_puts(b, "][CAST(file_index AS BIGINT) + 1]");
+		bool identity = true;
+		for (size_t i = 0; i < m && identity; i++)
+			identity = idx[i] == i;
+		if (identity) {
+			buf_puts(b, "CAST(file_index AS BIGINT)");
+		} else {
+			buf_putc(b, '[');
+			for (size_t i = 0; i < m; i++)
+				buf_printf(b, "%s%zu", i ? "," : "", idx[i]);
+			buf_puts(b, "][CAST(file_index AS BIGINT) + 1]");
+		}
 	}
 	buf_puts(b, " AS ");
 	sql_ident(b, file_col);
 }
 
+/* The reader option that file_index_col needs, if any. */
+static void file_index_option(struct buf *b, const struct cat_table *t, const char *file_col)
+{
+	if (file_col && file_index_hidden(t))
+		buf_puts(b, ", filename='" SCAN_FILENAME_COL "'");
+}
+
+/* SELECT list of the table's data columns: present ones cast, absent ones NULL. */
 static void select_list(struct buf *b, const struct cat_table *t, json_t *present, bool cast,
-			const char *file_col, const size_t *idx, size_t m)
+			const char *file_col, const char *root, const struct cat_file *const *f,
+			const size_t *idx, size_t m)
 {
 	bool first = true;
 	buf_puts(b, "SELECT ");
@@ -750,7 +788,7 @@ static void select_list(struct buf *b, const struct cat_table *t, json_t *presen
 	}
 	if (file_col) {
 		buf_puts(b, first ? "" : ", ");
-		file_index_col(b, idx, m, file_col);
+		file_index_col(b, t, root, f, idx, m, file_col);
 	}
 }
 
@@ -769,7 +807,7 @@ int catalog_scan_sql(const struct cat_table *t, const char *root, const struct c
 			f[i] = &files[i];
 			idx[i] = i;
 		}
-		select_list(out, t, NULL, false, file_col, idx, n);
+		select_list(out, t, NULL, false, file_col, root, f, idx, n);
 		buf_puts(out, " FROM read_json(");
 		file_list_sql(out, root, f, n);
 		buf_puts(out, ", format='auto', hive_partitioning=false, columns={");
@@ -783,7 +821,9 @@ int catalog_scan_sql(const struct cat_table *t, const char *root, const struct c
 			buf_putc(out, ':');
 			sql_str(out, t->cols[i].type);
 		}
-		buf_puts(out, "})");
+		buf_putc(out, '}');
+		file_index_option(out, t, file_col);
+		buf_putc(out, ')');
 		goto out;
 	}
 	/* CSV and Parquet: one read per group of files with the same options (columns, dialect). */
@@ -810,7 +850,7 @@ int catalog_scan_sql(const struct cat_table *t, const char *root, const struct c
 		if (!first_group)
 			buf_puts(out, " UNION ALL ");
 		first_group = false;
-		select_list(out, t, present, true, file_col, idx, m);
+		select_list(out, t, present, true, file_col, root, f, idx, m);
 		if (csv) {
 			struct csv_dialect d;
 			char *dj = json_dumps(json_object_get(o, "dialect"), JSON_COMPACT);
@@ -841,6 +881,7 @@ int catalog_scan_sql(const struct cat_table *t, const char *root, const struct c
 			file_list_sql(out, root, f, m);
 			buf_puts(out, ", union_by_name=true, hive_partitioning=false");
 		}
+		file_index_option(out, t, file_col);
 		buf_putc(out, ')');
 		json_decref(o);
 	}

@@ -225,6 +225,10 @@ int cmd_sql(int argc, char **argv)
 		buf_puts(&sql, sqlarg);
 	}
 	json_t *body = json_pack("{s:s%}", "sql", sql.data, sql.len);
+	if (!body) {
+		buf_release(&sql);
+		return cli_error("the SQL is not valid UTF-8");
+	}
 	if (tmo)
 		json_object_set_new(body, "timeout", json_integer((json_int_t)tmo));
 	char *payload = json_dumps(body, JSON_COMPACT);

@@ -87,6 +87,7 @@ struct walk {
 	/* the innermost SELECT_NODE being walked (for pruning predicates) */
 	const json_t *sel_from;   /* its from_table */
 	const json_t *sel_where;  /* its where_clause (NULL: none) */
+	bool sel_sample;          /* it has USING SAMPLE (sampled before the WHERE) */
 };
 
 static const char *const read_hint =
@@ -460,7 +461,8 @@ static bool in_scope(const struct scope *sc, const char *name)
  *     and an ASOF join picks the nearest row, so fewer rows on one side
  *     would change the pairs;
  *   - a reference with a TABLESAMPLE or renamed columns (AS x(a, b)) gets
- *     none;
+ *     none, nor does any reference of a SELECT with USING SAMPLE (DuckDB
+ *     samples before it filters);
  *   - a column is this reference's when qualified by its alias (or, with
  *     no alias, its name or schema.name), or unqualified when the FROM is
  *     this one table;
@@ -534,7 +536,7 @@ static bool const_value(const json_t *e, struct guard_const *out)
 	} else if (!strcmp(type, "INTEGER") || !strcmp(type, "BIGINT") ||
 		   !strcmp(type, "SMALLINT") || !strcmp(type, "TINYINT") ||
 		   !strcmp(type, "HUGEINT") || !strcmp(type, "UBIGINT")) {
-		if (d > 9007199254740992.0 || d < -9007199254740992.0)
+		if (d >= 9007199254740992.0 || d <= -9007199254740992.0)
 			return false;
 		snprintf(num, sizeof num, "%.0f", d);
 	} else {
@@ -656,7 +658,7 @@ static void collect_preds(struct guard_ref *out, const json_t *e, const json_t *
 static void ref_preds(const struct walk *w, const json_t *ref, struct guard_ref *out)
 {
 	memset(out, 0, sizeof *out);
-	if (!w->sel_where || !direct_member(w->sel_from, ref))
+	if (!w->sel_where || w->sel_sample || !direct_member(w->sel_from, ref))
 		return;
 	if (!json_is_null(json_object_get(ref, "sample")) && json_object_get(ref, "sample"))
 		return;
@@ -764,6 +766,7 @@ static int walk_object(struct walk *w, const json_t *o, unsigned depth, const st
 	struct scope *frames = NULL, self;
 	const struct scope *inner = sc;
 	const json_t *saved_from = w->sel_from, *saved_where = w->sel_where;
+	bool saved_sample = w->sel_sample;
 	bool cte_node = false;
 	int rc = 0;
 
@@ -789,6 +792,8 @@ static int walk_object(struct walk *w, const json_t *o, unsigned depth, const st
 			w->sel_where = json_object_get(o, "where_clause");
 			if (json_is_null(w->sel_where))
 				w->sel_where = NULL;
+			const json_t *sample = json_object_get(o, "sample");
+			w->sel_sample = sample && !json_is_null(sample);
 		}
 	}
 	if ((rc = check_slot(w, json_object_get(o, "from_table"))))
@@ -816,6 +821,7 @@ static int walk_object(struct walk *w, const json_t *o, unsigned depth, const st
 out:
 	w->sel_from = saved_from;
 	w->sel_where = saved_where;
+	w->sel_sample = saved_sample;
 	free(frames);
 	return rc;
 }

@@ -43,6 +43,7 @@
  */
 #include "query/query.h"
 
+#include <ctype.h>
 #include <duckdb.h>
 #include <errno.h>
 #include <pthread.h>
@@ -81,7 +82,7 @@ struct slot {
 	bool busy;
 	int64_t deadline_ns;        /* 0: none */
 	struct query_ctl *ctl;      /* of the running query, or NULL */
-	int interrupted;            /* why the watchdog interrupted: 0, TN_ETIMEDOUT, TN_ECANCELED */
+	atomic_int interrupted;     /* why the watchdog interrupts: 0, TN_ETIMEDOUT, TN_ECANCELED */
 	struct view_memo *views;
 	size_t nviews;
 };
@@ -97,6 +98,7 @@ struct query_engine {
 	pthread_mutex_t mu;
 	pthread_cond_t cv;          /* a slot was freed, a cancel happened, or closing */
 	unsigned queued;
+	unsigned active;            /* calls inside query_run / query_copy */
 	bool closing;
 	pthread_t watchdog;
 	bool watchdog_started;
@@ -196,11 +198,23 @@ void query_cancel(struct query_ctl *c)
 
 /* ---- the engine ---- */
 
+/*
+ * Every QUERY_WATCH_MS: a busy slot whose query was canceled or passed its
+ * deadline (or the engine is closing) gets a reason and an interrupt.  The
+ * interrupt is repeated on every tick while the slot stays busy: DuckDB
+ * drops an interrupt that arrives between statements (while the engine
+ * builds views or prepares), so one signal is not enough.
+ */
 static void *watchdog_main(void *arg)
 {
 	struct query_engine *e = arg;
 	pthread_mutex_lock(&e->mu);
-	while (!e->closing) {
+	for (;;) {
+		bool busy = false;
+		for (unsigned i = 0; i < e->nslots; i++)
+			busy |= e->slots[i].busy;
+		if (e->closing && !busy && e->active == 0)
+			break;
 		struct timespec ts;
 		clock_gettime(CLOCK_REALTIME, &ts);
 		ts.tv_nsec += QUERY_WATCH_MS * 1000000L;
@@ -212,15 +226,19 @@ static void *watchdog_main(void *arg)
 		int64_t now = time_mono_ns();
 		for (unsigned i = 0; i < e->nslots; i++) {
 			struct slot *s = &e->slots[i];
-			if (!s->busy || s->interrupted)
+			if (!s->busy)
 				continue;
-			if (s->ctl && atomic_load(&s->ctl->canceled))
-				s->interrupted = TN_ECANCELED;
-			else if (s->deadline_ns && now > s->deadline_ns)
-				s->interrupted = TN_ETIMEDOUT;
-			else if (e->closing)
-				s->interrupted = TN_ECANCELED;
-			if (s->interrupted)
+			int why = atomic_load(&s->interrupted);
+			if (!why) {
+				if (s->ctl && atomic_load(&s->ctl->canceled))
+					why = TN_ECANCELED;
+				else if (s->deadline_ns && now > s->deadline_ns)
+					why = TN_ETIMEDOUT;
+				else if (e->closing)
+					why = TN_ECANCELED;
+				atomic_store(&s->interrupted, why);
+			}
+			if (why)
 				duckdb_interrupt(s->con);
 		}
 	}
@@ -364,7 +382,7 @@ void query_engine_close(struct query_engine *e)
 	pthread_cond_broadcast(&e->watch_cv);
 	/* Running queries get interrupted by the watchdog; wait for them and the queue. */
 	for (;;) {
-		bool busy = e->queued > 0;
+		bool busy = e->queued > 0 || e->active > 0;
 		for (unsigned i = 0; i < e->nslots; i++)
 			busy |= e->slots[i].busy;
 		if (!busy)
@@ -455,7 +473,7 @@ static int acquire(struct query_engine *e, const struct query_req *q, int64_t de
 		s->busy = true;
 		s->deadline_ns = deadline_ns;
 		s->ctl = q->ctl;
-		s->interrupted = 0;
+		atomic_store(&s->interrupted, 0);
 	}
 	pthread_mutex_unlock(&e->mu);
 	if (*out && q->ctl) {
@@ -485,20 +503,39 @@ static void release(struct query_engine *e, const struct query_req *q, struct sl
 
 /* ---- partition pruning ---- */
 
-/* -1, 0, 1 comparing partition value v with constant c; 2 if they cannot be compared. */
+/* An integer literal as DuckDB would read it exactly: [+-]digits, within int64. */
+static bool exact_int(const char *t, long long *out)
+{
+	char *end;
+	if (!*t || strspn(t + (*t == '-' || *t == '+'), "0123456789") != strlen(t + (*t == '-' || *t == '+')))
+		return false;
+	errno = 0;
+	*out = strtoll(t, &end, 10);
+	return !errno && !*end;
+}
+
+/*
+ * -1, 0, 1 comparing partition value v with constant c as DuckDB would;
+ * 2 when tarn cannot tell how DuckDB compares them (then the file is kept).
+ */
 static int cmp_value(const struct cat_partition_key *k, const char *v, const struct guard_const *c)
 {
 	bool numeric = strcmp(k->type, "VARCHAR") != 0;
 	if (numeric) {
+		long long a, b;
+		if (!exact_int(v, &a))
+			return 2;
+		if (exact_int(c->text, &b))
+			return a < b ? -1 : a > b;
+		if (!c->number)
+			return 2;  /* '2024.5' against an integer: DuckDB casts and rounds */
 		char *end;
 		errno = 0;
-		double a = strtod(v, &end);
-		if (end == v || *end || errno)
+		double d = strtod(c->text, &end);
+		if (end == c->text || *end || errno || d > 9007199254740992.0 ||
+		    d < -9007199254740992.0 || a > (1ll << 53) || a < -(1ll << 53))
 			return 2;
-		double b = strtod(c->text, &end);
-		if (end == c->text || *end || errno)
-			return 2;  /* a string DuckDB may cast otherwise: keep */
-		return a < b ? -1 : a > b;
+		return (double)a < d ? -1 : (double)a > d;
 	}
 	if (c->number)
 		return 2;  /* VARCHAR = 5: DuckDB decides the cast; keep */
@@ -767,17 +804,22 @@ static int unknown_table(struct query_engine *e, const char *db, const char *nam
 static int resolve(struct query_engine *e, const struct guard_table *gt, struct cat_table *t,
 		   char *err)
 {
-	char dummy[TN_ERRLEN];
+	char dummy[TN_ERRLEN], db[64];
 	if (gt->db) {
-		if (zone_by_name(gt->db) < 0)
+		/* SQL folds the case of names: RAW.t is raw.t */
+		snprintf(db, sizeof db, "%s", gt->db);
+		for (char *p = db; *p; p++)
+			if (*p >= 'A' && *p <= 'Z')
+				*p = (char)(*p - 'A' + 'a');
+		if (zone_by_name(db) < 0)
 			return tn_fail(err, TN_ENOTFOUND,
 				       "database '%.100s' does not exist (databases are the zones: "
 				       "raw, transient, master, drop, sandbox, log, stage, cleanse, "
 				       "core, mart, references; aliases bronze, silver, gold)",
 				       gt->db);
-		if (catalog_table_get(e->catalog, gt->db, gt->name, t, dummy) == 0)
+		if (catalog_table_get(e->catalog, db, gt->name, t, dummy) == 0)
 			return 0;
-		return unknown_table(e, gt->db, gt->name, err);
+		return unknown_table(e, db, gt->name, err);
 	}
 	struct cat_table_list l;
 	int rc = catalog_tables(e->catalog, NULL, &l, err);
@@ -793,7 +835,6 @@ static int resolve(struct query_engine *e, const struct guard_table *gt, struct 
 			buf_printf(&names, "%s%s.%s", hits > 1 ? ", " : "", l.v[i].db, l.v[i].name);
 		}
 	if (hits == 1) {
-		char db[64];
 		snprintf(db, sizeof db, "%s", found_db);
 		rc = catalog_table_get(e->catalog, db, gt->name, t, err);
 	} else if (hits > 1) {
@@ -903,7 +944,71 @@ static long error_position(const char *sql, const char *msg)
 	return -1;
 }
 
-/* Length of sql without trailing whitespace, comments and one final ';'. */
+/* Past a block comment at p ("/" "*"), nested as DuckDB's lexer nests them. */
+static const char *skip_block_comment(const char *p)
+{
+	int depth = 0;
+	while (*p) {
+		if (p[0] == '/' && p[1] == '*') {
+			depth++;
+			p += 2;
+		} else if (p[0] == '*' && p[1] == '/') {
+			p += 2;
+			if (--depth == 0)
+				return p;
+		} else {
+			p++;
+		}
+	}
+	return p;
+}
+
+/* Past a quoted token at p: '...', "...", E'...' (backslash escapes), $tag$...$tag$. */
+static const char *skip_quoted(const char *sql, const char *p)
+{
+	char c = *p;
+	if (c == '$') {
+		const char *t = p + 1;
+		while ((*t >= 'a' && *t <= 'z') || (*t >= 'A' && *t <= 'Z') || *t == '_' ||
+		       (t > p + 1 && *t >= '0' && *t <= '9'))
+			t++;
+		if (*t != '$')
+			return p + 1;   /* a parameter like $1, not a dollar quote */
+		size_t taglen = (size_t)(t - p) + 1;
+		const char *end = p + taglen;
+		for (; *end; end++)
+			if (!strncmp(end, p, taglen))
+				return end + taglen;
+		return end;
+	}
+	bool backslash = c == '\'' && p > sql && (p[-1] == 'e' || p[-1] == 'E') &&
+			 (p - 1 == sql || !(isalnum((unsigned char)p[-2]) || p[-2] == '_'));
+	const char *q = p + 1;
+	while (*q) {
+		if (backslash && *q == '\\' && q[1]) {
+			q += 2;
+			continue;
+		}
+		if (*q == c) {
+			if (q[1] == c) {
+				q += 2;
+				continue;
+			}
+			return q + 1;
+		}
+		q++;
+	}
+	return q;
+}
+
+/*
+ * Length of sql without trailing whitespace, comments and one final ';',
+ * lexed as DuckDB does (strings of every kind, quoted names, nested
+ * comments), so that the wrapper and COPY put their text after the
+ * statement, never inside one of its strings.  A wrong cut cannot change
+ * what runs: the wrapped text is prepared as one statement (and a COPY
+ * checked to be one).
+ */
 static size_t trimmed_len(const char *sql)
 {
 	size_t last = 0, semi = (size_t)-1;  /* end of the last token; a ';' ending it */
@@ -916,30 +1021,20 @@ static size_t trimmed_len(const char *sql)
 			continue;
 		}
 		if (c == '/' && p[1] == '*') {
-			const char *q = strstr(p + 2, "*/");
-			p = q ? q + 2 : p + strlen(p);
+			p = skip_block_comment(p);
 			continue;
 		}
 		if (c == ' ' || c == '\t' || c == '\n' || c == '\r' || c == '\f' || c == '\v') {
 			p++;
 			continue;
 		}
-		if (c == '\'' || c == '"') {
-			const char *q = p + 1;
-			while (*q && !(*q == c && q[1] != c)) {
-				if (*q == c)
-					q++;
-				q++;
-			}
-			p = *q ? q + 1 : q;
+		if (c == '\'' || c == '"' || c == '$') {
+			p = skip_quoted(sql, p);
 			last = (size_t)(p - sql);
 			semi = (size_t)-1;
 			continue;
 		}
-		if (c == ';')
-			semi = (size_t)(p - sql);
-		else
-			semi = (size_t)-1;
+		semi = c == ';' ? (size_t)(p - sql) : (size_t)-1;
 		p++;
 		last = (size_t)(p - sql);
 	}
@@ -997,12 +1092,17 @@ static const char *type_name(duckdb_logical_type lt, char *buf, size_t n)
 	}
 }
 
-/* Maps a failed DuckDB call to a TN code, given why the watchdog interrupted (if it did). */
-static int duck_error(struct slot *s, duckdb_error_type et, const char *msg, const char *sql,
-		      struct query_stats *st, char *err)
+/*
+ * Maps a failed DuckDB call to a TN code, given why the watchdog
+ * interrupted (if it did).  text is what DuckDB ran; the user's SQL is
+ * text[user_off .. user_off + user_len).
+ */
+static int duck_error(struct slot *s, duckdb_error_type et, const char *msg, const char *text,
+		      size_t user_off, size_t user_len, struct query_stats *st, char *err)
 {
-	if (et == DUCKDB_ERROR_INTERRUPT || s->interrupted) {
-		if (s->interrupted == TN_ETIMEDOUT)
+	int why = atomic_load(&s->interrupted);
+	if (et == DUCKDB_ERROR_INTERRUPT || why) {
+		if (why == TN_ETIMEDOUT)
 			return tn_fail(err, TN_ETIMEDOUT, "query timed out");
 		return tn_fail(err, TN_ECANCELED, "query canceled");
 	}
@@ -1010,7 +1110,9 @@ static int duck_error(struct slot *s, duckdb_error_type et, const char *msg, con
 		return tn_fail(err, TN_ETOOBIG, "query ran out of memory: %.300s", msg);
 	if (et == DUCKDB_ERROR_PERMISSION)
 		return tn_fail(err, TN_EDENIED, "sql: %.400s", msg);
-	st->error_pos = error_position(sql, msg);
+	long pos = error_position(text, msg);
+	st->error_pos = pos >= (long)user_off && pos <= (long)(user_off + user_len)
+				? pos - (long)user_off : -1;
 	/* the first line of DuckDB's message; the position is given apart */
 	const char *nl = strchr(msg, '\n');
 	int len = nl ? (int)(nl - msg) : (int)strlen(msg);
@@ -1021,29 +1123,42 @@ static int duck_error(struct slot *s, duckdb_error_type et, const char *msg, con
 	return tn_fail(err, TN_EINVAL, "sql: %.*s", len, msg);
 }
 
-/* Prepares on s, mapping an error. */
-static int prepare(struct slot *s, const char *sql, const char *user_sql,
+/*
+ * Prepares text on s, mapping an error.  The user's SQL starts at byte
+ * user_off of text (the rendering wrapper and COPY put text before it):
+ * an error position is reported relative to user_sql, or -1 when it lies
+ * outside it.
+ */
+static int prepare(struct slot *s, const char *text, size_t user_off, const char *user_sql,
 		   duckdb_prepared_statement *out, struct query_stats *st, char *err)
 {
-	if (duckdb_prepare(s->con, sql, out) == DuckDBSuccess)
+	if (duckdb_prepare(s->con, text, out) == DuckDBSuccess)
 		return 0;
 	const char *msg = duckdb_prepare_error(*out);
+	if (!msg)
+		msg = "cannot prepare";
 	/* prepare gives no error type: an interrupt or memory failure reads in the message */
 	duckdb_error_type et = DUCKDB_ERROR_INVALID;
-	if (msg && strstr(msg, "INTERRUPT Error"))
+	if (strstr(msg, "INTERRUPT Error"))
 		et = DUCKDB_ERROR_INTERRUPT;
-	else if (msg && strstr(msg, "Out of Memory Error"))
+	else if (strstr(msg, "Out of Memory Error"))
 		et = DUCKDB_ERROR_OUT_OF_MEMORY;
-	else if (msg && strstr(msg, "Permission Error"))
+	else if (strstr(msg, "Permission Error"))
 		et = DUCKDB_ERROR_PERMISSION;
-	int rc = duck_error(s, et, msg ? msg : "cannot prepare", user_sql, st, err);
+	int rc = duck_error(s, et, msg, text, user_off, strlen(user_sql), st, err);
 	duckdb_destroy_prepare(out);
 	return rc;
 }
 
+/* What DuckDB runs for a query: text, with the user's SQL at user_off. */
+struct ran {
+	const char *text;
+	size_t user_off, user_len;
+};
+
 /* Turns the result's VARCHAR chunks into sink rows. */
 static int stream_rows(struct slot *s, duckdb_result *res, size_t ncols,
-		       const struct query_sink *sink, struct query_stats *st, const char *sql,
+		       const struct query_sink *sink, struct query_stats *st, const struct ran *ran,
 		       char *err)
 {
 	struct query_value *vals = xcalloc(ncols ? ncols : 1, sizeof *vals);
@@ -1053,7 +1168,8 @@ static int stream_rows(struct slot *s, duckdb_result *res, size_t ncols,
 		if (!ch) {
 			const char *msg = duckdb_result_error(res);
 			if (msg)
-				rc = duck_error(s, duckdb_result_error_type(res), msg, sql, st, err);
+				rc = duck_error(s, duckdb_result_error_type(res), msg, ran->text,
+						ran->user_off, ran->user_len, st, err);
 			break;
 		}
 		idx_t n = duckdb_data_chunk_get_size(ch);
@@ -1101,14 +1217,16 @@ static int execute(struct slot *s, duckdb_prepared_statement ust, const char *us
 		const char *tn = type_name(lt, tb, sizeof tb);
 		const char *name = duckdb_prepared_statement_column_name(ust, c);
 		cols[c].name = xstrdup(name ? name : "");
+		duckdb_free((void *)name);
 		cols[c].type = xstrdup(tn);
 		cols[c].kind = result_kind_of(tn);
 		wrap |= duckdb_get_type_id(lt) != DUCKDB_TYPE_VARCHAR;
 		duckdb_destroy_logical_type(&lt);
 	}
 	duckdb_prepared_statement run = ust, wst = NULL;
+	struct buf b = BUF_INIT(0);
+	struct ran ran = { user_sql, 0, strlen(user_sql) };
 	if (wrap) {
-		struct buf b = BUF_INIT(0);
 		buf_puts(&b, "SELECT ");
 		for (size_t c = 0; c < ncols; c++) {
 			const char *fmt = cols[c].kind == QCOL_JSON && strcmp(cols[c].type, "JSON")
@@ -1118,10 +1236,12 @@ static int execute(struct slot *s, duckdb_prepared_statement ust, const char *us
 			buf_printf(&b, fmt, c + 1);
 		}
 		buf_puts(&b, " FROM (\n");
+		ran.user_off = b.len;
 		buf_append(&b, user_sql, trimmed_len(user_sql));
 		buf_puts(&b, "\n) AS \"tarn_result\"");
-		rc = prepare(s, b.data, user_sql, &wst, st, err);
-		buf_release(&b);
+		ran.text = b.data;
+		/* duckdb_prepare takes one statement: a wrapper cut wrongly fails here */
+		rc = prepare(s, b.data, ran.user_off, user_sql, &wst, st, err);
 		run = wst;
 	}
 	if (rc == 0)
@@ -1130,12 +1250,13 @@ static int execute(struct slot *s, duckdb_prepared_statement ust, const char *us
 		duckdb_result res;
 		if (duckdb_execute_prepared_streaming(run, &res) != DuckDBSuccess) {
 			rc = duck_error(s, duckdb_result_error_type(&res), duckdb_result_error(&res),
-					user_sql, st, err);
+					ran.text, ran.user_off, ran.user_len, st, err);
 		} else {
-			rc = stream_rows(s, &res, ncols, sink, st, user_sql, err);
+			rc = stream_rows(s, &res, ncols, sink, st, &ran, err);
 		}
 		duckdb_destroy_result(&res);
 	}
+	buf_release(&b);
 	if (wst)
 		duckdb_destroy_prepare(&wst);
 	for (size_t c = 0; c < ncols; c++) {
@@ -1146,14 +1267,36 @@ static int execute(struct slot *s, duckdb_prepared_statement ust, const char *us
 	return rc;
 }
 
-/* Runs COPY (<the user's SELECT>) TO c->to (Parquet, zstd) on s. */
+/* Partition column names COPY takes: plain identifiers (they name folders). */
+static bool plain_ident(const char *n)
+{
+	if (!((n[0] >= 'a' && n[0] <= 'z') || (n[0] >= 'A' && n[0] <= 'Z') || n[0] == '_'))
+		return false;
+	for (const char *p = n; *p; p++)
+		if (!((*p >= 'a' && *p <= 'z') || (*p >= 'A' && *p <= 'Z') || (*p >= '0' && *p <= '9') ||
+		      *p == '_'))
+			return false;
+	return strlen(n) <= 128;
+}
+
+/*
+ * Runs COPY (<the user's SELECT>) TO c->to (Parquet, zstd) on s.  The text
+ * is prepared (one statement only) and must be a COPY, so that no cut of
+ * the user's SQL can turn it into something else.
+ */
 static int copy_out(struct slot *s, const char *user_sql, const struct query_copy *c,
 		    uint64_t *rows, struct query_stats *st, char *err)
 {
 	struct buf b = BUF_INIT(0);
+	duckdb_prepared_statement ps = NULL;
 	duckdb_result r;
 	int rc = 0;
+	for (size_t i = 0; i < c->npart; i++)
+		if (!plain_ident(c->partition_by[i]))
+			return tn_fail(err, TN_EINVAL, "partition column '%.100s': use letters, digits "
+				       "and '_' (it names folders)", c->partition_by[i]);
 	buf_puts(&b, "COPY (\n");
+	size_t user_off = b.len;
 	buf_append(&b, user_sql, trimmed_len(user_sql));
 	buf_puts(&b, "\n) TO ");
 	sql_str(&b, c->to);
@@ -1171,16 +1314,40 @@ static int copy_out(struct slot *s, const char *user_sql, const struct query_cop
 		}
 	}
 	buf_puts(&b, ")");
-	if (duckdb_query(s->con, b.data, &r) != DuckDBSuccess) {
-		rc = duck_error(s, duckdb_result_error_type(&r), duckdb_result_error(&r), user_sql, st,
-				err);
+	if ((rc = prepare(s, b.data, user_off, user_sql, &ps, st, err)))
+		goto out;
+	if (duckdb_prepared_statement_type(ps) != DUCKDB_STATEMENT_TYPE_COPY) {
+		rc = tn_fail(err, TN_EINVAL, "the query of a table write must be one SELECT");
+		goto out;
+	}
+	if (duckdb_execute_prepared(ps, &r) != DuckDBSuccess) {
+		rc = duck_error(s, duckdb_result_error_type(&r), duckdb_result_error(&r), b.data,
+				user_off, strlen(user_sql), st, err);
 	} else {
 		*rows = duckdb_row_count(&r) > 0 ? (uint64_t)duckdb_value_int64(&r, 0, 0) : 0;
 		st->rows = *rows;
 	}
 	duckdb_destroy_result(&r);
+out:
+	if (ps)
+		duckdb_destroy_prepare(&ps);
 	buf_release(&b);
 	return rc;
+}
+
+/* Has the query on s been canceled or passed its deadline?  The TN code, or 0. */
+static int stopped(const struct slot *s, const struct query_req *q, int64_t deadline, char *err)
+{
+	int why = atomic_load(&s->interrupted);
+	if (!why && ctl_canceled(q->ctl))
+		why = TN_ECANCELED;
+	if (!why && deadline && time_mono_ns() > deadline)
+		why = TN_ETIMEDOUT;
+	if (why == TN_ETIMEDOUT)
+		return tn_fail(err, why, "query timed out");
+	if (why)
+		return tn_fail(err, why, "query canceled");
+	return 0;
 }
 
 /* query_run and query_copy: one of sink and copy is set. */
@@ -1195,6 +1362,13 @@ static int run(struct query_engine *e, const struct query_req *q, const struct q
 	st->error_pos = -1;
 	if (ctl_canceled(q->ctl))
 		return tn_fail(err, TN_ECANCELED, "query canceled");
+	pthread_mutex_lock(&e->mu);
+	if (e->closing) {
+		pthread_mutex_unlock(&e->mu);
+		return tn_fail(err, TN_EAGAIN, "the query engine is shutting down");
+	}
+	e->active++;
+	pthread_mutex_unlock(&e->mu);
 	if (q->ctl) {
 		pthread_mutex_lock(&q->ctl->mu);
 		q->ctl->e = e;
@@ -1215,20 +1389,24 @@ static int run(struct query_engine *e, const struct query_req *q, const struct q
 	st->queued_ms = ms_since(t0);
 	int64_t t1 = time_mono_ns();
 	rc = build_views(e, s, &g, st, err);
+	/* an interrupt while building views shows as a failed CREATE VIEW */
+	int why = stopped(s, q, deadline, err);
+	if (why)
+		rc = why;
 	duckdb_prepared_statement ust = NULL;
 	if (rc == 0)
-		rc = prepare(s, q->sql, q->sql, &ust, st, err);
-	if (rc == 0) {
-		st->planning_ms = ms_since(t1);
+		rc = prepare(s, q->sql, 0, q->sql, &ust, st, err);
+	st->planning_ms = ms_since(t1);
+	if (rc == 0 && (rc = stopped(s, q, deadline, err)) == 0) {
 		int64_t t2 = time_mono_ns();
 		rc = copy ? copy_out(s, q->sql, copy, rows, st, err)
 			  : execute(s, ust, q->sql, sink, st, err);
 		st->execution_ms = ms_since(t2);
-		duckdb_destroy_prepare(&ust);
-	} else {
-		st->planning_ms = ms_since(t1);
 	}
-	if (rc == 0 && s->interrupted == TN_ETIMEDOUT)
+	if (ust)
+		duckdb_destroy_prepare(&ust);
+	/* a deadline that passed as the last row came: the answer is still late */
+	if (rc == 0 && atomic_load(&s->interrupted) == TN_ETIMEDOUT)
 		rc = tn_fail(err, TN_ETIMEDOUT, "query timed out");
 	release(e, q, s);
 out_guard:
@@ -1238,6 +1416,10 @@ out_guard:
 		q->ctl->e = NULL;
 		pthread_mutex_unlock(&q->ctl->mu);
 	}
+	pthread_mutex_lock(&e->mu);
+	e->active--;
+	pthread_cond_broadcast(&e->cv);
+	pthread_mutex_unlock(&e->mu);
 	if (rc)
 		log_debug("query", "user %s: %s", q->user ? q->user : "-", err);
 	return rc;

@@ -48,6 +48,7 @@ struct qservice {
 	struct store *store;
 	struct meta *meta;
 	struct catalog *catalog;
+	pthread_mutex_t write_mu;   /* one table write at a time (CREATE checks, then writes) */
 	pthread_mutex_t mu;
 	pthread_cond_t cv;      /* a background query ended */
 	struct bgq *bg;         /* running or queued background queries */
@@ -335,6 +336,7 @@ void qservice_close(struct qservice *q)
 	pthread_mutex_unlock(&q->mu);
 	pthread_cond_destroy(&q->cv);
 	pthread_mutex_destroy(&q->mu);
+	pthread_mutex_destroy(&q->write_mu);
 	free(q);
 }
 
@@ -450,7 +452,14 @@ static int run_write(struct qservice *q, struct qinfo *info, const struct write_
 {
 	char table[256], folder[1024], tmpkey[1200], tmpabs[4096], target[4400], pattern[80];
 	char dummy[TN_ERRLEN];
-	int z = zone_by_name(ws->db);
+	char db[sizeof ws->db];
+	for (size_t i = 0; i < sizeof db; i++) {
+		char ch = ws->db[i];
+		db[i] = (char)(ch >= 'A' && ch <= 'Z' ? ch - 'A' + 'a' : ch);
+		if (!ch)
+			break;
+	}
+	int z = zone_by_name(db);
 	int rc;
 	snprintf(table, sizeof table, "%s.%s", ws->db, ws->name);
 	if (!admin)
@@ -468,7 +477,17 @@ static int run_write(struct qservice *q, struct qinfo *info, const struct write_
 	snprintf(folder, sizeof folder, "%s/%s", store_zone_dir(q->store, z), ws->name);
 
 	struct cat_table t;
-	bool exists = catalog_table_get(q->catalog, ws->db, ws->name, &t, dummy) == 0;
+	bool exists = catalog_table_get(q->catalog, db, ws->name, &t, dummy) == 0;
+	if (exists && ws->kind == WRITE_INSERT) {
+		/* the table's own folder (its name may differ in case from the statement's) */
+		size_t n = strlen(t.location);
+		if (n == 0 || t.location[n - 1] != '/') {
+			cat_table_release(&t);
+			return tn_fail(err, TN_EUNSUPPORTED, "table '%s' is one file: INSERT adds files "
+				       "to tables that are folders", table);
+		}
+		snprintf(folder, sizeof folder, "%.*s", (int)(n - 1), t.location);
+	}
 	if (ws->kind == WRITE_DROP) {
 		unsigned removed = 0;
 		if (!exists) {
@@ -476,8 +495,9 @@ static int run_write(struct qservice *q, struct qinfo *info, const struct write_
 				return write_answer(sink, table, "DROP", 0, 0, err);
 			return tn_fail(err, TN_ENOTFOUND, "table '%s' is not in the catalog", table);
 		}
-		char loc[1024];
+		char loc[1024], tname[256];
 		snprintf(loc, sizeof loc, "%s", t.location);
+		snprintf(tname, sizeof tname, "%s", t.name);  /* as catalogued (case) */
 		size_t n = strlen(loc);
 		if (n && loc[n - 1] == '/')
 			loc[n - 1] = 0;
@@ -486,7 +506,7 @@ static int run_write(struct qservice *q, struct qinfo *info, const struct write_
 		if (rc == TN_ENOTFOUND)
 			rc = 0;
 		if (rc == 0)
-			rc = catalog_table_drop(q->catalog, ws->db, ws->name, err);
+			rc = catalog_table_drop(q->catalog, db, tname, err);
 		return rc ? rc : write_answer(sink, table, "DROP", 0, removed, err);
 	}
 	/* CREATE / INSERT: the partition columns */
@@ -598,7 +618,9 @@ static int run_query(struct qservice *q, struct qinfo *info, bool admin, int64_t
 		info->stats.error_pos = -1;
 		rc = wrc;
 	} else if (wrc == 1) {
+		pthread_mutex_lock(&q->write_mu);
 		rc = run_write(q, info, &ws, admin, &req, &tee_sink, err);
+		pthread_mutex_unlock(&q->write_mu);
 	} else {
 		rc = query_run(q->engine, &req, &tee_sink, &info->stats, err);
 	}
@@ -795,7 +817,10 @@ int qservice_cancel(struct qservice *q, const struct qwho *who, const char *id, 
 			found = true;
 		}
 	pthread_mutex_unlock(&q->mu);
-	if (!found)
+	if (!found && (i.state == QSTATE_QUEUED || i.state == QSTATE_RUNNING))
+		rc = tn_fail(err, TN_ECONFLICT, "query '%s' runs synchronously (POST /v1/query): "
+			     "only background queries (POST /v1/queries) can be canceled", id);
+	else if (!found)
 		rc = tn_fail(err, TN_ECONFLICT, "query '%s' has already finished (%s)", id,
 			     qstate_name(i.state));
 	qinfo_release(&i);

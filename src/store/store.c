@@ -460,9 +460,13 @@ static int move_tree(const char *from, const char *to, unsigned depth, unsigned 
 			rc = tn_fail(err, TN_EINVAL, "path under '%s' is too long", to);
 			break;
 		}
-		if (os_is_dir(a)) {
+		struct stat st;
+		if (lstat(a, &st) != 0) {
+			rc = tn_fail(err, tn_from_errno(errno), "cannot stat '%s'", a);
+		} else if (S_ISDIR(st.st_mode)) {
 			rc = move_tree(a, b, depth + 1, moved, err);
 		} else {
+			/* a file, or a link moved as the link itself (never followed) */
 			rc = os_rename_noreplace(a, b, err);
 			if (rc == 0)
 				(*moved)++;
@@ -494,7 +498,10 @@ int store_move_tree(struct store *s, const char *from_key, const char *to_key, u
 
 static int remove_tree(const char *path, unsigned depth, unsigned *removed, char *err)
 {
-	if (!os_is_dir(path)) {
+	struct stat st;
+	if (lstat(path, &st) != 0)
+		return tn_fail(err, tn_from_errno(errno), "cannot stat '%s'", path);
+	if (!S_ISDIR(st.st_mode)) {  /* a file, or a link: removed, never followed */
 		if (unlink(path) != 0)
 			return tn_fail(err, tn_from_errno(errno), "cannot delete '%s'", path);
 		(*removed)++;

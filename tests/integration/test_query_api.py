@@ -280,6 +280,10 @@ def create_insert_drop_tables():
         eq(r["rows"][0][1:3], ["INSERT", 400], "insert")
         r = query(lake, "SELECT day, count(*) FROM mart.by_day GROUP BY 1 ORDER BY 1")
         eq(r["rows"], [[1, 400], [2, 800], [3, 400]], "after insert")
+        # partition columns name folders: plain identifiers only
+        err = query(lake, 'CREATE TABLE mart.q PARTITION BY ("a;b") AS SELECT 1 AS "a;b"',
+                    want=400)["error"]
+        check("partition column" in err["message"], err)
         # errors inside the query keep their position in the whole statement
         err = query(lake, "CREATE TABLE mart.bad AS SELECT nosuch FROM raw.imm", want=400)["error"]
         eq(err["position"], 32, "position in the CREATE")
@@ -291,10 +295,23 @@ def create_insert_drop_tables():
             f.write("a\n1\n")
         err = query(lake, "CREATE TABLE core.stray AS SELECT 1 AS a", want=409)["error"]
         check("not in the catalog" in err["message"], err)
-        # DROP
+        # names fold case, as SQL's do
+        eq(query(lake, "SELECT count(*) FROM RAW.IMM WHERE DAY = 1")["rows"], [[400]], "case")
+        r = query(lake, "INSERT INTO MART.BY_DAY SELECT day, event_id, dose_number "
+                        "FROM raw.imm WHERE day = 1")
+        eq(r["rows"][0][2], 400, "insert through another case")
+        check(not os.path.exists(os.path.join(lake.dir, "warehouse", "mart", "BY_DAY")),
+              "no second folder")
+        # DROP deletes the table's folder, never what a link inside it points at
+        keep = os.path.join(lake.dir, "04-user-drop-zone", "keep")
+        os.makedirs(keep)
+        with open(os.path.join(keep, "precious.csv"), "w") as f:
+            f.write("a\n1\n")
+        os.symlink(keep, os.path.join(lake.dir, "warehouse", "mart", "by_day", "link"))
         r = query(lake, "DROP TABLE mart.by_day")
         eq(r["rows"][0][1], "DROP", "drop")
         check(not os.path.exists(os.path.join(lake.dir, "warehouse", "mart", "by_day")), "gone")
+        check(os.path.exists(os.path.join(keep, "precious.csv")), "link target untouched")
         lake.json("GET", "/v1/catalog/tables/mart.by_day", want=404)
         query(lake, "SELECT * FROM mart.by_day", want=404)
         query(lake, "DROP TABLE mart.by_day", want=404)

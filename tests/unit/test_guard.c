@@ -542,3 +542,10 @@ TEST(guard_pruning_predicates)
 	/* huge integers cannot be compared exactly as doubles: skipped */
 	expect_preds("SELECT * FROM raw.t WHERE day = 99999999999999999", "t:");
 }
+
+TEST(guard_pruning_predicates_sampled_selects)
+{
+	expect_preds("SELECT count(*) FROM raw.t WHERE year = 2024 USING SAMPLE 100 ROWS", "t:");
+	expect_preds("SELECT * FROM raw.t WHERE year = 9007199254740992", "t:");
+	expect_preds("SELECT * FROM raw.t WHERE year = 9007199254740991", "t:year = 9007199254740991;");
+}
