@@ -6,7 +6,9 @@
  *   database   one per zone, named by zone_db_name() ("raw", "mart", ...);
  *              every function taking a db also takes the aliases bronze,
  *              silver, gold (raw, cleanse, mart).
- *   table      the top-level folder under a zone folder: every file below
+ *   table      the top-level folder under a zone folder (in the sandbox
+ *              zone: under a user's folder, named "<user>/<folder>", so
+ *              data/user/alice/scratch/ is sandbox."alice/scratch"): every file below
  *              it (at any depth) belongs to it.  A file lying directly in a
  *              zone folder is a table of its own, named by the file name
  *              without its extensions ("04-user-drop-zone/patients.csv.gz"
@@ -112,8 +114,8 @@ uint64_t catalog_generation(struct catalog *c);
 struct crawl_opts {
 	/*
 	 * What to crawl: NULL or "" = every catalogued zone (all but
-	 * transient, sandbox and references, which hold results, scratch,
-	 * per-user data and generated documents); a database name or alias
+	 * transient and references, which hold results, scratch and
+	 * generated documents); a database name or alias
 	 * ("raw", "bronze") = that zone, whichever it is; else an object key
 	 * prefix naming a folder or file inside a zone
 	 * ("01-raw-data-zone/immunizations/2026/04"), which crawls only that

@@ -181,7 +181,7 @@ static void walk(struct crawl *cr, struct unit *u, const char *abs, const char *
 /* Zones crawled when the target names none (see catalog.h). */
 static bool default_zone(enum zone z)
 {
-	return z != ZONE_TRANSIENT && z != ZONE_SANDBOX && z != ZONE_REFERENCES;
+	return z != ZONE_TRANSIENT && z != ZONE_REFERENCES;
 }
 
 struct units {
@@ -254,12 +254,16 @@ static int vanished_units(struct crawl *cr, enum zone z, struct units *us)
 	return rc;
 }
 
-/* Every unit of zone z: folders first (they keep their names against loose files). */
-static int zone_units(struct crawl *cr, enum zone z, struct units *us)
+/*
+ * The units of one folder of zone z (the zone folder, or a user's folder
+ * in the sandbox: prefix "" or "alice/"), named prefix + entry: folders
+ * first (they keep their names against loose files).
+ */
+static void folder_units(struct crawl *cr, enum zone z, const char *prefix, struct units *us)
 {
 	const char *zd = store_zone_dir(cr->c->store, z);
-	char abs[PATH_MAX], path[PATH_MAX], key[PATH_MAX];
-	snprintf(abs, sizeof abs, "%s/%s", cr->root, zd);
+	char abs[PATH_MAX], path[PATH_MAX], key[PATH_MAX], name[PATH_MAX];
+	snprintf(abs, sizeof abs, "%s/%s/%s", cr->root, zd, prefix);
 	DIR *d = opendir(abs);
 	char **dirs = NULL, **files = NULL;
 	size_t nd = 0, nf = 0;
@@ -270,15 +274,15 @@ static int zone_units(struct crawl *cr, enum zone z, struct units *us)
 			if (hidden(de->d_name))
 				continue;
 			snprintf(path, sizeof path, "%s/%s", abs, de->d_name);
-			snprintf(key, sizeof key, "%s/%s/", zd, de->d_name);
+			snprintf(key, sizeof key, "%s/%s%s/", zd, prefix, de->d_name);
 			if (lstat(path, &st) != 0 || store_key_check(key, strlen(key) - 1, NULL))
 				continue;
 			if (S_ISDIR(st.st_mode) && store_zone_of(cr->c->store, key) == (int)z) {
 				dirs = xrealloc(dirs, (nd + 1) * sizeof *dirs);
-				dirs[nd++] = xstrdup(de->d_name);
+				dirs[nd++] = xasprintf("%s%s", prefix, de->d_name);
 			} else if (S_ISREG(st.st_mode)) {
 				files = xrealloc(files, (nf + 1) * sizeof *files);
-				files[nf++] = xstrdup(de->d_name);
+				files[nf++] = xasprintf("%s%s", prefix, de->d_name);
 			}
 		}
 		closedir(d);
@@ -289,7 +293,7 @@ static int zone_units(struct crawl *cr, enum zone z, struct units *us)
 		qsort(files, nf, sizeof *files, cmp_str);
 	for (size_t i = 0; i < nd; i++) {
 		struct unit *u = units_add(us, z, dirs[i], NULL, false);
-		snprintf(path, sizeof path, "%s/%s", abs, dirs[i]);
+		snprintf(path, sizeof path, "%s/%s/%s", cr->root, zd, dirs[i]);
 		snprintf(key, sizeof key, "%s/%s", zd, dirs[i]);
 		walk(cr, u, path, key, 1);
 		free(dirs[i]);
@@ -298,18 +302,61 @@ static int zone_units(struct crawl *cr, enum zone z, struct units *us)
 		enum cat_comp comp;
 		enum cat_format fmt = cat_classify(files[i], &comp, NULL);
 		struct stat st;
-		snprintf(path, sizeof path, "%s/%s", abs, files[i]);
+		snprintf(path, sizeof path, "%s/%s/%s", cr->root, zd, files[i]);
 		snprintf(key, sizeof key, "%s/%s", zd, files[i]);
+		snprintf(name, sizeof name, "%s", files[i]);
 		if (fmt == FMT_NONE) {
 			cr->rep->files_skipped++;
 		} else if (lstat(path, &st) == 0) {
-			struct unit *u = units_add(us, z, files[i], NULL, true);
+			struct unit *u = units_add(us, z, name, NULL, true);
 			unit_add(u, key, &st, fmt, comp);
 		}
 		free(files[i]);
 	}
 	free(dirs);
 	free(files);
+}
+
+/*
+ * Every unit of zone z.  In the sandbox zone each user's folder
+ * (data/user/<user>/) is a zone of its own: its top-level folders and
+ * files are the tables "<user>/<name>" (files lying directly in
+ * data/user/ belong to nobody and are skipped).
+ */
+static int zone_units(struct crawl *cr, enum zone z, struct units *us)
+{
+	if (z != ZONE_SANDBOX) {
+		folder_units(cr, z, "", us);
+		return vanished_units(cr, z, us);
+	}
+	char abs[PATH_MAX], path[PATH_MAX];
+	snprintf(abs, sizeof abs, "%s/%s", cr->root, store_zone_dir(cr->c->store, z));
+	DIR *d = opendir(abs);
+	char **users = NULL;
+	size_t n = 0;
+	if (d) {
+		struct dirent *de;
+		while ((de = readdir(d))) {
+			struct stat st;
+			if (hidden(de->d_name))
+				continue;
+			snprintf(path, sizeof path, "%s/%s", abs, de->d_name);
+			if (lstat(path, &st) == 0 && S_ISDIR(st.st_mode)) {
+				users = xrealloc(users, (n + 1) * sizeof *users);
+				users[n++] = xasprintf("%s/", de->d_name);
+			} else {
+				cr->rep->files_skipped++;
+			}
+		}
+		closedir(d);
+	}
+	if (n)
+		qsort(users, n, sizeof *users, cmp_str);
+	for (size_t i = 0; i < n; i++) {
+		folder_units(cr, z, users[i], us);
+		free(users[i]);
+	}
+	free(users);
 	return vanished_units(cr, z, us);
 }
 
@@ -338,6 +385,14 @@ static int prefix_unit(struct crawl *cr, const char *target, struct units *us, e
 	const char *zd = store_zone_dir(cr->c->store, (enum zone)z);
 	const char *rel = k + strlen(zd) + 1;
 	const char *slash = strchr(rel, '/');
+	if (z == ZONE_SANDBOX) {
+		/* a sandbox table is data/user/<user>/<name>: its unit name has two segments */
+		if (!slash)
+			return tn_fail(cr->err, TN_EINVAL, "crawl target '%s': name a table inside a "
+				       "sandbox (%s/<user>/<table>), or crawl the zone 'sandbox'",
+				       target, zd);
+		slash = strchr(slash + 1, '/');
+	}
 	char *name = slash ? xstrndup(rel, (size_t)(slash - rel)) : xstrdup(rel);
 	struct stat st;
 	snprintf(abs, sizeof abs, "%s/%s/%s", cr->root, zd, name);

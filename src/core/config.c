@@ -98,7 +98,7 @@ static const struct crow rows[] = {
 	  "crawl every zone incrementally this often (0: never)" },
 	{ "query.timeout", C_DUR, "300s", NUM(query_timeout_s), 1, 7LL * 86400,
 	  "a query running longer is canceled" },
-	{ "query.memory_limit", C_SIZE, "2GiB", NUM(query_memory_bytes), 64LL << 20, 1LL << 50,
+	{ "query.memory_limit", C_SIZE, "2GiB", NUM(query_memory_bytes), 256LL << 20, 1LL << 50,
 	  "memory of the SQL engine (DuckDB), shared by running queries; past it they spill or fail" },
 	{ "query.threads", C_INT, "0", NUM(query_threads), 0, 1024,
 	  "worker threads of the SQL engine (0: one per core)" },

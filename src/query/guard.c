@@ -410,12 +410,25 @@ static bool is_file_name(const char *schema, const char *name)
 		"csv", "tsv", "txt", "json", "ndjson", "jsonl", "parquet", "gz",
 		"zst", "zstd", "arrow", "avro", "xlsx", "db", "duckdb", "sqlite",
 	};
-	if (strpbrk(name, "./\\:*?~[{"))
+	if (strpbrk(name, "\\:*?~[{"))
+		return true;
+	/*
+	 * Unqualified, a name with '.' or '/' is read as a file path.  A
+	 * qualified one (sandbox."alice/scratch", drop."patients.v2") names a
+	 * table of that database: DuckDB reads a file only for a name it does
+	 * not find, and the engine has every referenced name in the catalog
+	 * before DuckDB binds.  Still refused: names that look like paths.
+	 */
+	if (!schema[0] && strpbrk(name, "./"))
+		return true;
+	if (schema[0] && (name[0] == '/' || name[0] == '.' || strstr(name, "..") ||
+			  strstr(name, "//")))
 		return true;
 	/* x.csv unquoted parses as table "csv" in schema "x", read as 'x.csv'. */
 	if (schema[0]) {
+		const char *dot = strrchr(name, '.');
 		for (size_t i = 0; i < sizeof(exts) / sizeof(exts[0]); i++)
-			if (!strcasecmp(name, exts[i]))
+			if (!strcasecmp(name, exts[i]) || (dot && !strcasecmp(dot + 1, exts[i])))
 				return true;
 	}
 	return false;

@@ -801,8 +801,8 @@ static int unknown_table(struct query_engine *e, const char *db, const char *nam
  * Finds the catalog table of a reference.  An unqualified name is looked
  * for in every database and must be unique.
  */
-static int resolve(struct query_engine *e, const struct guard_table *gt, struct cat_table *t,
-		   char *err)
+static int resolve(struct query_engine *e, const struct guard_table *gt, const char *user,
+		   struct cat_table *t, char *err)
 {
 	char dummy[TN_ERRLEN], db[64];
 	if (gt->db) {
@@ -811,12 +811,20 @@ static int resolve(struct query_engine *e, const struct guard_table *gt, struct 
 		for (char *p = db; *p; p++)
 			if (*p >= 'A' && *p <= 'Z')
 				*p = (char)(*p - 'A' + 'a');
-		if (zone_by_name(db) < 0)
+		int z = zone_by_name(db);
+		if (z < 0)
 			return tn_fail(err, TN_ENOTFOUND,
 				       "database '%.100s' does not exist (databases are the zones: "
 				       "raw, transient, master, drop, sandbox, log, stage, cleanse, "
 				       "core, mart, references; aliases bronze, silver, gold)",
 				       gt->db);
+		/* sandbox.t is the user's own table "<user>/t" */
+		if (z == ZONE_SANDBOX && user && !strchr(gt->name, '/')) {
+			char own[300];
+			snprintf(own, sizeof own, "%s/%s", user, gt->name);
+			if (catalog_table_get(e->catalog, db, own, t, dummy) == 0)
+				return 0;
+		}
 		if (catalog_table_get(e->catalog, db, gt->name, t, dummy) == 0)
 			return 0;
 		return unknown_table(e, db, gt->name, err);
@@ -850,7 +858,7 @@ static int resolve(struct query_engine *e, const struct guard_table *gt, struct 
 
 /* Builds the view of every table the statement reads on slot s. */
 static int build_views(struct query_engine *e, struct slot *s, const struct guard_result *g,
-		       struct query_stats *st, char *err)
+		       const char *user, struct query_stats *st, char *err)
 {
 	int rc = 0;
 	for (size_t i = 0; i < g->ntables && rc == 0; i++) {
@@ -859,7 +867,7 @@ static int build_views(struct query_engine *e, struct slot *s, const struct guar
 		struct cat_file_list all, kept;
 		memset(&kept, 0, sizeof kept);
 		memset(&all, 0, sizeof all);
-		if ((rc = resolve(e, gt, &t, err)))
+		if ((rc = resolve(e, gt, user, &t, err)))
 			break;
 		bool filter = t.npkeys > 0 && refs_filter(gt);
 		rc = catalog_table_files(e->catalog, &t, filter ? keep_partition : NULL, (void *)gt,
@@ -1106,8 +1114,12 @@ static int duck_error(struct slot *s, duckdb_error_type et, const char *msg, con
 			return tn_fail(err, TN_ETIMEDOUT, "query timed out");
 		return tn_fail(err, TN_ECANCELED, "query canceled");
 	}
-	if (et == DUCKDB_ERROR_OUT_OF_MEMORY)
-		return tn_fail(err, TN_ETOOBIG, "query ran out of memory: %.300s", msg);
+	if (et == DUCKDB_ERROR_OUT_OF_MEMORY) {
+		const char *eol = strchr(msg, '\n');
+		return tn_fail(err, TN_ETOOBIG, "query ran out of memory (query.memory_limit): "
+			       "%.*s; narrow the query or raise the limit",
+			       eol ? (int)(eol - msg) > 300 ? 300 : (int)(eol - msg) : 300, msg);
+	}
 	if (et == DUCKDB_ERROR_PERMISSION)
 		return tn_fail(err, TN_EDENIED, "sql: %.400s", msg);
 	long pos = error_position(text, msg);
@@ -1388,7 +1400,7 @@ static int run(struct query_engine *e, const struct query_req *q, const struct q
 		goto out_guard;
 	st->queued_ms = ms_since(t0);
 	int64_t t1 = time_mono_ns();
-	rc = build_views(e, s, &g, st, err);
+	rc = build_views(e, s, &g, q->user, st, err);
 	/* an interrupt while building views shows as a failed CREATE VIEW */
 	int why = stopped(s, q, deadline, err);
 	if (why)

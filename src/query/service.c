@@ -461,23 +461,30 @@ static int run_write(struct qservice *q, struct qinfo *info, const struct write_
 	}
 	int z = zone_by_name(db);
 	int rc;
-	snprintf(table, sizeof table, "%s.%s", ws->db, ws->name);
-	if (!admin)
-		return tn_fail(err, TN_EDENIED, "writing tables ('%s') needs an admin", table);
+	bool sandbox = z == ZONE_SANDBOX;
+	/* a sandbox table is the user's own: sandbox.t is "<user>/t" in data/user/<user>/t */
+	char cname[300];
+	snprintf(cname, sizeof cname, "%s%s%s", sandbox ? info->user : "", sandbox ? "/" : "",
+		 ws->name);
+	snprintf(table, sizeof table, "%s.%s", ws->db, cname);
 	if (z < 0)
 		return tn_fail(err, TN_ENOTFOUND, "database '%s' does not exist", ws->db);
 	if (z == ZONE_RAW)
 		return tn_fail(err, TN_EDENIED, "table '%s': the raw zone is immutable", table);
-	if (!warehouse_zone(z))
+	if (!warehouse_zone(z) && !sandbox)
 		return tn_fail(err, TN_EDENIED, "table '%s': tables are written and dropped only in "
-			       "the warehouse zones (stage, cleanse, core, mart)", table);
+			       "the warehouse zones (stage, cleanse, core, mart) and in your sandbox",
+			       table);
+	if (!admin && !sandbox)
+		return tn_fail(err, TN_EDENIED, "writing tables ('%s') needs an admin (your sandbox "
+			       "is yours: sandbox.<table>)", table);
 	if (!table_name_ok(ws->name))
 		return tn_fail(err, TN_EINVAL, "table name '%s': use letters, digits, '_', '-' and "
 			       "'.' (it names a folder)", ws->name);
-	snprintf(folder, sizeof folder, "%s/%s", store_zone_dir(q->store, z), ws->name);
+	snprintf(folder, sizeof folder, "%s/%s", store_zone_dir(q->store, z), cname);
 
 	struct cat_table t;
-	bool exists = catalog_table_get(q->catalog, db, ws->name, &t, dummy) == 0;
+	bool exists = catalog_table_get(q->catalog, db, cname, &t, dummy) == 0;
 	if (exists && ws->kind == WRITE_INSERT) {
 		/* the table's own folder (its name may differ in case from the statement's) */
 		size_t n = strlen(t.location);

@@ -169,7 +169,7 @@ def result_files_history_async_and_paging():
 
 @test
 def cancel_timeout_and_limits():
-    lake, _ = lake_with_data({"query.max_result_size": "2KiB"})
+    lake, _ = lake_with_data({"query.max_result_size": "2KiB", "query.memory_limit": "256MiB"})
     try:
         qid = lake.json("POST", "/v1/queries", {"sql": SLOW}, want=202)["query_id"]
         time.sleep(0.5)
@@ -190,8 +190,13 @@ def cancel_timeout_and_limits():
         check(time.time() - t0 < 10, "timeout honoured")
         eq(err["code"], "timeout", err)
         # a result larger than query.max_result_size
-        err = query(lake, "SELECT * FROM raw.imm", want=413)["error"]
+        err = query(lake, "SELECT event_id FROM raw.imm", want=413)["error"]
         check("POST /v1/queries" in err["message"], err)
+        # past query.memory_limit: a clear 413, and the server goes on
+        err = query(lake, "WITH RECURSIVE r(i, s) AS (SELECT 1, repeat('x', 10000) UNION ALL "
+                          "SELECT i + 1, s FROM r WHERE i < 40000) "
+                          "SELECT length(string_agg(s, '')) FROM r", want=413)["error"]
+        check("out of memory" in err["message"] and "query.memory_limit" in err["message"], err)
         # the server is fine afterwards
         eq(query(lake, "SELECT count(*) FROM raw.imm WHERE day = 1")["rows"], [[400]], "after")
     finally:
@@ -317,6 +322,33 @@ def create_insert_drop_tables():
         query(lake, "DROP TABLE mart.by_day", want=404)
         eq(query(lake, "DROP TABLE IF EXISTS mart.by_day")["rows"][0][3], 0, "if exists")
         query(lake, "CREATE OR REPLACE TABLE mart.x AS SELECT 1", want=501)
+    finally:
+        lake.stop()
+
+
+@test
+def sandbox_tables():
+    lake, total = lake_with_data()
+    try:
+        # CREATE, query, DROP in the user's own sandbox: data/user/<user>/<table>
+        r = query(lake, "CREATE TABLE sandbox.scratch AS SELECT day, count(*) AS n "
+                        "FROM raw.imm GROUP BY 1")
+        eq(r["rows"][0][:3], [f"sandbox.{ROOT_USER}/scratch", "CREATE", 3], "create")
+        folder = os.path.join(lake.dir, "data", "user", ROOT_USER, "scratch")
+        check(any(f.endswith(".parquet") for f in os.listdir(folder)), os.listdir(folder))
+        eq(query(lake, "SELECT sum(n) FROM sandbox.scratch")["rows"], [[total]], "read back")
+        eq(query(lake, f'SELECT sum(n) FROM sandbox."{ROOT_USER}/scratch"')["rows"], [[total]],
+           "by its full name")
+        # an uploaded file in the sandbox is a table once crawled
+        with open(os.path.join(lake.dir, "data", "user", ROOT_USER, "notes.csv"), "w") as f:
+            f.write("k,v\na,1\nb,2\n")
+        lake.json("POST", "/v1/crawl", {"target": "sandbox"})
+        eq(query(lake, "SELECT sum(v) FROM sandbox.notes")["rows"], [[3]], "uploaded file")
+        eq(query(lake, "DROP TABLE sandbox.scratch")["rows"][0][1], "DROP", "drop")
+        check(not os.path.exists(folder), "folder gone")
+        query(lake, "SELECT * FROM sandbox.scratch", want=404)
+        # a sandbox table of another user is not yours to write
+        query(lake, 'CREATE TABLE sandbox."other/x" AS SELECT 1', want=400)
     finally:
         lake.stop()
 

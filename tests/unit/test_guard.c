@@ -549,3 +549,16 @@ TEST(guard_pruning_predicates_sampled_selects)
 	expect_preds("SELECT * FROM raw.t WHERE year = 9007199254740992", "t:");
 	expect_preds("SELECT * FROM raw.t WHERE year = 9007199254740991", "t:year = 9007199254740991;");
 }
+
+TEST(guard_qualified_names_with_slashes_and_dots)
+{
+	/* catalog names: a sandbox table, a loose file's table with a dot */
+	expect_ok("SELECT * FROM sandbox.\"alice/scratch\"", "sandbox.alice/scratch");
+	expect_ok("SELECT * FROM drop.\"patients.v2\"", "drop.patients.v2");
+	/* still paths */
+	expect_fail("SELECT * FROM raw.\"/etc/passwd\"", TN_EDENIED, "file path", ANY_POS);
+	expect_fail("SELECT * FROM raw.\"../x\"", TN_EDENIED, "file path", ANY_POS);
+	expect_fail("SELECT * FROM raw.\"a.csv\"", TN_EDENIED, "file path", ANY_POS);
+	expect_fail("SELECT * FROM raw.\"a//b\"", TN_EDENIED, "file path", ANY_POS);
+	expect_fail("SELECT * FROM \"alice/scratch\"", TN_EDENIED, "file path", ANY_POS);
+}
