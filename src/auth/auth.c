@@ -43,6 +43,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "auth/auth_int.h"
 #include "auth/sigv4.h"
 #include "catalog/meta.h"
 #include "core/buf.h"
@@ -52,59 +53,9 @@
 #include "core/timeutil.h"
 #include "core/banned.h"
 
-/*
- * Caps and tunables.  The caches hold the recently active users and keys
- * of one lake (a team, a few services): 64 each is plenty, and a miss only
- * costs the slow path.  10 s bounds how long a password change or a
- * disabled principal made elsewhere goes unnoticed.  Passwords and
- * verifiers are short strings; 1 KiB is far past any real one.
- */
-#define AUTH_PW_CACHE 64
-#define AUTH_KEY_CACHE 64
-#define AUTH_CACHE_TTL_MS 10000
-#define AUTH_MAX_PASSWORD 1024
-#define AUTH_MAX_VERIFIER 256
-#define SCRAM_ITERATIONS 4096
-#define SCRAM_MAX_ITERATIONS (1 << 20)
-#define SCRAM_SALT_LEN 16
-#define TOKEN_PREFIX "tn_"
-#define TOKEN_RANDOM 32
-#define TOKEN_LEN (3 + 43)
-
-struct pw_entry {
-	bool used;
-	char user[TN_MAX_PRINCIPAL + 1];
-	uint8_t hash[SHA256_LEN];      /* SHA-256(salt | user | 0 | password) */
-	char scram[AUTH_MAX_VERIFIER]; /* the verifier it was checked against */
-	bool is_admin;
-	int64_t checked_ns;            /* monotonic time of the last DB check */
-};
-
-struct key_entry {
-	bool used;
-	char key_id[SIGV4_MAX_KEY_ID + 1];
-	char principal[TN_MAX_PRINCIPAL + 1];
-	bool is_admin;
-	char *secret;                  /* heap, wiped on drop */
-	size_t secret_len;
-	uint8_t sealed_hash[SHA256_LEN]; /* SHA-256 of the sealed row value */
-	int64_t checked_ns;
-};
-
-struct auth {
-	struct meta *m;
-	uint8_t master[32];
-	pthread_mutex_t mu;            /* guards everything below */
-	uint8_t salt[32];              /* per process: cache hashes mean nothing elsewhere */
-	uint64_t gen;                  /* bumped by auth_set_root: drops in-flight inserts */
-	struct pw_entry pw[AUTH_PW_CACHE];
-	struct key_entry keys[AUTH_KEY_CACHE];
-	unsigned pw_next, key_next;    /* round-robin replacement */
-};
-
 /* ---- helpers ---------------------------------------------------------- */
 
-static int db_fail(struct auth *a, char *err, const char *what)
+int auth_db_fail(struct auth *a, char *err, const char *what)
 {
 	sqlite3 *db = meta_db(a->m);
 	int code = sqlite3_errcode(db) == SQLITE_FULL ? TN_ENOSPC : TN_EIO;
@@ -125,7 +76,7 @@ static int allow(enum auth_fail *why)
 	return 0;
 }
 
-static bool name_ok(const char *s)
+bool auth_name_ok(const char *s)
 {
 	size_t n = s ? strlen(s) : 0;
 	if (n == 0 || n > TN_MAX_PRINCIPAL)
@@ -162,7 +113,7 @@ static void key_entry_drop(struct key_entry *e)
 	memset(e, 0, sizeof *e);
 }
 
-static void caches_clear(struct auth *a)
+void auth_caches_clear(struct auth *a)
 {
 	pthread_mutex_lock(&a->mu);
 	a->gen++;
@@ -183,7 +134,7 @@ static uint64_t cache_gen(struct auth *a)
 /* ---- SCRAM verifiers -------------------------------------------------- */
 
 /* "SCRAM-SHA-256$<iter>:<salt>$<StoredKey>:<ServerKey>" for password with a fresh salt. */
-static int scram_make(const char *password, struct buf *out)
+int auth_scram_make(const char *password, struct buf *out)
 {
 	uint8_t salt[SCRAM_SALT_LEN], salted[SHA256_LEN], ck[SHA256_LEN], stored[SHA256_LEN],
 		sk[SHA256_LEN];
@@ -268,10 +219,10 @@ static int principal_read(struct auth *a, const char *name, struct prow *out, ch
 	memset(out, 0, sizeof *out);
 	meta_lock(a->m);
 	if (sqlite3_prepare_v2(db,
-			       "SELECT scram, is_admin, is_root, disabled FROM principals "
-			       "WHERE name = ?",
+			       "SELECT p.scram, " AUTH_ADMIN_SQL("p") ", p.is_root, p.disabled "
+			       "FROM principals p WHERE p.name = ? AND p.scram IS NOT NULL",
 			       -1, &st, NULL) != SQLITE_OK) {
-		rc = db_fail(a, err, "read principal");
+		rc = auth_db_fail(a, err, "read principal");
 		goto out;
 	}
 	sqlite3_bind_text(st, 1, name, -1, SQLITE_STATIC);
@@ -284,7 +235,7 @@ static int principal_read(struct auth *a, const char *name, struct prow *out, ch
 		out->disabled = sqlite3_column_int(st, 3) != 0;
 		rc = 0;
 	} else if (s != SQLITE_DONE) {
-		rc = db_fail(a, err, "read principal");
+		rc = auth_db_fail(a, err, "read principal");
 	}
 out:
 	sqlite3_finalize(st);
@@ -307,10 +258,10 @@ static int key_read(struct auth *a, const char *key_id, struct krow *out, char *
 	meta_lock(a->m);
 	if (sqlite3_prepare_v2(db,
 			       "SELECT k.principal, k.secret_sealed, k.disabled, p.name, "
-			       "p.is_admin, p.disabled FROM access_keys k "
+			       AUTH_ADMIN_SQL("p") ", p.disabled FROM access_keys k "
 			       "LEFT JOIN principals p ON p.name = k.principal WHERE k.key_id = ?",
 			       -1, &st, NULL) != SQLITE_OK) {
-		rc = db_fail(a, err, "read access key");
+		rc = auth_db_fail(a, err, "read access key");
 		goto out;
 	}
 	sqlite3_bind_text(st, 1, key_id, -1, SQLITE_STATIC);
@@ -328,7 +279,7 @@ static int key_read(struct auth *a, const char *key_id, struct krow *out, char *
 		out->is_admin = sqlite3_column_int(st, 4) != 0;
 		out->principal_disabled = sqlite3_column_int(st, 5) != 0;
 	} else if (s != SQLITE_DONE) {
-		rc = db_fail(a, err, "read access key");
+		rc = auth_db_fail(a, err, "read access key");
 	}
 out:
 	sqlite3_finalize(st);
@@ -354,7 +305,7 @@ int auth_open(struct meta *m, const uint8_t master_key[32], struct auth **out, c
 				    "SELECT 1 FROM principals, access_keys, tokens LIMIT 0", -1,
 				    &st, NULL) == SQLITE_OK
 			 ? 0
-			 : db_fail(a, err, "open");
+			 : auth_db_fail(a, err, "open");
 	sqlite3_finalize(st);
 	meta_unlock(m);
 	if (rc) {
@@ -412,13 +363,13 @@ out:
 	return same;
 }
 
-static int step_text(struct auth *a, const char *sql, const char *t1, const char *t2,
+int auth_step_text(struct auth *a, const char *sql, const char *t1, const char *t2,
 		     const char *t3, int64_t i4, char *err)
 {
 	sqlite3_stmt *st = NULL;
 	int rc = 0;
 	if (sqlite3_prepare_v2(meta_db(a->m), sql, -1, &st, NULL) != SQLITE_OK)
-		return db_fail(a, err, "prepare");
+		return auth_db_fail(a, err, "prepare");
 	int n = sqlite3_bind_parameter_count(st);
 	if (n >= 1)
 		sqlite3_bind_text(st, 1, t1, -1, SQLITE_STATIC);
@@ -429,14 +380,14 @@ static int step_text(struct auth *a, const char *sql, const char *t1, const char
 	if (n >= 4)
 		sqlite3_bind_int64(st, 4, i4);
 	if (sqlite3_step(st) != SQLITE_DONE)
-		rc = db_fail(a, err, "write");
+		rc = auth_db_fail(a, err, "write");
 	sqlite3_finalize(st);
 	return rc;
 }
 
 int auth_set_root(struct auth *a, const char *user, const char *password, char *err)
 {
-	if (!name_ok(user))
+	if (!auth_name_ok(user))
 		return tn_fail(err, TN_EINVAL,
 			       "root user '%.64s': use 1..%d of letters, digits and . _ - @ +",
 			       user ? user : "", TN_MAX_PRINCIPAL);
@@ -448,7 +399,7 @@ int auth_set_root(struct auth *a, const char *user, const char *password, char *
 		return 0;
 
 	struct buf scram = BUF_INIT(AUTH_MAX_VERIFIER - 1), sealed = BUF_INIT(0);
-	int rc = scram_make(password, &scram);
+	int rc = auth_scram_make(password, &scram);
 	if (rc == 0)
 		rc = crypto_seal(a->master, password, plen, &sealed);
 	if (rc) {
@@ -466,21 +417,25 @@ int auth_set_root(struct auth *a, const char *user, const char *password, char *
 			"DELETE FROM tokens WHERE principal IN "
 			"(SELECT name FROM principals WHERE is_root = 1 AND name <> ?1)",
 			"DELETE FROM principals WHERE is_root = 1 AND name <> ?1",
+			"DELETE FROM principal_roles WHERE member NOT IN (SELECT name FROM principals)",
 		};
-		for (size_t i = 0; i < 3 && rc == 0; i++)
-			rc = step_text(a, del[i], user, NULL, NULL, 0, err);
+		for (size_t i = 0; i < 4 && rc == 0; i++)
+			rc = auth_step_text(a, del[i], user, NULL, NULL, 0, err);
+		/* a former root named like a built-in role leaves the role behind */
 		if (rc == 0)
-			rc = step_text(a,
+			rc = meta_exec(a->m, AUTH_BUILTIN_ROLES_SQL, err);
+		if (rc == 0)
+			rc = auth_step_text(a,
 				       "INSERT INTO principals(name, kind, scram, is_admin, is_root, "
 				       "disabled, created_ms) VALUES(?1, 'user', ?2, 1, 1, 0, ?4) "
 				       "ON CONFLICT(name) DO UPDATE SET scram = excluded.scram, "
 				       "is_admin = 1, is_root = 1, disabled = 0",
 				       user, scram.data, NULL, now, err);
 		if (rc == 0)
-			rc = step_text(a, "DELETE FROM access_keys WHERE key_id = ?1", user, NULL,
+			rc = auth_step_text(a, "DELETE FROM access_keys WHERE key_id = ?1", user, NULL,
 				       NULL, 0, err);
 		if (rc == 0)
-			rc = step_text(a,
+			rc = auth_step_text(a,
 				       "INSERT INTO access_keys(key_id, principal, secret_sealed, "
 				       "created_ms, disabled) VALUES(?1, ?2, ?3, ?4, 0)",
 				       user, user, sealed.data, now, err);
@@ -490,7 +445,7 @@ int auth_set_root(struct auth *a, const char *user, const char *password, char *
 			meta_exec(a->m, "ROLLBACK", NULL);
 	}
 	meta_unlock(a->m);
-	caches_clear(a);
+	auth_caches_clear(a);
 out:
 	explicit_bzero(sealed.data, sealed.len);
 	buf_release(&scram);
@@ -592,7 +547,7 @@ int auth_password(struct auth *a, const char *user, const char *password,
 		tn_fail(err, TN_EAUTH, "no user name or password");
 		return deny(why, AUTH_MISSING);
 	}
-	if (!name_ok(user) || strlen(password) > AUTH_MAX_PASSWORD) {
+	if (!auth_name_ok(user) || strlen(password) > AUTH_MAX_PASSWORD) {
 		scram_check(NULL, ""); /* same cost as a real check */
 		tn_fail(err, TN_EAUTH, "user '%.64s': unknown", user);
 		return deny(why, AUTH_UNKNOWN);
@@ -702,14 +657,14 @@ int auth_token_create(struct auth *a, const struct principal *p, int64_t ttl_s,
 			       "INSERT INTO tokens(hash, principal, created_ms, expires_ms) "
 			       "VALUES(?, ?, ?, ?)",
 			       -1, &st, NULL) != SQLITE_OK) {
-		rc = db_fail(a, err, "store token");
+		rc = auth_db_fail(a, err, "store token");
 	} else {
 		sqlite3_bind_text(st, 1, hash, -1, SQLITE_STATIC);
 		sqlite3_bind_text(st, 2, p->name, -1, SQLITE_STATIC);
 		sqlite3_bind_int64(st, 3, now);
 		sqlite3_bind_int64(st, 4, exp);
 		if (sqlite3_step(st) != SQLITE_DONE)
-			rc = db_fail(a, err, "store token");
+			rc = auth_db_fail(a, err, "store token");
 	}
 	sqlite3_finalize(st);
 	meta_unlock(a->m);
@@ -742,11 +697,11 @@ int auth_token(struct auth *a, const char *token, struct principal *out, enum au
 	bool is_admin = false;
 	meta_lock(a->m);
 	if (sqlite3_prepare_v2(meta_db(a->m),
-			       "SELECT t.principal, t.expires_ms, p.name, p.is_admin, p.disabled "
+			       "SELECT t.principal, t.expires_ms, p.name, " AUTH_ADMIN_SQL("p") ", p.disabled "
 			       "FROM tokens t LEFT JOIN principals p ON p.name = t.principal "
 			       "WHERE t.hash = ?",
 			       -1, &st, NULL) != SQLITE_OK) {
-		rc = db_fail(a, err, "read token");
+		rc = auth_db_fail(a, err, "read token");
 		goto out;
 	}
 	sqlite3_bind_text(st, 1, hash, -1, SQLITE_STATIC);
@@ -770,7 +725,7 @@ int auth_token(struct auth *a, const char *token, struct principal *out, enum au
 	} else if (s == SQLITE_DONE) {
 		rc = tn_fail(err, TN_EAUTH, "token: unknown or revoked");
 	} else {
-		rc = db_fail(a, err, "read token");
+		rc = auth_db_fail(a, err, "read token");
 	}
 out:
 	sqlite3_finalize(st);
@@ -790,11 +745,11 @@ int auth_token_gc(struct auth *a, char *err)
 	meta_lock(a->m);
 	if (sqlite3_prepare_v2(meta_db(a->m), "DELETE FROM tokens WHERE expires_ms <= ?", -1, &st,
 			       NULL) != SQLITE_OK) {
-		rc = db_fail(a, err, "remove expired tokens");
+		rc = auth_db_fail(a, err, "remove expired tokens");
 	} else {
 		sqlite3_bind_int64(st, 1, time_now_ms());
 		if (sqlite3_step(st) != SQLITE_DONE)
-			rc = db_fail(a, err, "remove expired tokens");
+			rc = auth_db_fail(a, err, "remove expired tokens");
 	}
 	sqlite3_finalize(st);
 	meta_unlock(a->m);

@@ -101,4 +101,66 @@ int auth_sigv4_ex(struct auth *a, const struct sigv4_request *req, int64_t now_m
 		  const char *service, struct principal *out, struct sigv4_auth *parsed,
 		  enum auth_fail *why, char *err);
 
+/* ---- principals (principals.c): users, roles, access keys ---------------- */
+
+#define AUTH_ROLE_ADMIN "admin"           /* built in: its members are admins */
+#define AUTH_ROLE_RAW_READER "raw_reader" /* built in: reads the raw zone */
+#define AUTH_KEY_ID_LEN 20
+#define AUTH_KEY_SECRET_LEN 40
+
+/*
+ * Users: a name (1..64 of letters, digits and . _ - @ +) and a password
+ * (8..1024 bytes, kept as a SCRAM-SHA-256 verifier).  TN_ECONFLICT when
+ * the name is taken (users and roles share one namespace), TN_ENOTFOUND
+ * for an unknown user, TN_EDENIED for root (managed by TARN_ROOT_USER).
+ * A new password revokes the user's tokens; removing a user removes its
+ * tokens, keys and memberships; a disabled user is refused at once.
+ */
+int auth_user_add(struct auth *a, const char *name, const char *password, char *err);
+int auth_user_passwd(struct auth *a, const char *name, const char *password, char *err);
+int auth_user_enable(struct auth *a, const char *name, bool enabled, char *err);
+int auth_user_remove(struct auth *a, const char *name, char *err);
+
+/*
+ * Roles: add, remove (not the built-in admin and raw_reader), and grant
+ * (grant true) or revoke a role to a member, a user or another role.
+ * Roles nest; a grant that makes a cycle is TN_EINVAL.  Holding admin,
+ * directly or through nesting, makes a principal an admin.
+ */
+int auth_role_add(struct auth *a, const char *name, char *err);
+int auth_role_remove(struct auth *a, const char *name, char *err);
+int auth_role_grant(struct auth *a, const char *role, const char *member, bool grant, char *err);
+
+/* One user or role as listed. */
+struct auth_principal_info {
+	char name[TN_MAX_PRINCIPAL + 1];
+	bool role;            /* a role (no login) */
+	bool is_admin;        /* effective, through roles */
+	bool is_root, disabled;
+	int64_t created_ms;
+	char *roles;          /* roles held directly, "a,b" ("" if none) */
+	char *keys;           /* access key ids, "TK...,TK... (disabled)" (not root's) */
+};
+
+struct auth_principal_list {
+	struct auth_principal_info *v;
+	size_t n;
+};
+
+/* Users (roles false: principals that can log in) or roles, by name. */
+int auth_principals(struct auth *a, bool roles, struct auth_principal_list *out, char *err);
+void auth_principal_list_release(struct auth_principal_list *l);
+
+/*
+ * Creates an access key for SigV4 (S3, Kinesis, Firehose) for user:
+ * key_id ("TK" + 18 of A-Z2-7) and a 40-character secret, given once;
+ * the secret is stored sealed with the lake's master key.
+ */
+int auth_key_create(struct auth *a, const char *user, char key_id[AUTH_KEY_ID_LEN + 1],
+		    char secret[AUTH_KEY_SECRET_LEN + 1], char *err);
+
+enum { AUTH_KEY_ENABLE, AUTH_KEY_DISABLE, AUTH_KEY_DELETE };
+/* Enables, disables or deletes a key (root's own key: TN_EDENIED); effective at once. */
+int auth_key_set(struct auth *a, const char *key_id, int state, char *err);
+
 #endif

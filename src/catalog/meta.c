@@ -197,6 +197,20 @@ static const char *const migrations[] = {
 	"  columns TEXT NOT NULL DEFAULT '[]');"
 	"CREATE INDEX query_history_user ON query_history(user, submitted_ms);"
 	"CREATE INDEX query_history_time ON query_history(submitted_ms);",
+
+	/*
+	 * 4: role membership (auth/principals.c): member (a user or a role)
+	 * holds role; nested roles are rows whose member is a role.  The
+	 * built-in roles admin (is_admin) and raw_reader.
+	 */
+	"CREATE TABLE principal_roles("
+	"  member TEXT NOT NULL,"
+	"  role TEXT NOT NULL,"
+	"  created_ms INTEGER NOT NULL,"
+	"  PRIMARY KEY(member, role));"
+	"CREATE INDEX principal_roles_role ON principal_roles(role);"
+	"INSERT OR IGNORE INTO principals(name, kind, is_admin, created_ms) "
+	"  VALUES('admin', 'role', 1, 0), ('raw_reader', 'role', 0, 0);",
 };
 
 #define NMIGRATIONS (sizeof migrations / sizeof migrations[0])

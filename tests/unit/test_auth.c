@@ -253,7 +253,11 @@ TEST(set_root_replaces_other_root)
 
 	set_root(&f, "boss", "second-password");
 	CHECK_INT(sql_int(&f, "SELECT count(*) FROM principals WHERE is_root = 1"), 1);
-	CHECK_INT(sql_int(&f, "SELECT count(*) FROM principals WHERE name = 'admin'"), 0);
+	/* "admin" is also the built-in role: the role stays, the login goes */
+	CHECK_INT(sql_int(&f, "SELECT count(*) FROM principals WHERE name = 'admin' AND "
+			      "scram IS NOT NULL"), 0);
+	CHECK_INT(sql_int(&f, "SELECT count(*) FROM principals WHERE name = 'admin' AND "
+			      "kind = 'role' AND is_admin = 1"), 1);
 	CHECK_INT(sql_int(&f, "SELECT count(*) FROM access_keys WHERE principal = 'admin'"), 0);
 	CHECK_INT(sql_int(&f, "SELECT count(*) FROM tokens WHERE principal = 'admin'"), 0);
 	CHECK_INT(password(&f, "admin", "first-password", &p, &why), TN_EAUTH);
@@ -266,7 +270,7 @@ TEST(set_root_replaces_other_root)
 	/* An existing ordinary user can be made root: it is promoted, not duplicated. */
 	sql(&f, "INSERT INTO principals(name, created_ms) VALUES('carol', 1)");
 	set_root(&f, "carol", "third-password");
-	CHECK_INT(sql_int(&f, "SELECT count(*) FROM principals"), 1);
+	CHECK_INT(sql_int(&f, "SELECT count(*) FROM principals WHERE kind = 'user'"), 1);
 	CHECK_INT(sql_int(&f, "SELECT is_admin + is_root FROM principals WHERE name='carol'"), 2);
 	CHECK_INT(password(&f, "carol", "third-password", &p, &why), 0);
 	fix_close(&f);
@@ -612,5 +616,114 @@ TEST(concurrent_use)
 	 */
 	CHECK_INT(password(&f, ROOT, "pw-B-5678", &p, &why), TN_EAUTH);
 	CHECK_INT(password(&f, ROOT, "pw-A-1234", &p, &why), 0);
+	fix_close(&f);
+}
+
+/* ---- principals: users, roles, keys ---------------------------------------- */
+
+TEST(users_roles_and_admin_through_nesting)
+{
+	struct fix f;
+	struct principal p;
+	enum auth_fail why;
+	char err[TN_ERRLEN], tok[64];
+	int64_t exp;
+	fix_open(&f);
+	set_root(&f, ROOT, ROOT_PW);
+	CHECK_INT(auth_user_add(f.a, "alice", "alice-password", err), 0);
+	CHECK_INT(auth_user_add(f.a, "alice", "other-password", err), TN_ECONFLICT);
+	CHECK_INT(auth_user_add(f.a, "bad name", "alice-password", err), TN_EINVAL);
+	CHECK_INT(auth_user_add(f.a, "bob", "short", err), TN_EINVAL);
+	CHECK_INT(auth_user_add(f.a, "admin", "admin-password", err), TN_ECONFLICT);
+	CHECK_INT(password(&f, "alice", "alice-password", &p, &why), 0);
+	CHECK(!p.is_admin);
+	/* roles nest; admin reaches alice through ops */
+	CHECK_INT(auth_role_add(f.a, "ops", err), 0);
+	CHECK_INT(auth_role_grant(f.a, "admin", "ops", true, err), 0);
+	CHECK_INT(auth_role_grant(f.a, "ops", "alice", true, err), 0);
+	CHECK_INT(password(&f, "alice", "alice-password", &p, &why), 0);
+	CHECK(p.is_admin);
+	/* cycles are refused */
+	CHECK_INT(auth_role_grant(f.a, "ops", "admin", true, err), TN_EINVAL);
+	CHECK(strstr(err, "cycle") != NULL);
+	CHECK_INT(auth_role_grant(f.a, "ops", "ops", true, err), TN_EINVAL);
+	/* roles cannot log in */
+	CHECK_INT(password(&f, "ops", "anything-at-all", &p, &why), TN_EAUTH);
+	CHECK_INT(why, AUTH_UNKNOWN);
+	/* revoking takes effect at once, cached or not */
+	CHECK_INT(password(&f, "alice", "alice-password", &p, &why), 0);
+	CHECK_INT(auth_token_create(f.a, &p, 3600, tok, &exp, err), 0);
+	CHECK_INT(auth_role_grant(f.a, "ops", "alice", false, err), 0);
+	CHECK_INT(password(&f, "alice", "alice-password", &p, &why), 0);
+	CHECK(!p.is_admin);
+	CHECK_INT(auth_token(f.a, tok, &p, &why, err), 0);
+	CHECK(!p.is_admin);
+	/* listing */
+	struct auth_principal_list l;
+	CHECK_INT(auth_principals(f.a, false, &l, err), 0);
+	CHECK_INT((int)l.n, 2);
+	CHECK_STR(l.v[0].name, "alice");
+	CHECK_STR(l.v[1].name, ROOT);
+	CHECK(l.v[1].is_root && l.v[1].is_admin);
+	auth_principal_list_release(&l);
+	CHECK_INT(auth_principals(f.a, true, &l, err), 0);
+	CHECK_INT((int)l.n, 3);  /* admin, ops, raw_reader */
+	CHECK_STR(l.v[1].name, "ops");
+	CHECK_STR(l.v[1].roles, "admin");
+	auth_principal_list_release(&l);
+	/* password change ends old sessions; disable and remove */
+	CHECK_INT(auth_user_passwd(f.a, "alice", "new-password-1", err), 0);
+	CHECK_INT(auth_token(f.a, tok, &p, &why, err), TN_EAUTH);
+	CHECK_INT(password(&f, "alice", "alice-password", &p, &why), TN_EAUTH);
+	CHECK_INT(password(&f, "alice", "new-password-1", &p, &why), 0);
+	CHECK_INT(auth_user_enable(f.a, "alice", false, err), 0);
+	CHECK_INT(password(&f, "alice", "new-password-1", &p, &why), TN_EAUTH);
+	CHECK_INT(auth_user_enable(f.a, "alice", true, err), 0);
+	CHECK_INT(password(&f, "alice", "new-password-1", &p, &why), 0);
+	CHECK_INT(auth_user_remove(f.a, ROOT, err), TN_EDENIED);
+	CHECK_INT(auth_role_remove(f.a, "admin", err), TN_EDENIED);
+	CHECK_INT(auth_user_remove(f.a, "alice", err), 0);
+	CHECK_INT(password(&f, "alice", "new-password-1", &p, &why), TN_EAUTH);
+	CHECK_INT(auth_user_remove(f.a, "alice", err), TN_ENOTFOUND);
+	CHECK_INT(auth_role_remove(f.a, "ops", err), 0);
+	CHECK_INT(sql_int(&f, "SELECT count(*) FROM principal_roles"), 0);
+	fix_close(&f);
+}
+
+TEST(user_access_keys_work_and_stop_at_once)
+{
+	struct fix f;
+	struct principal p;
+	enum auth_fail why;
+	struct sreq s;
+	char err[TN_ERRLEN], id[AUTH_KEY_ID_LEN + 1], secret[AUTH_KEY_SECRET_LEN + 1];
+	fix_open(&f);
+	set_root(&f, ROOT, ROOT_PW);
+	CHECK_INT(auth_user_add(f.a, "svc", "svc-password", err), 0);
+	CHECK_INT(auth_key_create(f.a, "svc", id, secret, err), 0);
+	CHECK_INT((int)strlen(id), AUTH_KEY_ID_LEN);
+	CHECK_INT((int)strlen(secret), AUTH_KEY_SECRET_LEN);
+	CHECK(!strncmp(id, "TK", 2));
+	CHECK_INT(auth_key_create(f.a, "nobody", id, secret, err), TN_ENOTFOUND);
+	CHECK_INT(auth_key_create(f.a, "svc", id, secret, err), 0);
+	/* the secret is stored sealed, never in the clear */
+	char q[200];
+	snprintf(q, sizeof q, "SELECT count(*) FROM access_keys WHERE secret_sealed LIKE '%%%s%%'",
+		 secret);
+	CHECK_INT(sql_int(&f, q), 0);
+	sreq_make(&s, id, secret, "kinesis", time_now_ms());
+	CHECK_INT(sigv4(&f, &s, "kinesis", &p, &why), 0);
+	CHECK_STR(p.name, "svc");
+	CHECK(!p.is_admin);
+	CHECK_INT(sigv4(&f, &s, "kinesis", &p, &why), 0);  /* cached */
+	CHECK_INT(auth_key_set(f.a, id, AUTH_KEY_DISABLE, err), 0);
+	CHECK_INT(sigv4(&f, &s, "kinesis", &p, &why), TN_EAUTH);
+	CHECK_INT(auth_key_set(f.a, id, AUTH_KEY_ENABLE, err), 0);
+	CHECK_INT(sigv4(&f, &s, "kinesis", &p, &why), 0);
+	CHECK_INT(auth_key_set(f.a, id, AUTH_KEY_DELETE, err), 0);
+	CHECK_INT(sigv4(&f, &s, "kinesis", &p, &why), TN_EAUTH);
+	CHECK_INT(why, AUTH_UNKNOWN);
+	CHECK_INT(auth_key_set(f.a, ROOT, AUTH_KEY_DISABLE, err), TN_EDENIED);
+	buf_release(&s.authz);
 	fix_close(&f);
 }
