@@ -60,6 +60,12 @@ static const struct command {
 	  "decide whether a column is PII (or hand it back to the crawler)" },
 	{ "sql", cmd_sql, "sql [--format table|csv|json] \"SQL\"",
 	  "run a query over the lake's tables and print the result" },
+	{ "user", cmd_user, "user list|add|passwd|disable|enable|remove [NAME]",
+	  "manage users (admins)" },
+	{ "role", cmd_role, "role list|add|remove|grant|revoke ...",
+	  "manage roles and who holds them (admins)" },
+	{ "key", cmd_key, "key create USER | disable|enable|delete KEY_ID",
+	  "S3/Kinesis access keys of users (admins)" },
 	{ "version", cmd_version, "version", "print the versions of tarn and DuckDB" },
 };
 

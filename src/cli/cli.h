@@ -21,5 +21,8 @@ int cmd_tables(int argc, char **argv);   /* tarn tables [ZONE] */
 int cmd_describe(int argc, char **argv); /* tarn describe DB.TABLE */
 int cmd_tag(int argc, char **argv);      /* tarn tag DB.TABLE.COLUMN pii|none|auto */
 int cmd_sql(int argc, char **argv);      /* tarn sql [--format F] "SQL" */
+int cmd_user(int argc, char **argv);     /* tarn user list|add|passwd|... */
+int cmd_role(int argc, char **argv);     /* tarn role list|add|remove|grant|revoke */
+int cmd_key(int argc, char **argv);      /* tarn key create|disable|enable|delete */
 
 #endif

@@ -1090,6 +1090,14 @@ static bool aws_authenticate(struct http_req *r, enum aws_service svc)
 	free(hl.h);
 	if (rc == 0) {
 		r->authed = true;
+		/* deny by default: stream put grants come with governance; admins only */
+		if (!r->who.is_admin) {
+			snprintf(msg, sizeof msg, "User: %s is not authorized to perform: %s on the "
+				 "lake's streams (only admins may)", r->who.name,
+				 svc == AWS_FIREHOSE ? "firehose:*" : "kinesis:*");
+			aws_reply_error(r, svc, 400, "AccessDeniedException", msg);
+			return false;
+		}
 		return true;
 	}
 	if (rc != TN_EAUTH) {

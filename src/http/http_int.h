@@ -12,6 +12,7 @@
  *   api_streams.c  the native /v1/streams API
  *   api_catalog.c  /v1/crawl and /v1/catalog/... (catalog.h)
  *   api_query.c  /v1/query and /v1/queries/... (query/service.h)
+ *   api_principals.c  /v1/users, /v1/roles, /v1/keys (auth.h)
  *   api_aws.c    Kinesis (Kinesis_20131202) and Firehose (Firehose_20150804)
  *                JSON 1.1 on POST /
  *
@@ -51,6 +52,7 @@ typedef void (*http_ctx_free_fn)(void *ctx);
 /* Flags of a route. */
 #define ROUTE_PUBLIC 1  /* no authentication (health checks) */
 #define ROUTE_AWS 2     /* AWS JSON 1.1: SigV4 after the body, AWS-style errors */
+#define ROUTE_USER 4    /* any authenticated user (else admins only, until grants exist) */
 
 struct route {
 	const char *method;   /* "GET", "POST", ... */
@@ -320,6 +322,19 @@ void api_queries_list(struct http_req *r);
 void api_queries_get(struct http_req *r);
 void api_queries_cancel(struct http_req *r);
 void api_queries_results(struct http_req *r);
+
+void api_users_list(struct http_req *r);
+void api_users_add(struct http_req *r);
+void api_user_put(struct http_req *r);
+void api_user_delete(struct http_req *r);
+void api_user_key_create(struct http_req *r);
+void api_key_put(struct http_req *r);
+void api_key_delete(struct http_req *r);
+void api_roles_list(struct http_req *r);
+void api_roles_add(struct http_req *r);
+void api_role_delete(struct http_req *r);
+void api_role_member_put(struct http_req *r);
+void api_role_member_delete(struct http_req *r);
 
 void api_aws(struct http_req *r);
 /* Answers an AWS-style authentication error (403) before any body is read. */

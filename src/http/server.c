@@ -95,7 +95,7 @@
  */
 static const struct route routes[] = {
 	{ "GET",    "/healthz",                   ROUTE_PUBLIC, TN_MAX_API_BODY,   api_healthz },
-	{ "POST",   "/v1/tokens",                 0,            TN_MAX_API_BODY,   api_tokens_create },
+	{ "POST",   "/v1/tokens",                 ROUTE_USER,   TN_MAX_API_BODY,   api_tokens_create },
 	{ "GET",    "/v1/streams",                0,            TN_MAX_API_BODY,   api_streams_list },
 	{ "GET",    "/v1/streams/{name}",         0,            TN_MAX_API_BODY,   api_stream_get },
 	{ "PUT",    "/v1/streams/{name}",         0,            TN_MAX_API_BODY,   api_stream_put },
@@ -108,12 +108,24 @@ static const struct route routes[] = {
 	{ "PUT",    "/v1/catalog/tables/{name}/columns/{column}/tags",
 						  0,            TN_MAX_API_BODY,   api_catalog_tag },
 	{ "GET",    "/v1/catalog/errors",         0,            TN_MAX_API_BODY,   api_catalog_errors },
-	{ "POST",   "/v1/query",                  0,            TN_MAX_SQL_BODY,   api_query },
-	{ "POST",   "/v1/queries",                0,            TN_MAX_SQL_BODY,   api_queries_start },
-	{ "GET",    "/v1/queries",                0,            TN_MAX_API_BODY,   api_queries_list },
-	{ "GET",    "/v1/queries/{id}",           0,            TN_MAX_API_BODY,   api_queries_get },
-	{ "DELETE", "/v1/queries/{id}",           0,            TN_MAX_API_BODY,   api_queries_cancel },
-	{ "GET",    "/v1/queries/{id}/results",   0,            TN_MAX_API_BODY,   api_queries_results },
+	{ "POST",   "/v1/query",                  ROUTE_USER,   TN_MAX_SQL_BODY,   api_query },
+	{ "POST",   "/v1/queries",                ROUTE_USER,   TN_MAX_SQL_BODY,   api_queries_start },
+	{ "GET",    "/v1/queries",                ROUTE_USER,   TN_MAX_API_BODY,   api_queries_list },
+	{ "GET",    "/v1/queries/{id}",           ROUTE_USER,   TN_MAX_API_BODY,   api_queries_get },
+	{ "DELETE", "/v1/queries/{id}",           ROUTE_USER,   TN_MAX_API_BODY,   api_queries_cancel },
+	{ "GET",    "/v1/queries/{id}/results",   ROUTE_USER,   TN_MAX_API_BODY,   api_queries_results },
+	{ "GET",    "/v1/users",                  0,            TN_MAX_API_BODY,   api_users_list },
+	{ "POST",   "/v1/users",                  0,            TN_MAX_API_BODY,   api_users_add },
+	{ "PUT",    "/v1/users/{name}",           0,            TN_MAX_API_BODY,   api_user_put },
+	{ "DELETE", "/v1/users/{name}",           0,            TN_MAX_API_BODY,   api_user_delete },
+	{ "POST",   "/v1/users/{name}/keys",      0,            TN_MAX_API_BODY,   api_user_key_create },
+	{ "PUT",    "/v1/keys/{id}",              0,            TN_MAX_API_BODY,   api_key_put },
+	{ "DELETE", "/v1/keys/{id}",              0,            TN_MAX_API_BODY,   api_key_delete },
+	{ "GET",    "/v1/roles",                  0,            TN_MAX_API_BODY,   api_roles_list },
+	{ "POST",   "/v1/roles",                  0,            TN_MAX_API_BODY,   api_roles_add },
+	{ "DELETE", "/v1/roles/{name}",           0,            TN_MAX_API_BODY,   api_role_delete },
+	{ "PUT",    "/v1/roles/{name}/members/{member}", 0,     TN_MAX_API_BODY,   api_role_member_put },
+	{ "DELETE", "/v1/roles/{name}/members/{member}", 0,     TN_MAX_API_BODY,   api_role_member_delete },
 	{ "POST",   "/",                          ROUTE_AWS,    TN_MAX_AWS_BODY,   api_aws },
 };
 
@@ -435,6 +447,14 @@ static bool authenticate(struct http_req *r)
 	}
 	if (rc == 0) {
 		r->authed = true;
+		/* deny by default: admins only, but for the routes any user may call */
+		if (!r->who.is_admin && !(r->route->flags & ROUTE_USER)) {
+			char msg[TN_ERRLEN];
+			snprintf(msg, sizeof msg, "user '%s' may not call %s %s: only admins may "
+				 "(no grant allows it)", r->who.name, r->method, r->route->pattern);
+			http_reply_error(r, TN_EDENIED, msg);
+			return false;
+		}
 		return true;
 	}
 	if (rc != TN_EAUTH) {

@@ -858,7 +858,7 @@ static int resolve(struct query_engine *e, const struct guard_table *gt, const c
 
 /* Builds the view of every table the statement reads on slot s. */
 static int build_views(struct query_engine *e, struct slot *s, const struct guard_result *g,
-		       const char *user, struct query_stats *st, char *err)
+		       const char *user, bool admin, struct query_stats *st, char *err)
 {
 	int rc = 0;
 	for (size_t i = 0; i < g->ntables && rc == 0; i++) {
@@ -869,6 +869,15 @@ static int build_views(struct query_engine *e, struct slot *s, const struct guar
 		memset(&all, 0, sizeof all);
 		if ((rc = resolve(e, gt, user, &t, err)))
 			break;
+		/* deny by default: a user reads the tables of their own sandbox only */
+		size_t ul = user ? strlen(user) : 0;
+		if (!admin && !(strcmp(t.db, "sandbox") == 0 && ul && !strncmp(t.name, user, ul) &&
+				t.name[ul] == '/')) {
+			rc = tn_fail(err, TN_EDENIED, "user '%s' has no grant to read table '%s.%s'",
+				     user ? user : "", t.db, t.name);
+			cat_table_release(&t);
+			break;
+		}
 		bool filter = t.npkeys > 0 && refs_filter(gt);
 		rc = catalog_table_files(e->catalog, &t, filter ? keep_partition : NULL, (void *)gt,
 					 &kept, err);
@@ -1400,7 +1409,7 @@ static int run(struct query_engine *e, const struct query_req *q, const struct q
 		goto out_guard;
 	st->queued_ms = ms_since(t0);
 	int64_t t1 = time_mono_ns();
-	rc = build_views(e, s, &g, q->user, st, err);
+	rc = build_views(e, s, &g, q->user, q->admin, st, err);
 	/* an interrupt while building views shows as a failed CREATE VIEW */
 	int why = stopped(s, q, deadline, err);
 	if (why)

@@ -93,7 +93,8 @@ void query_cancel(struct query_ctl *c);
 
 struct query_req {
 	const char *sql;
-	const char *user;        /* the principal (for the log; grants come with governance) */
+	const char *user;        /* the principal */
+	bool admin;              /* an admin reads every table; others only their sandbox's */
 	int64_t timeout_ms;      /* 0: the engine's default; else min(this, default) */
 	struct query_ctl *ctl;   /* may be NULL */
 };

@@ -618,7 +618,7 @@ static int run_query(struct qservice *q, struct qinfo *info, bool admin, int64_t
 	if ((rc = store_writer_open(q->store, key, STORE_NOSYNC, &t.w, err)))
 		goto done;
 	struct query_sink tee_sink = { tee_columns, tee_row, &t };
-	struct query_req req = { info->sql, info->user, timeout_ms, ctl };
+	struct query_req req = { info->sql, info->user, admin, timeout_ms, ctl };
 	struct write_stmt ws;
 	int wrc = write_parse(info->sql, &ws, err);
 	if (wrc < 0) {

@@ -153,7 +153,7 @@ static int run(struct fx *f, const char *sql, struct collect *c, struct query_st
 	       char *err)
 {
 	struct query_sink sink = { c_columns, c_row, c };
-	struct query_req q = { sql, "tester", 0, NULL };
+	struct query_req q = { sql, "tester", true, 0, NULL };
 	buf_init(&c->cols, 0);
 	buf_init(&c->rows, 0);
 	return query_run(f->e, &q, &sink, st, err);
@@ -352,7 +352,7 @@ static void *bg_main(void *arg)
 {
 	struct bg *b = arg;
 	struct query_sink sink = { null_columns, null_row, NULL };
-	struct query_req q = { b->sql, "tester", b->timeout_ms, b->ctl };
+	struct query_req q = { b->sql, "tester", true, b->timeout_ms, b->ctl };
 	struct query_stats st;
 	b->rc = query_run(b->f->e, &q, &sink, &st, b->err);
 	return NULL;
