@@ -198,6 +198,8 @@ static int cmd_serve(int argc, char **argv)
 		.store = l->store,
 		.catalog = l->catalog,
 		.queries = l->queries,
+		.engine = l->engine,
+		.policy = l->policy,
 		.cfg = &l->cfg,
 		.started_ms = time_now_ms(),
 	};

@@ -211,6 +211,24 @@ static const char *const migrations[] = {
 	"CREATE INDEX principal_roles_role ON principal_roles(role);"
 	"INSERT OR IGNORE INTO principals(name, kind, is_admin, created_ms) "
 	"  VALUES('admin', 'role', 1, 0), ('raw_reader', 'role', 0, 0);",
+
+	/* 5: grants and masks (policy/policy.c); raw_reader reads the raw zone */
+	"CREATE TABLE policy_grants("
+	"  id INTEGER PRIMARY KEY,"
+	"  principal TEXT NOT NULL,"                /* a user or a role */
+	"  kind TEXT NOT NULL,"                     /* select | clearance */
+	"  target TEXT NOT NULL,"                   /* db | db.table | tag:x ; clearance: a tag */
+	"  columns TEXT,"                           /* JSON array, NULL: all */
+	"  exclude INTEGER NOT NULL DEFAULT 0,"
+	"  row_filter TEXT,"
+	"  created_ms INTEGER NOT NULL,"
+	"  created_by TEXT NOT NULL DEFAULT '');"
+	"CREATE INDEX policy_grants_principal ON policy_grants(principal);"
+	"CREATE TABLE policy_masks("
+	"  tag TEXT PRIMARY KEY,"
+	"  mask TEXT NOT NULL);"                    /* null | redact | partial | hash */
+	"INSERT INTO policy_grants(principal, kind, target, created_ms, created_by) "
+	"  VALUES('raw_reader', 'select', 'raw', 0, 'built-in');",
 };
 
 #define NMIGRATIONS (sizeof migrations / sizeof migrations[0])

@@ -14,6 +14,12 @@
  *   DELETE /v1/roles/{name}
  *   PUT    /v1/roles/{name}/members/{member}     grant the role to a user or role
  *   DELETE /v1/roles/{name}/members/{member}     revoke it
+ *   GET    /v1/grants[?principal=]       grants
+ *   POST   /v1/grants                    {"principal", "select": "db"|"db.table"|"tag:x",
+ *                                        "columns"?: [...], "exclude"?: bool, "row_filter"?: "..."}
+ *                                        or {"principal", "clearance": "pii"} -> 201 {"id"}
+ *   DELETE /v1/grants/{id}
+ *   PUT    /v1/masks/{tag}               {"mask": "null"|"redact"|"partial"|"hash"}
  *
  * Thin translation onto auth.h.  Secrets appear only in the one answer
  * that creates them, never in logs.  Handlers run on the loop thread: a
@@ -29,6 +35,8 @@
 #include "core/crypto.h"
 #include "core/err.h"
 #include "http/http_int.h"
+#include "policy/policy.h"
+#include "query/query.h"
 
 #include "core/banned.h"
 
@@ -265,4 +273,116 @@ void api_role_member_put(struct http_req *r)
 void api_role_member_delete(struct http_req *r)
 {
 	member(r, false);
+}
+
+/* ---- grants and masks ---- */
+
+void api_grants_list(struct http_req *r)
+{
+	char err[TN_ERRLEN], who[TN_MAX_PRINCIPAL + 1];
+	int prc = http_query_param(r->raw_query, "principal", who, sizeof who);
+	if (prc < 0) {
+		http_reply_error(r, TN_EINVAL, "query parameter 'principal' is too long");
+		return;
+	}
+	struct grant_list l;
+	int rc = policy_grants(r->deps->policy, prc ? who : NULL, &l, err);
+	if (rc) {
+		http_reply_error(r, rc, err);
+		return;
+	}
+	json_t *a = json_array();
+	for (size_t i = 0; i < l.n; i++) {
+		const struct grant *g = &l.v[i];
+		json_t *o = json_pack("{s:I, s:s, s:s, s:I, s:s}", "id", (json_int_t)g->id,
+				      "principal", g->principal, g->kind == GRANT_SELECT ? "select"
+				      : "clearance", g->target, "created_ms", (json_int_t)g->created_ms,
+				      "created_by", g->created_by ? g->created_by : "");
+		if (g->columns) {
+			json_t *c = json_loads(g->columns, 0, NULL);
+			json_object_set_new(o, g->exclude ? "exclude" : "columns", c ? c : json_null());
+		}
+		if (g->row_filter)
+			json_object_set_new(o, "row_filter", json_string(g->row_filter));
+		json_array_append_new(a, o);
+	}
+	grant_list_release(&l);
+	http_reply_json(r, 200, json_pack("{s:o}", "grants", a));
+}
+
+void api_grants_add(struct http_req *r)
+{
+	char err[TN_ERRLEN];
+	json_t *doc = body_object(r);
+	if (!doc)
+		return;
+	const char *principal = json_string_value(json_object_get(doc, "principal"));
+	const char *sel = json_string_value(json_object_get(doc, "select"));
+	const char *clr = json_string_value(json_object_get(doc, "clearance"));
+	json_t *cols = json_object_get(doc, "columns"), *excl = json_object_get(doc, "exclude");
+	json_t *flt = json_object_get(doc, "row_filter");
+	int rc = 0;
+	if (!principal || (!sel == !clr))
+		rc = tn_fail(err, TN_EINVAL, "the body needs \"principal\" and one of \"select\" "
+			     "(db, db.table or tag:NAME) or \"clearance\" (a tag)");
+	else if ((cols && !json_is_array(cols)) || (excl && !json_is_array(excl)) ||
+		 (cols && excl) || (flt && !json_is_null(flt) && !json_is_string(flt)))
+		rc = tn_fail(err, TN_EINVAL, "\"columns\" or \"exclude\" (not both) is a list of "
+			     "column names; \"row_filter\" a string");
+	json_t *list = cols ? cols : excl;
+	size_t i;
+	json_t *e;
+	json_array_foreach(list, i, e) {
+		if (rc == 0 && !json_is_string(e))
+			rc = tn_fail(err, TN_EINVAL, "column list entry %zu is not a string", i);
+	}
+	const char *filter = json_string_value(flt);
+	if (rc == 0 && filter && clr)
+		rc = tn_fail(err, TN_EINVAL, "a clearance takes no row filter");
+	if (rc == 0 && filter)
+		rc = query_check_filter(r->deps->engine, filter, err);
+	if (rc == 0) {
+		char *cj = list ? json_dumps(list, JSON_COMPACT) : NULL;
+		struct grant g = { .principal = (char *)principal,
+				   .kind = sel ? GRANT_SELECT : GRANT_CLEARANCE,
+				   .target = (char *)(sel ? sel : clr), .columns = cj,
+				   .exclude = excl != NULL, .row_filter = (char *)filter,
+				   .created_by = r->who.name };
+		rc = policy_grant(r->deps->policy, &g, err);
+		free(cj);
+		if (rc == 0)
+			http_reply_json(r, 201, json_pack("{s:I}", "id", (json_int_t)g.id));
+	}
+	if (rc)
+		http_reply_error(r, rc, err);
+	json_decref(doc);
+}
+
+void api_grant_delete(struct http_req *r)
+{
+	char err[TN_ERRLEN], *end;
+	long long id = strtoll(r->param[0], &end, 10);
+	int rc = *end || id <= 0 ? tn_fail(err, TN_ENOTFOUND, "grant '%.40s' does not exist",
+					   r->param[0])
+				 : policy_revoke(r->deps->policy, id, err);
+	if (rc)
+		http_reply_error(r, rc, err);
+	else
+		http_reply_empty(r, 204);
+}
+
+void api_mask_put(struct http_req *r)
+{
+	char err[TN_ERRLEN];
+	json_t *doc = body_object(r);
+	if (!doc)
+		return;
+	int k = mask_parse(json_string_value(json_object_get(doc, "mask")));
+	int rc = k < 0 ? tn_fail(err, TN_EINVAL, "\"mask\" is null, redact, partial or hash")
+		       : policy_set_mask(r->deps->policy, r->param[0], (enum mask_kind)k, err);
+	if (rc)
+		http_reply_error(r, rc, err);
+	else
+		http_reply_empty(r, 204);
+	json_decref(doc);
 }

@@ -21,6 +21,8 @@ struct auth;
 struct store;
 struct catalog;
 struct qservice;
+struct query_engine;
+struct policy;
 struct tn_config;
 
 struct http_deps {
@@ -29,6 +31,8 @@ struct http_deps {
 	struct store *store;
 	struct catalog *catalog;      /* /v1/crawl, /v1/catalog/... */
 	struct qservice *queries;     /* /v1/query, /v1/queries/... */
+	struct query_engine *engine;  /* checks grants' row filters */
+	struct policy *policy;        /* /v1/grants, /v1/masks */
 	const struct tn_config *cfg;
 	int64_t started_ms;
 };

@@ -12,7 +12,8 @@
  *   api_streams.c  the native /v1/streams API
  *   api_catalog.c  /v1/crawl and /v1/catalog/... (catalog.h)
  *   api_query.c  /v1/query and /v1/queries/... (query/service.h)
- *   api_principals.c  /v1/users, /v1/roles, /v1/keys (auth.h)
+ *   api_principals.c  /v1/users, /v1/roles, /v1/keys (auth.h), /v1/grants,
+ *                /v1/masks (policy/policy.h)
  *   api_aws.c    Kinesis (Kinesis_20131202) and Firehose (Firehose_20150804)
  *                JSON 1.1 on POST /
  *
@@ -330,6 +331,10 @@ void api_user_delete(struct http_req *r);
 void api_user_key_create(struct http_req *r);
 void api_key_put(struct http_req *r);
 void api_key_delete(struct http_req *r);
+void api_grants_list(struct http_req *r);
+void api_grants_add(struct http_req *r);
+void api_grant_delete(struct http_req *r);
+void api_mask_put(struct http_req *r);
 void api_roles_list(struct http_req *r);
 void api_roles_add(struct http_req *r);
 void api_role_delete(struct http_req *r);

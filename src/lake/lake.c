@@ -30,6 +30,7 @@
 #include "core/log.h"
 #include "core/mem.h"
 #include "core/os.h"
+#include "policy/policy.h"
 #include "query/query.h"
 #include "query/service.h"
 #include "store/store.h"
@@ -256,7 +257,11 @@ int lake_open(const char *dir, const char *const *overrides, struct lake **out, 
 	uint8_t key[MASTER_KEY_LEN];
 	if ((rc = read_master_key(abs, key, err)))
 		goto fail;
-	if ((rc = auth_open(l->meta, key, &l->auth, err)))
+	rc = auth_open(l->meta, key, &l->auth, err);
+	if (rc == 0)
+		rc = policy_open(l->meta, key, &l->policy, err);
+	explicit_bzero(key, sizeof key);
+	if (rc)
 		goto fail;
 	const char *ru = getenv("TARN_ROOT_USER"), *rp = getenv("TARN_ROOT_PASSWORD");
 	if (ru && *ru && rp && *rp)
@@ -278,7 +283,7 @@ int lake_open(const char *dir, const char *const *overrides, struct lake **out, 
 		.max_running = (unsigned)l->cfg.query_max_running,
 		.max_queued = (unsigned)l->cfg.query_max_queued,
 	};
-	if ((rc = query_engine_open(l->store, l->catalog, &ql, &l->engine, err)))
+	if ((rc = query_engine_open(l->store, l->catalog, l->policy, &ql, &l->engine, err)))
 		goto fail;
 	if ((rc = qservice_open(l->engine, l->store, l->meta, l->catalog, &l->queries, err)))
 		goto fail;
@@ -313,6 +318,7 @@ void lake_close(struct lake *l)
 	streams_close(l->streams);   /* its last flushes may still touch the scheduler */
 	crawl_sched_stop(l->crawls);
 	catalog_close(l->catalog);
+	policy_close(l->policy);
 	auth_close(l->auth);
 	meta_close(l->meta);
 	store_close(l->store);

@@ -20,6 +20,7 @@ struct catalog;
 struct crawl_sched;
 struct query_engine;
 struct qservice;
+struct policy;
 
 struct lake {
 	char *root;            /* absolute path */
@@ -28,6 +29,7 @@ struct lake {
 	struct store *store;
 	struct meta *meta;
 	struct auth *auth;
+	struct policy *policy;       /* grants, clearances, masks */
 	struct catalog *catalog;
 	struct crawl_sched *crawls;  /* automatic crawls */
 	struct query_engine *engine; /* SQL over the lake */

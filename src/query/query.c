@@ -61,56 +61,12 @@
 #include "core/mem.h"
 #include "core/os.h"
 #include "core/timeutil.h"
+#include "policy/policy.h"
 #include "query/guard.h"
+#include "query/query_int.h"
 #include "query/result.h"
 #include "store/store.h"
 #include "core/banned.h"
-
-/* Views a connection remembers; past it the memory is cleared (views are rebuilt). */
-#define QUERY_VIEW_CACHE 256u
-/* How often the watchdog looks at deadlines and cancels. */
-#define QUERY_WATCH_MS 50
-
-struct view_memo {
-	char *name;         /* "schema.table", lowercase, as the SQL names it */
-	uint64_t hash;      /* of the view's SQL */
-};
-
-struct slot {
-	duckdb_connection con;
-	unsigned index;
-	bool busy;
-	int64_t deadline_ns;        /* 0: none */
-	struct query_ctl *ctl;      /* of the running query, or NULL */
-	atomic_int interrupted;     /* why the watchdog interrupts: 0, TN_ETIMEDOUT, TN_ECANCELED */
-	struct view_memo *views;
-	size_t nviews;
-};
-
-struct query_engine {
-	struct store *store;
-	struct catalog *catalog;
-	struct query_limits lim;
-	duckdb_database db;
-	struct guard *guard;
-	struct slot *slots;
-	unsigned nslots;
-	pthread_mutex_t mu;
-	pthread_cond_t cv;          /* a slot was freed, a cancel happened, or closing */
-	unsigned queued;
-	unsigned active;            /* calls inside query_run / query_copy */
-	bool closing;
-	pthread_t watchdog;
-	bool watchdog_started;
-	pthread_cond_t watch_cv;
-};
-
-struct query_ctl {
-	pthread_mutex_t mu;
-	atomic_bool canceled;
-	struct query_engine *e;     /* while a run uses it */
-	struct slot *slot;          /* while it runs on a connection */
-};
 
 /* ---- small helpers ---- */
 
@@ -119,7 +75,7 @@ static double ms_since(int64_t t0_ns)
 	return (double)(time_mono_ns() - t0_ns) / 1e6;
 }
 
-static uint64_t fnv1a(const char *p, size_t n)
+uint64_t query_fnv1a(const char *p, size_t n)
 {
 	uint64_t h = 1469598103934665603ull;
 	for (size_t i = 0; i < n; i++) {
@@ -129,7 +85,7 @@ static uint64_t fnv1a(const char *p, size_t n)
 	return h;
 }
 
-static void sql_ident(struct buf *b, const char *s)
+void query_sql_ident(struct buf *b, const char *s)
 {
 	buf_putc(b, '"');
 	for (; *s; s++) {
@@ -140,7 +96,7 @@ static void sql_ident(struct buf *b, const char *s)
 	buf_putc(b, '"');
 }
 
-static void sql_str(struct buf *b, const char *s)
+void query_sql_str(struct buf *b, const char *s)
 {
 	buf_putc(b, '\'');
 	for (; *s; s++) {
@@ -267,7 +223,7 @@ static int setup_slot(struct query_engine *e, struct slot *s, char *err)
 	for (size_t i = 0; i < sizeof view_schemas / sizeof view_schemas[0]; i++) {
 		struct buf b = BUF_INIT(0);
 		buf_puts(&b, "CREATE SCHEMA ");
-		sql_ident(&b, view_schemas[i]);
+		query_sql_ident(&b, view_schemas[i]);
 		rc = exec(s->con, b.data, err);
 		buf_release(&b);
 		if (rc)
@@ -287,7 +243,7 @@ static int lock_down(struct query_engine *e, char *err)
 		snprintf(dir, sizeof dir, "%s/%s/", store_root(e->store), store_zone_dir(e->store, z));
 		if (z)
 			buf_puts(&b, ", ");
-		sql_str(&b, dir);
+		query_sql_str(&b, dir);
 	}
 	buf_puts(&b, "]");
 	duckdb_connection con = e->slots[0].con;
@@ -300,10 +256,11 @@ static int lock_down(struct query_engine *e, char *err)
 	return rc;
 }
 
-int query_engine_open(struct store *s, struct catalog *c, const struct query_limits *lim,
-		      struct query_engine **out, char *err)
+int query_engine_open(struct store *s, struct catalog *c, struct policy *pol,
+		      const struct query_limits *lim, struct query_engine **out, char *err)
 {
 	struct query_engine *e = xcalloc(1, sizeof *e);
+	e->policy = pol;
 	duckdb_config cfg = NULL;
 	char *oerr = NULL, num[64], tmp[4096];
 	int rc = 0;
@@ -499,407 +456,6 @@ static void release(struct query_engine *e, const struct query_req *q, struct sl
 	s->deadline_ns = 0;
 	pthread_cond_broadcast(&e->cv);
 	pthread_mutex_unlock(&e->mu);
-}
-
-/* ---- partition pruning ---- */
-
-/* An integer literal as DuckDB would read it exactly: [+-]digits, within int64. */
-static bool exact_int(const char *t, long long *out)
-{
-	char *end;
-	if (!*t || strspn(t + (*t == '-' || *t == '+'), "0123456789") != strlen(t + (*t == '-' || *t == '+')))
-		return false;
-	errno = 0;
-	*out = strtoll(t, &end, 10);
-	return !errno && !*end;
-}
-
-/*
- * -1, 0, 1 comparing partition value v with constant c as DuckDB would;
- * 2 when tarn cannot tell how DuckDB compares them (then the file is kept).
- */
-static int cmp_value(const struct cat_partition_key *k, const char *v, const struct guard_const *c)
-{
-	bool numeric = strcmp(k->type, "VARCHAR") != 0;
-	if (numeric) {
-		long long a, b;
-		if (!exact_int(v, &a))
-			return 2;
-		if (exact_int(c->text, &b))
-			return a < b ? -1 : a > b;
-		if (!c->number)
-			return 2;  /* '2024.5' against an integer: DuckDB casts and rounds */
-		char *end;
-		errno = 0;
-		double d = strtod(c->text, &end);
-		if (end == c->text || *end || errno || d > 9007199254740992.0 ||
-		    d < -9007199254740992.0 || a > (1ll << 53) || a < -(1ll << 53))
-			return 2;
-		return (double)a < d ? -1 : (double)a > d;
-	}
-	if (c->number)
-		return 2;  /* VARCHAR = 5: DuckDB decides the cast; keep */
-	int r = strcmp(v, c->text);
-	return r < 0 ? -1 : r > 0;
-}
-
-/* Does partition value v (NULL = SQL NULL) pass p?  Unknown -> true. */
-static bool pred_holds(const struct cat_partition_key *k, const char *v, const struct guard_pred *p)
-{
-	if (!v)
-		return false;  /* every guard comparison is false on NULL */
-	int r;
-	switch (p->op) {
-	case GUARD_IN:
-		for (size_t i = 0; i < p->nvals; i++) {
-			r = cmp_value(k, v, &p->vals[i]);
-			if (r == 0 || r == 2)
-				return true;
-		}
-		return false;
-	case GUARD_BETWEEN: {
-		int lo = cmp_value(k, v, &p->vals[0]), hi = cmp_value(k, v, &p->vals[1]);
-		if (lo == 2 || hi == 2)
-			return true;
-		return lo >= 0 && hi <= 0;
-	}
-	default:
-		break;
-	}
-	r = cmp_value(k, v, &p->vals[0]);
-	if (r == 2)
-		return true;
-	switch (p->op) {
-	case GUARD_EQ: return r == 0;
-	case GUARD_NE: return r != 0;
-	case GUARD_LT: return r < 0;
-	case GUARD_LE: return r <= 0;
-	case GUARD_GT: return r > 0;
-	case GUARD_GE: return r >= 0;
-	default: return true;
-	}
-}
-
-/* cat_partition_fn: keeps a partition some reference of the table may need. */
-static bool keep_partition(void *arg, const struct cat_table *t, const char *const *vals)
-{
-	const struct guard_table *gt = arg;
-	for (size_t r = 0; r < gt->nrefs; r++) {
-		const struct guard_ref *ref = &gt->refs[r];
-		bool ok = true;
-		for (size_t i = 0; i < ref->npreds && ok; i++)
-			for (size_t k = 0; k < t->npkeys && ok; k++)
-				if (!strcasecmp(t->pkeys[k].name, ref->preds[i].column))
-					ok = pred_holds(&t->pkeys[k], vals[k], &ref->preds[i]);
-		if (ok)
-			return true;
-	}
-	return false;
-}
-
-static bool refs_filter(const struct guard_table *gt)
-{
-	for (size_t r = 0; r < gt->nrefs; r++)
-		if (gt->refs[r].npreds == 0)
-			return false;
-	return gt->nrefs > 0;
-}
-
-/* ---- views ---- */
-
-/* A typed empty SELECT with the table's columns (a table without files). */
-static void empty_view(const struct cat_table *t, struct buf *b)
-{
-	bool first = true;
-	buf_puts(b, "SELECT ");
-	for (size_t i = 0; i < t->ncols; i++) {
-		if (t->cols[i].depth)
-			continue;
-		buf_puts(b, first ? "" : ", ");
-		first = false;
-		buf_puts(b, "CAST(NULL AS ");
-		buf_puts(b, t->cols[i].type);
-		buf_puts(b, ") AS ");
-		sql_ident(b, t->cols[i].name);
-	}
-	if (first)
-		buf_puts(b, "NULL AS \"_\"");
-	buf_puts(b, " LIMIT 0");
-}
-
-/* Column names the views use internally (not visible: excluded by the outer SELECT). */
-#define VIEW_FILE_COL "__tarn_file"
-
-/*
- * The view SQL of table t over files (kept by pruning).  A partitioned
- * table is one read over all its files (so DuckDB spreads the files over
- * its threads) with each row's file index, and each partition value is an
- * element of a constant list indexed by it: a list access per row.  (A
- * MAP keyed by the file's folder cost 25% more on a GROUP BY over a
- * partition column; one read per partition, a UNION ALL, far more.)
- */
-static int view_sql(struct query_engine *e, const struct cat_table *t,
-		    const struct cat_file_list *fl, struct buf *b, char *err)
-{
-	const char *root = store_root(e->store);
-	if (fl->n == 0) {
-		empty_view(t, b);
-		return 0;
-	}
-	if (t->npkeys == 0)
-		return catalog_scan_sql(t, root, fl->v, fl->n, NULL, b, err);
-	buf_puts(b, "SELECT * EXCLUDE (\"" VIEW_FILE_COL "\")");
-	for (size_t k = 0; k < t->npkeys; k++) {
-		buf_puts(b, ", CAST([");
-		for (size_t i = 0; i < fl->n; i++) {
-			const char *v = fl->v[i].pvals[k];
-			buf_puts(b, i ? ", " : "");
-			if (v)
-				sql_str(b, v);
-			else
-				buf_puts(b, "NULL");
-		}
-		buf_puts(b, "][\"" VIEW_FILE_COL "\" + 1] AS ");
-		buf_puts(b, t->pkeys[k].type);
-		buf_puts(b, ") AS ");
-		sql_ident(b, t->pkeys[k].name);
-	}
-	buf_puts(b, " FROM (");
-	int rc = catalog_scan_sql(t, root, fl->v, fl->n, VIEW_FILE_COL, b, err);
-	buf_puts(b, ")");
-	return rc;
-}
-
-/* Creates (or keeps) the view schema.name on slot s with the given SQL. */
-static int put_view(struct slot *s, const char *schema, const char *name, const struct buf *sql,
-		    char *err)
-{
-	char key[512];
-	snprintf(key, sizeof key, "%s.%s", schema, name);
-	for (char *p = key; *p; p++)
-		if (*p >= 'A' && *p <= 'Z')
-			*p = (char)(*p - 'A' + 'a');
-	uint64_t h = fnv1a(sql->data, sql->len);
-	struct view_memo *m = NULL;
-	for (size_t i = 0; i < s->nviews && !m; i++)
-		if (!strcmp(s->views[i].name, key))
-			m = &s->views[i];
-	if (m && m->hash == h)
-		return 0;
-	struct buf b = BUF_INIT(0);
-	buf_puts(&b, "CREATE OR REPLACE VIEW ");
-	sql_ident(&b, schema);
-	buf_putc(&b, '.');
-	sql_ident(&b, name);
-	buf_puts(&b, " AS ");
-	buf_append(&b, sql->data, sql->len);
-	duckdb_result r;
-	int rc = 0;
-	if (duckdb_query(s->con, b.data, &r) != DuckDBSuccess)
-		rc = tn_fail(err, TN_EINTERNAL, "table '%s.%s': cannot build its view: %.300s", schema,
-			     name, duckdb_result_error(&r));
-	duckdb_destroy_result(&r);
-	buf_release(&b);
-	if (rc) {
-		if (m)
-			m->hash = 0;
-		return rc;
-	}
-	if (!m) {
-		if (s->nviews >= QUERY_VIEW_CACHE) {
-			for (size_t i = 0; i < s->nviews; i++)
-				free(s->views[i].name);
-			s->nviews = 0;
-		}
-		s->views = xrealloc(s->views, (s->nviews + 1) * sizeof *s->views);
-		m = &s->views[s->nviews++];
-		m->name = xstrdup(key);
-	}
-	m->hash = h;
-	return 0;
-}
-
-/* Edit distance of two short strings, case-insensitive (for suggestions). */
-static size_t edit_distance(const char *a, const char *b)
-{
-	size_t la = strlen(a), lb = strlen(b);
-	if (la > 128 || lb > 128)
-		return 1000;
-	size_t prev[129], cur[129];
-	for (size_t j = 0; j <= lb; j++)
-		prev[j] = j;
-	for (size_t i = 1; i <= la; i++) {
-		cur[0] = i;
-		for (size_t j = 1; j <= lb; j++) {
-			char x = a[i - 1], y = b[j - 1];
-			if (x >= 'A' && x <= 'Z')
-				x = (char)(x - 'A' + 'a');
-			if (y >= 'A' && y <= 'Z')
-				y = (char)(y - 'A' + 'a');
-			size_t best = prev[j - 1] + (x != y);
-			if (prev[j] + 1 < best)
-				best = prev[j] + 1;
-			if (cur[j - 1] + 1 < best)
-				best = cur[j - 1] + 1;
-			cur[j] = best;
-		}
-		memcpy(prev, cur, (lb + 1) * sizeof prev[0]);
-	}
-	return prev[lb];
-}
-
-struct suggestion {
-	size_t dist;
-	size_t index;
-};
-
-static int cmp_suggestion(const void *a, const void *b)
-{
-	const struct suggestion *x = a, *y = b;
-	if (x->dist != y->dist)
-		return x->dist < y->dist ? -1 : 1;
-	return x->index < y->index ? -1 : x->index > y->index;
-}
-
-/* "table 'raw.immunisations' is not in the catalog; did you mean raw.immunizations?" */
-static int unknown_table(struct query_engine *e, const char *db, const char *name, char *err)
-{
-	struct cat_table_list l;
-	char ask[300], dummy[TN_ERRLEN];
-	snprintf(ask, sizeof ask, "%s%s%s", db ? db : "", db ? "." : "", name);
-	struct buf hint = BUF_INIT(0);
-	if (catalog_tables(e->catalog, NULL, &l, dummy) == 0) {
-		struct suggestion *sg = xcalloc(l.n ? l.n : 1, sizeof *sg);
-		size_t n = 0, limit = strlen(ask) / 3 + 2;
-		for (size_t i = 0; i < l.n; i++) {
-			char full[300];
-			snprintf(full, sizeof full, "%s.%s", l.v[i].db, l.v[i].name);
-			size_t d = db ? edit_distance(ask, full) : edit_distance(name, l.v[i].name);
-			if (d <= limit)
-				sg[n++] = (struct suggestion){ d, i };
-		}
-		qsort(sg, n, sizeof *sg, cmp_suggestion);
-		for (size_t k = 0; k < n && k < 3; k++)
-			buf_printf(&hint, "%s%s.%s", k ? ", " : "", l.v[sg[k].index].db,
-				   l.v[sg[k].index].name);
-		free(sg);
-		cat_table_list_release(&l);
-	}
-	int rc;
-	if (hint.len)
-		rc = tn_fail(err, TN_ENOTFOUND,
-			     "table '%.200s' is not in the catalog; did you mean %.200s?", ask,
-			     hint.data);
-	else
-		rc = tn_fail(err, TN_ENOTFOUND,
-			     "table '%.200s' is not in the catalog (see tarn tables)", ask);
-	buf_release(&hint);
-	return rc;
-}
-
-/*
- * Finds the catalog table of a reference.  An unqualified name is looked
- * for in every database and must be unique.
- */
-static int resolve(struct query_engine *e, const struct guard_table *gt, const char *user,
-		   struct cat_table *t, char *err)
-{
-	char dummy[TN_ERRLEN], db[64];
-	if (gt->db) {
-		/* SQL folds the case of names: RAW.t is raw.t */
-		snprintf(db, sizeof db, "%s", gt->db);
-		for (char *p = db; *p; p++)
-			if (*p >= 'A' && *p <= 'Z')
-				*p = (char)(*p - 'A' + 'a');
-		int z = zone_by_name(db);
-		if (z < 0)
-			return tn_fail(err, TN_ENOTFOUND,
-				       "database '%.100s' does not exist (databases are the zones: "
-				       "raw, transient, master, drop, sandbox, log, stage, cleanse, "
-				       "core, mart, references; aliases bronze, silver, gold)",
-				       gt->db);
-		/* sandbox.t is the user's own table "<user>/t" */
-		if (z == ZONE_SANDBOX && user && !strchr(gt->name, '/')) {
-			char own[300];
-			snprintf(own, sizeof own, "%s/%s", user, gt->name);
-			if (catalog_table_get(e->catalog, db, own, t, dummy) == 0)
-				return 0;
-		}
-		if (catalog_table_get(e->catalog, db, gt->name, t, dummy) == 0)
-			return 0;
-		return unknown_table(e, db, gt->name, err);
-	}
-	struct cat_table_list l;
-	int rc = catalog_tables(e->catalog, NULL, &l, err);
-	if (rc)
-		return rc;
-	const char *found_db = NULL;
-	size_t hits = 0;
-	struct buf names = BUF_INIT(0);
-	for (size_t i = 0; i < l.n; i++)
-		if (!strcasecmp(l.v[i].name, gt->name)) {
-			hits++;
-			found_db = l.v[i].db;
-			buf_printf(&names, "%s%s.%s", hits > 1 ? ", " : "", l.v[i].db, l.v[i].name);
-		}
-	if (hits == 1) {
-		snprintf(db, sizeof db, "%s", found_db);
-		rc = catalog_table_get(e->catalog, db, gt->name, t, err);
-	} else if (hits > 1) {
-		rc = tn_fail(err, TN_EINVAL, "table name '%.100s' is ambiguous: qualify it (%.300s)",
-			     gt->name, names.data);
-	}
-	buf_release(&names);
-	cat_table_list_release(&l);
-	if (hits == 0)
-		return unknown_table(e, NULL, gt->name, err);
-	return rc;
-}
-
-/* Builds the view of every table the statement reads on slot s. */
-static int build_views(struct query_engine *e, struct slot *s, const struct guard_result *g,
-		       const char *user, bool admin, struct query_stats *st, char *err)
-{
-	int rc = 0;
-	for (size_t i = 0; i < g->ntables && rc == 0; i++) {
-		const struct guard_table *gt = &g->tables[i];
-		struct cat_table t;
-		struct cat_file_list all, kept;
-		memset(&kept, 0, sizeof kept);
-		memset(&all, 0, sizeof all);
-		if ((rc = resolve(e, gt, user, &t, err)))
-			break;
-		/* deny by default: a user reads the tables of their own sandbox only */
-		size_t ul = user ? strlen(user) : 0;
-		if (!admin && !(strcmp(t.db, "sandbox") == 0 && ul && !strncmp(t.name, user, ul) &&
-				t.name[ul] == '/')) {
-			rc = tn_fail(err, TN_EDENIED, "user '%s' has no grant to read table '%s.%s'",
-				     user ? user : "", t.db, t.name);
-			cat_table_release(&t);
-			break;
-		}
-		bool filter = t.npkeys > 0 && refs_filter(gt);
-		rc = catalog_table_files(e->catalog, &t, filter ? keep_partition : NULL, (void *)gt,
-					 &kept, err);
-		if (rc == 0 && filter && (rc = catalog_table_files(e->catalog, &t, NULL, NULL, &all,
-								   err)) == 0)
-			st->files_pruned += all.n - kept.n;
-		if (rc == 0) {
-			struct buf sql = BUF_INIT(0);
-			st->files += kept.n;
-			for (size_t k = 0; k < kept.n; k++)
-				st->bytes_scanned += kept.v[k].size;
-			rc = view_sql(e, &t, &kept, &sql, err);
-			if (rc == 0)
-				rc = put_view(s, gt->db ? gt->db : "main", gt->name, &sql, err);
-			buf_release(&sql);
-		}
-		st->tables++;
-		cat_file_list_release(&all);
-		cat_file_list_release(&kept);
-		cat_table_release(&t);
-	}
-	return rc;
 }
 
 /* ---- running ---- */
@@ -1320,18 +876,18 @@ static int copy_out(struct slot *s, const char *user_sql, const struct query_cop
 	size_t user_off = b.len;
 	buf_append(&b, user_sql, trimmed_len(user_sql));
 	buf_puts(&b, "\n) TO ");
-	sql_str(&b, c->to);
+	query_sql_str(&b, c->to);
 	buf_puts(&b, " (FORMAT parquet, COMPRESSION zstd");
 	if (c->npart) {
 		buf_puts(&b, ", PARTITION_BY (");
 		for (size_t i = 0; i < c->npart; i++) {
 			buf_puts(&b, i ? ", " : "");
-			sql_ident(&b, c->partition_by[i]);
+			query_sql_ident(&b, c->partition_by[i]);
 		}
 		buf_puts(&b, ")");
 		if (c->file_pattern) {
 			buf_puts(&b, ", FILENAME_PATTERN ");
-			sql_str(&b, c->file_pattern);
+			query_sql_str(&b, c->file_pattern);
 		}
 	}
 	buf_puts(&b, ")");
@@ -1409,7 +965,7 @@ static int run(struct query_engine *e, const struct query_req *q, const struct q
 		goto out_guard;
 	st->queued_ms = ms_since(t0);
 	int64_t t1 = time_mono_ns();
-	rc = build_views(e, s, &g, q->user, q->admin, st, err);
+	rc = query_build_views(e, s, &g, q->user, q->admin, st, err);
 	/* an interrupt while building views shows as a failed CREATE VIEW */
 	int why = stopped(s, q, deadline, err);
 	if (why)
@@ -1457,4 +1013,51 @@ int query_copy(struct query_engine *e, const struct query_req *q, const struct q
 {
 	*rows = 0;
 	return run(e, q, NULL, c, rows, st, err);
+}
+
+/*
+ * Does text stay inside the parentheses it is put in?  Lexed as
+ * trimmed_len lexes (strings, quoted names, dollar quotes): no ')' may
+ * close more than the text opened, and no ';' or comment outside a string.
+ */
+static bool one_expression(const char *text)
+{
+	int depth = 0;
+	for (const char *p = text; *p;) {
+		char c = *p;
+		if (c == '\'' || c == '"' || c == '$') {
+			p = skip_quoted(text, p);
+			continue;
+		}
+		if ((c == '-' && p[1] == '-') || (c == '/' && p[1] == '*') || c == ';')
+			return false;
+		if (c == '(')
+			depth++;
+		else if (c == ')' && --depth < 0)
+			return false;
+		p++;
+	}
+	return depth == 0;
+}
+
+int query_check_filter(struct query_engine *e, const char *filter, char *err)
+{
+	struct guard_result g;
+	char sub[TN_ERRLEN];
+	if (!filter || !*filter || strlen(filter) > 65536)
+		return tn_fail(err, TN_EINVAL, "row filter: 1..65536 bytes of SQL");
+	/* the filter alone, inside parentheses: one boolean expression over the table's columns */
+	char *sql = xasprintf("SELECT 1 FROM \"__tarn_filter\" WHERE (%s\n)", filter);
+	int rc = guard_check(e->guard, sql, &g, sub);
+	if (rc == 0 && (g.ntables != 1 || g.tables[0].db || strcmp(g.tables[0].name, "__tarn_filter")))
+		rc = tn_fail(sub, TN_EINVAL, "it may not read other tables");
+	if (rc == 0 && !one_expression(filter))
+		rc = tn_fail(sub, TN_EINVAL, "it must be one expression (balanced parentheses, no "
+			     "';', no comments)");
+	guard_result_release(&g);
+	free(sql);
+	if (rc)
+		return tn_fail(err, rc == TN_EDENIED ? TN_EINVAL : rc, "row filter '%.200s': %s",
+			       filter, sub);
+	return 0;
 }

@@ -33,6 +33,7 @@
 
 struct store;
 struct catalog;
+struct policy;
 struct query_engine;
 
 struct query_limits {
@@ -45,11 +46,12 @@ struct query_limits {
 
 /*
  * Opens the engine: one in-memory DuckDB, max_running connections, each
- * with its own view schemas.  store and catalog are borrowed and must
- * outlive the engine.  Caller frees with query_engine_close().
+ * with its own view schemas.  store, catalog and policy (the grants
+ * non-admins read through; NULL: they read only their own sandbox) are
+ * borrowed and must outlive the engine.  Caller frees with query_engine_close().
  */
-int query_engine_open(struct store *s, struct catalog *c, const struct query_limits *lim,
-		      struct query_engine **out, char *err);
+int query_engine_open(struct store *s, struct catalog *c, struct policy *pol,
+		      const struct query_limits *lim, struct query_engine **out, char *err);
 /* Cancels running queries, waits for them, frees.  Accepts NULL. */
 void query_engine_close(struct query_engine *e);
 
@@ -125,6 +127,13 @@ struct query_stats {
  */
 int query_run(struct query_engine *e, const struct query_req *q, const struct query_sink *sink,
 	      struct query_stats *st, char *err);
+
+/*
+ * Checks a grant's row filter by parsing it with the guard as the WHERE of
+ * a one-table query: one boolean expression, reading no other table, no
+ * comments.  TN_EINVAL with the reason.
+ */
+int query_check_filter(struct query_engine *e, const char *filter, char *err);
 
 /* Where query_copy writes. */
 struct query_copy {

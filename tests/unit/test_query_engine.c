@@ -101,7 +101,7 @@ static void fx_open(struct fx *f, unsigned max_running, unsigned max_queued, int
 	crawl_report_release(&rep);
 
 	struct query_limits lim = { timeout_ms, 256ll << 20, 2, max_running, max_queued };
-	rc = query_engine_open(f->s, f->c, &lim, &f->e, err);
+	rc = query_engine_open(f->s, f->c, NULL, &lim, &f->e, err);
 	if (rc)
 		fprintf(stderr, "engine: %s\n", err);
 	CHECK_INT(rc, 0);
