@@ -66,6 +66,11 @@ static const struct command {
 	  "manage roles and who holds them (admins)" },
 	{ "key", cmd_key, "key create USER | disable|enable|delete KEY_ID",
 	  "S3/Kinesis access keys of users (admins)" },
+	{ "grant", cmd_grant, "grant PRINCIPAL select TARGET [--columns|--exclude|--where] | clearance TAG",
+	  "let a user or role read tables (admins)" },
+	{ "revoke", cmd_revoke, "revoke GRANT_ID", "remove a grant (admins)" },
+	{ "grants", cmd_grants, "grants [PRINCIPAL]", "list grants (admins)" },
+	{ "mask", cmd_mask, "mask TAG null|redact|partial|hash", "how a tag's columns read without clearance" },
 	{ "version", cmd_version, "version", "print the versions of tarn and DuckDB" },
 };
 

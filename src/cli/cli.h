@@ -24,5 +24,9 @@ int cmd_sql(int argc, char **argv);      /* tarn sql [--format F] "SQL" */
 int cmd_user(int argc, char **argv);     /* tarn user list|add|passwd|... */
 int cmd_role(int argc, char **argv);     /* tarn role list|add|remove|grant|revoke */
 int cmd_key(int argc, char **argv);      /* tarn key create|disable|enable|delete */
+int cmd_grant(int argc, char **argv);    /* tarn grant PRINCIPAL select|clearance ... */
+int cmd_revoke(int argc, char **argv);   /* tarn revoke GRANT_ID */
+int cmd_grants(int argc, char **argv);   /* tarn grants [PRINCIPAL] */
+int cmd_mask(int argc, char **argv);     /* tarn mask TAG KIND */
 
 #endif

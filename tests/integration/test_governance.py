@@ -6,10 +6,11 @@ clearance) each see exactly what they should; filters on masked columns
 compare masked values; the hash mask is stable; revokes bite at once."""
 import base64
 import json
+import os
 import re
 import subprocess
 
-from tarnlib import TARN, Lake, check, eq, run, test
+from tarnlib import ROOT_PASSWORD, ROOT_USER, TARN, Lake, check, eq, run, test
 
 QUIET = {"catalog.crawl_delay": "3600000ms", "catalog.crawl_interval": "0"}
 
@@ -122,6 +123,58 @@ def scenario_analyst_epi_steward():
         gl = lake.json("GET", "/v1/grants?principal=steward")["grants"]
         eq(sorted(g.get("select", g.get("clearance")) for g in gl), ["pii", "raw"], "listing")
         eq(lake.request("GET", "/v1/grants", auth=an)[0], 403, "grants are admins'")
+    finally:
+        lake.stop()
+
+
+def tarn(lake, user, pw, *args, ok=True):
+    env = dict(os.environ, TARN_URL=lake.url, TARN_USER=user, TARN_PASSWORD=pw)
+    out = subprocess.run([TARN, *args], capture_output=True, env=env, timeout=60, text=True)
+    if ok and out.returncode != 0:
+        raise AssertionError(f"tarn {args}: exit {out.returncode}: {out.stderr}")
+    return out
+
+
+@test
+def cli_grants_and_sql_as_users():
+    lake = Lake(settings=QUIET).start()
+    try:
+        data = subprocess.run([TARN, "gen", "immunizations", "--count", "200", "--seed", "5"],
+                              capture_output=True, check=True).stdout
+        lake.json("POST", "/v1/streams/immunizations/records", data,
+                  headers={"Content-Type": "application/x-ndjson"})
+        lake.json("POST", "/v1/streams/immunizations/flush")
+        lake.json("POST", "/v1/crawl")
+        root = (ROOT_USER, ROOT_PASSWORD)
+        tarn(lake, *root, "user", "add", "ana", ok=True)  # generated password (not needed)
+        subprocess.run([TARN, "user", "passwd", "ana"], input="ana-password\n", text=True,
+                       env=dict(os.environ, TARN_URL=lake.url, TARN_USER=ROOT_USER,
+                                TARN_PASSWORD=ROOT_PASSWORD), check=True, capture_output=True)
+        out = tarn(lake, "ana", "ana-password", "sql", "SELECT count(*) FROM raw.immunizations",
+                   ok=False)
+        check(out.returncode == 1 and "no grant" in out.stderr, out.stderr)
+        gid = tarn(lake, *root, "grant", "ana", "select", "raw.immunizations", "--columns",
+                   "ssn,state", "--where", "dose_number = 1").stdout.split()[-1]
+        out = tarn(lake, "ana", "ana-password", "sql", "SELECT ssn, state FROM raw.immunizations "
+                   "LIMIT 2")
+        rows = out.stdout.splitlines()
+        eq(rows[0], "ssn,state", "header")
+        check(all(r.startswith("***,") for r in rows[1:]), rows)
+        n_all = json.loads(tarn(lake, *root, "sql", "--format", "json",
+                                "SELECT count(*) FROM raw.immunizations WHERE dose_number = 1"
+                                ).stdout)["rows"][0][0]
+        n_ana = json.loads(tarn(lake, "ana", "ana-password", "sql", "--format", "json",
+                                "SELECT count(*) FROM raw.immunizations").stdout)["rows"][0][0]
+        eq(n_ana, n_all, "row filter")
+        listing = tarn(lake, *root, "grants", "ana").stdout
+        check("raw.immunizations" in listing and "dose_number = 1" in listing, listing)
+        tarn(lake, *root, "mask", "pii", "partial")
+        out = tarn(lake, "ana", "ana-password", "sql", "SELECT ssn FROM raw.immunizations LIMIT 1")
+        check(re.fullmatch(r"\*\*\*\d{4}", out.stdout.splitlines()[1]), out.stdout)
+        tarn(lake, *root, "revoke", gid)
+        out = tarn(lake, "ana", "ana-password", "sql", "SELECT 1 FROM raw.immunizations",
+                   ok=False)
+        eq(out.returncode, 1, "revoked")
     finally:
         lake.stop()
 
