@@ -71,6 +71,7 @@ static const struct command {
 	{ "revoke", cmd_revoke, "revoke GRANT_ID", "remove a grant (admins)" },
 	{ "grants", cmd_grants, "grants [PRINCIPAL]", "list grants (admins)" },
 	{ "mask", cmd_mask, "mask TAG null|redact|partial|hash", "how a tag's columns read without clearance" },
+	{ "audit", cmd_audit, "audit verify|tail DIR", "check or show the lake's audit trail" },
 	{ "version", cmd_version, "version", "print the versions of tarn and DuckDB" },
 };
 
@@ -205,6 +206,7 @@ static int cmd_serve(int argc, char **argv)
 		.queries = l->queries,
 		.engine = l->engine,
 		.policy = l->policy,
+		.audit = l->audit,
 		.cfg = &l->cfg,
 		.started_ms = time_now_ms(),
 	};

@@ -28,5 +28,6 @@ int cmd_grant(int argc, char **argv);    /* tarn grant PRINCIPAL select|clearanc
 int cmd_revoke(int argc, char **argv);   /* tarn revoke GRANT_ID */
 int cmd_grants(int argc, char **argv);   /* tarn grants [PRINCIPAL] */
 int cmd_mask(int argc, char **argv);     /* tarn mask TAG KIND */
+int cmd_audit(int argc, char **argv);    /* tarn audit verify|tail DIR */
 
 #endif

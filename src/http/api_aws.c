@@ -1095,11 +1095,14 @@ static bool aws_authenticate(struct http_req *r, enum aws_service svc)
 			snprintf(msg, sizeof msg, "User: %s is not authorized to perform: %s on the "
 				 "lake's streams (only admins may)", r->who.name,
 				 svc == AWS_FIREHOSE ? "firehose:*" : "kinesis:*");
+			http_audit(r, "denied", r->who.name, json_pack("{s:s}", "reason", msg));
 			aws_reply_error(r, svc, 400, "AccessDeniedException", msg);
 			return false;
 		}
 		return true;
 	}
+	http_audit(r, "auth", "", json_pack("{s:s, s:s, s:s}", "outcome", "failed", "scheme", "sigv4",
+					    "why", err));
 	if (rc != TN_EAUTH) {
 		const struct http_errmap *m = http_errmap(rc);
 

@@ -320,6 +320,11 @@ void api_catalog_tag(struct http_req *r)
 	rc = catalog_split_name(r->param[0], db, sizeof(db), table, sizeof(table), err);
 	if (rc == 0)
 		rc = catalog_tag(r->deps->catalog, db, table, column, tag, op, r->who.name, err);
+	if (rc == 0)
+		http_audit(r, "tag", r->who.name,
+			   json_pack("{s:s, s:s, s:s?, s:s}", "table", r->param[0], "column", column,
+				     "tag", tag, "op", op == CAT_TAG_SET ? "set" : op == CAT_TAG_CLEAR
+				     ? "clear" : "auto"));
 	if (rc) {
 		http_utf8_copy(err, msg, sizeof(msg));
 		http_reply_error(r, rc, msg);

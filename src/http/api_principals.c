@@ -140,6 +140,7 @@ void api_users_add(struct http_req *r)
 	if (rc) {
 		http_reply_error(r, rc, err);
 	} else {
+		http_audit(r, "user", r->who.name, json_pack("{s:s, s:s}", "action", "add", "user", name));
 		json_t *o = json_pack("{s:s}", "name", name);
 		if (gen[0])
 			json_object_set_new(o, "password", json_string(gen));
@@ -168,6 +169,10 @@ void api_user_put(struct http_req *r)
 		rc = auth_user_passwd(r->deps->auth, r->param[0], json_string_value(pw), err);
 	if (rc == 0 && dis)
 		rc = auth_user_enable(r->deps->auth, r->param[0], !json_is_true(dis), err);
+	if (rc == 0)
+		http_audit(r, "user", r->who.name,
+			   json_pack("{s:s, s:s, s:b, s:O?}", "action", "change", "user", r->param[0],
+				     "password_changed", pw != NULL, "disabled", dis));
 	json_decref(doc);
 	if (rc)
 		http_reply_error(r, rc, err);
@@ -179,6 +184,9 @@ void api_user_delete(struct http_req *r)
 {
 	char err[TN_ERRLEN];
 	int rc = auth_user_remove(r->deps->auth, r->param[0], err);
+	if (rc == 0)
+		http_audit(r, "user", r->who.name,
+			   json_pack("{s:s, s:s}", "action", "remove", "user", r->param[0]));
 	if (rc)
 		http_reply_error(r, rc, err);
 	else
@@ -193,6 +201,8 @@ void api_user_key_create(struct http_req *r)
 		http_reply_error(r, rc, err);
 		return;
 	}
+	http_audit(r, "key", r->who.name,
+		   json_pack("{s:s, s:s, s:s}", "action", "create", "user", r->param[0], "key_id", id));
 	http_reply_json(r, 201, json_pack("{s:s, s:s, s:s}", "user", r->param[0], "key_id", id,
 					  "secret", secret));
 	explicit_bzero(secret, sizeof secret);
@@ -212,6 +222,10 @@ void api_key_put(struct http_req *r)
 	}
 	int rc = auth_key_set(r->deps->auth, r->param[0],
 			      json_is_true(dis) ? AUTH_KEY_DISABLE : AUTH_KEY_ENABLE, err);
+	if (rc == 0)
+		http_audit(r, "key", r->who.name,
+			   json_pack("{s:s, s:s}", "action", json_is_true(dis) ? "disable" : "enable",
+				     "key_id", r->param[0]));
 	json_decref(doc);
 	if (rc)
 		http_reply_error(r, rc, err);
@@ -223,6 +237,9 @@ void api_key_delete(struct http_req *r)
 {
 	char err[TN_ERRLEN];
 	int rc = auth_key_set(r->deps->auth, r->param[0], AUTH_KEY_DELETE, err);
+	if (rc == 0)
+		http_audit(r, "key", r->who.name,
+			   json_pack("{s:s, s:s}", "action", "delete", "key_id", r->param[0]));
 	if (rc)
 		http_reply_error(r, rc, err);
 	else
@@ -238,10 +255,12 @@ void api_roles_add(struct http_req *r)
 	const char *name = json_string_value(json_object_get(doc, "name"));
 	int rc = name ? auth_role_add(r->deps->auth, name, err)
 		      : tn_fail(err, TN_EINVAL, "the body needs \"name\"");
-	if (rc)
+	if (rc) {
 		http_reply_error(r, rc, err);
-	else
+	} else {
+		http_audit(r, "role", r->who.name, json_pack("{s:s, s:s}", "action", "add", "role", name));
 		http_reply_json(r, 201, json_pack("{s:s}", "name", name));
+	}
 	json_decref(doc);
 }
 
@@ -249,6 +268,9 @@ void api_role_delete(struct http_req *r)
 {
 	char err[TN_ERRLEN];
 	int rc = auth_role_remove(r->deps->auth, r->param[0], err);
+	if (rc == 0)
+		http_audit(r, "role", r->who.name,
+			   json_pack("{s:s, s:s}", "action", "remove", "role", r->param[0]));
 	if (rc)
 		http_reply_error(r, rc, err);
 	else
@@ -259,6 +281,10 @@ static void member(struct http_req *r, bool grant)
 {
 	char err[TN_ERRLEN];
 	int rc = auth_role_grant(r->deps->auth, r->param[0], r->param[1], grant, err);
+	if (rc == 0)
+		http_audit(r, "role", r->who.name,
+			   json_pack("{s:s, s:s, s:s}", "action", grant ? "grant" : "revoke", "role",
+				     r->param[0], "member", r->param[1]));
 	if (rc)
 		http_reply_error(r, rc, err);
 	else
@@ -349,9 +375,15 @@ void api_grants_add(struct http_req *r)
 				   .exclude = excl != NULL, .row_filter = (char *)filter,
 				   .created_by = r->who.name };
 		rc = policy_grant(r->deps->policy, &g, err);
-		free(cj);
-		if (rc == 0)
+		if (rc == 0) {
+			http_audit(r, "grant", r->who.name,
+				   json_pack("{s:s, s:I, s:s, s:s, s:s, s:s?, s:s?}", "action", "grant",
+					     "id", (json_int_t)g.id, "to", principal, "kind",
+					     sel ? "select" : "clearance", "target", sel ? sel : clr,
+					     "columns", cj, "row_filter", filter));
 			http_reply_json(r, 201, json_pack("{s:I}", "id", (json_int_t)g.id));
+		}
+		free(cj);
 	}
 	if (rc)
 		http_reply_error(r, rc, err);
@@ -365,6 +397,9 @@ void api_grant_delete(struct http_req *r)
 	int rc = *end || id <= 0 ? tn_fail(err, TN_ENOTFOUND, "grant '%.40s' does not exist",
 					   r->param[0])
 				 : policy_revoke(r->deps->policy, id, err);
+	if (rc == 0)
+		http_audit(r, "grant", r->who.name,
+			   json_pack("{s:s, s:I}", "action", "revoke", "id", (json_int_t)id));
 	if (rc)
 		http_reply_error(r, rc, err);
 	else
@@ -380,6 +415,9 @@ void api_mask_put(struct http_req *r)
 	int k = mask_parse(json_string_value(json_object_get(doc, "mask")));
 	int rc = k < 0 ? tn_fail(err, TN_EINVAL, "\"mask\" is null, redact, partial or hash")
 		       : policy_set_mask(r->deps->policy, r->param[0], (enum mask_kind)k, err);
+	if (rc == 0)
+		http_audit(r, "mask", r->who.name, json_pack("{s:s, s:s}", "tag", r->param[0], "mask",
+							    mask_name((enum mask_kind)k)));
 	if (rc)
 		http_reply_error(r, rc, err);
 	else

@@ -23,6 +23,7 @@ struct catalog;
 struct qservice;
 struct query_engine;
 struct policy;
+struct audit;
 struct tn_config;
 
 struct http_deps {
@@ -33,6 +34,7 @@ struct http_deps {
 	struct qservice *queries;     /* /v1/query, /v1/queries/... */
 	struct query_engine *engine;  /* checks grants' row filters */
 	struct policy *policy;        /* /v1/grants, /v1/masks */
+	struct audit *audit;          /* authentications, denials, changes */
 	const struct tn_config *cfg;
 	int64_t started_ms;
 };

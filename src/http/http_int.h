@@ -259,6 +259,12 @@ void http_reply_error_status(struct http_req *r, int status, const char *name,
  * (steals extra; NULL allowed) and a Retry-After value for 503. */
 void http_reply_error_ex(struct http_req *r, int code, const char *msg, json_t *extra,
 			 uint32_t retry_after_s);
+/*
+ * Appends an audit event for this request: fields (stolen, may be NULL)
+ * plus the source address, request id, method and route.  principal may
+ * be "" (not authenticated).  Any thread that owns r.
+ */
+void http_audit(struct http_req *r, const char *event, const char *principal, json_t *fields);
 /* Request header value (case-insensitive name), borrowed; NULL if absent. */
 const char *http_req_header(struct http_req *r, const char *name);
 

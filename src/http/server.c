@@ -82,6 +82,7 @@
 #include "core/os.h"
 #include "core/timeutil.h"
 #include "http/http_int.h"
+#include "policy/audit.h"
 
 #include "core/banned.h"
 
@@ -405,12 +406,43 @@ static void reply_shutting_down(struct http_req *r)
 	http_reply_error_ex(r, TN_EAGAIN, "server is shutting down", NULL, 5);
 }
 
+/* The client's address ("127.0.0.1", "::1"), or "" if unknown. */
+static void peer_address(struct http_req *r, char *out, size_t n)
+{
+	const union MHD_ConnectionInfo *ci =
+		MHD_get_connection_info(r->conn, MHD_CONNECTION_INFO_CLIENT_ADDRESS);
+	out[0] = 0;
+	if (!ci || !ci->client_addr)
+		return;
+	socklen_t len = ci->client_addr->sa_family == AF_INET6 ? sizeof(struct sockaddr_in6)
+							       : sizeof(struct sockaddr_in);
+	if (getnameinfo(ci->client_addr, len, out, (socklen_t)n, NULL, 0, NI_NUMERICHOST) != 0)
+		out[0] = 0;
+}
+
+void http_audit(struct http_req *r, const char *event, const char *principal, json_t *fields)
+{
+	char addr[64];
+	if (!r->deps->audit) {
+		json_decref(fields);
+		return;
+	}
+	if (!fields)
+		fields = json_object();
+	peer_address(r, addr, sizeof addr);
+	json_object_set_new(fields, "source", json_string(addr));
+	json_object_set_new(fields, "request_id", json_string(r->request_id));
+	json_object_set_new(fields, "method", json_string(r->method ? r->method : ""));
+	json_object_set_new(fields, "route", json_string(r->route ? r->route->pattern : ""));
+	audit_log(r->deps->audit, event, principal, fields);
+}
+
 /* Basic or Bearer.  Answers and returns false when the caller is not authenticated. */
 static bool authenticate(struct http_req *r)
 {
 	const char *h = http_req_header(r, MHD_HTTP_HEADER_AUTHORIZATION);
 	enum auth_fail why = AUTH_OK;
-	char err[TN_ERRLEN] = "";
+	char err[TN_ERRLEN] = "", attempted[TN_MAX_PRINCIPAL + 1] = "";
 	int rc;
 
 	if (!h || !*h) {
@@ -432,7 +464,9 @@ static bool authenticate(struct http_req *r)
 			return false;
 		}
 		*colon = '\0';
+		snprintf(attempted, sizeof attempted, "%.64s", dec.data);
 		rc = auth_password(r->deps->auth, dec.data, colon + 1, &r->who, &why, err);
+		explicit_bzero(dec.data, dec.len);
 		buf_release(&dec);
 	} else if (strncasecmp(h, "Bearer ", 7) == 0) {
 		struct str tok = str_trim(str_cstr(h + 7));
@@ -451,16 +485,31 @@ static bool authenticate(struct http_req *r)
 	}
 	if (rc == 0) {
 		r->authed = true;
+		/*
+		 * Every authentication is audited but those of record appends: on the
+		 * ingest path (tens of thousands a second) the stream's own counters
+		 * account for them, and a line per record would cost more than the
+		 * append.  Failures are always audited.
+		 */
+		if (r->route->fn != api_records_append)
+			http_audit(r, "auth", r->who.name,
+				   json_pack("{s:s, s:s}", "outcome", "ok", "via", r->who.via));
 		/* deny by default: admins only, but for the routes any user may call */
 		if (!r->who.is_admin && !(r->route->flags & ROUTE_USER)) {
 			char msg[TN_ERRLEN];
 			snprintf(msg, sizeof msg, "user '%s' may not call %s %s: only admins may "
 				 "(no grant allows it)", r->who.name, r->method, r->route->pattern);
+			http_audit(r, "denied", r->who.name, json_pack("{s:s}", "reason", msg));
 			http_reply_error(r, TN_EDENIED, msg);
 			return false;
 		}
 		return true;
 	}
+	http_audit(r, "auth", attempted,
+		   json_pack("{s:s, s:s, s:s}", "outcome", "failed", "why",
+			     why == AUTH_EXPIRED ? "expired" : why == AUTH_MALFORMED ? "malformed"
+			     : why == AUTH_UNKNOWN ? "unknown" : why == AUTH_BAD_SECRET ? "bad secret"
+			     : "error", "scheme", strncasecmp(h, "Basic ", 6) ? "bearer" : "basic"));
 	if (rc != TN_EAUTH) {
 		http_reply_error(r, rc, err);
 		return false;

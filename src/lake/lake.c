@@ -30,6 +30,7 @@
 #include "core/log.h"
 #include "core/mem.h"
 #include "core/os.h"
+#include "policy/audit.h"
 #include "policy/policy.h"
 #include "query/query.h"
 #include "query/service.h"
@@ -251,6 +252,9 @@ int lake_open(const char *dir, const char *const *overrides, struct lake **out, 
 	snprintf(p, sizeof p, "%s/%s/server/tarn.log", abs, store_zone_dir(l->store, ZONE_LOG));
 	if ((rc = log_open(p, err)))
 		goto fail;
+	snprintf(p, sizeof p, "%s/%s/audit", abs, store_zone_dir(l->store, ZONE_LOG));
+	if ((rc = audit_open(p, &l->audit, err)))
+		goto fail;
 	lake_path(abs, ".tarn/meta.db", p, sizeof p);
 	if ((rc = meta_open(p, &l->meta, err)))
 		goto fail;
@@ -285,7 +289,7 @@ int lake_open(const char *dir, const char *const *overrides, struct lake **out, 
 	};
 	if ((rc = query_engine_open(l->store, l->catalog, l->policy, &ql, &l->engine, err)))
 		goto fail;
-	if ((rc = qservice_open(l->engine, l->store, l->meta, l->catalog, &l->queries, err)))
+	if ((rc = qservice_open(l->engine, l->store, l->meta, l->catalog, l->audit, &l->queries, err)))
 		goto fail;
 	struct streams_config sc = {
 		.auto_create = l->cfg.streams_auto_create,
@@ -321,6 +325,7 @@ void lake_close(struct lake *l)
 	policy_close(l->policy);
 	auth_close(l->auth);
 	meta_close(l->meta);
+	audit_close(l->audit);
 	store_close(l->store);
 	if (l->lock_fd >= 0) {
 		flock(l->lock_fd, LOCK_UN);

@@ -21,6 +21,7 @@ struct crawl_sched;
 struct query_engine;
 struct qservice;
 struct policy;
+struct audit;
 
 struct lake {
 	char *root;            /* absolute path */
@@ -30,6 +31,7 @@ struct lake {
 	struct meta *meta;
 	struct auth *auth;
 	struct policy *policy;       /* grants, clearances, masks */
+	struct audit *audit;         /* log/audit/: the hash-chained trail */
 	struct catalog *catalog;
 	struct crawl_sched *crawls;  /* automatic crawls */
 	struct query_engine *engine; /* SQL over the lake */

@@ -30,6 +30,7 @@
 #include "core/mem.h"
 #include "core/os.h"
 #include "core/timeutil.h"
+#include "policy/audit.h"
 #include "query/result.h"
 #include "query/write.h"
 #include "store/store.h"
@@ -48,6 +49,7 @@ struct qservice {
 	struct store *store;
 	struct meta *meta;
 	struct catalog *catalog;
+	struct audit *audit;
 	pthread_mutex_t write_mu;   /* one table write at a time (CREATE checks, then writes) */
 	pthread_mutex_t mu;
 	pthread_cond_t cv;      /* a background query ended */
@@ -300,9 +302,10 @@ static int history_get(struct qservice *q, const char *id, struct qinfo *out, ch
 /* ---- open / close ---- */
 
 int qservice_open(struct query_engine *e, struct store *s, struct meta *m, struct catalog *c,
-		  struct qservice **out, char *err)
+		  struct audit *audit, struct qservice **out, char *err)
 {
 	struct qservice *q = xcalloc(1, sizeof *q);
+	q->audit = audit;
 	q->engine = e;
 	q->catalog = c;
 	q->store = s;
@@ -652,6 +655,12 @@ done:
 	info->error = xstrdup(rc ? err : "");
 	info->state = rc == 0 ? QSTATE_SUCCEEDED : rc == TN_ECANCELED ? QSTATE_CANCELLED
 								     : QSTATE_FAILED;
+	audit_log(q->audit, "query", info->user,
+		  json_pack("{s:s, s:s, s:s, s:I, s:I, s:I, s:f, s:s}", "query_id", info->id,
+			    "sql", info->sql, "outcome", qstate_name(info->state),
+			    "rows", (json_int_t)info->stats.rows, "tables", (json_int_t)info->stats.tables,
+			    "files", (json_int_t)info->stats.files, "ms", info->total_ms,
+			    "error", info->error ? info->error : ""));
 	char herr[TN_ERRLEN];
 	if (history_put(q, info, herr))
 		log_warn("query", "query %s: %s", info->id, herr);

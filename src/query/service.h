@@ -34,6 +34,7 @@
 #include "query/query.h"
 
 struct buf;
+struct audit;
 struct catalog;
 struct meta;
 struct store;
@@ -46,10 +47,11 @@ struct qservice;
 
 /*
  * Opens the service over the engine, the store, the metastore (history)
- * and the catalog (table writes), all borrowed.
+ * the catalog (table writes) and the audit trail (one event per query,
+ * may be NULL), all borrowed.
  */
 int qservice_open(struct query_engine *e, struct store *s, struct meta *m, struct catalog *c,
-		  struct qservice **out, char *err);
+		  struct audit *audit, struct qservice **out, char *err);
 /* Cancels background queries, waits for them, frees.  Accepts NULL. */
 void qservice_close(struct qservice *q);
 

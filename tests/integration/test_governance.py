@@ -123,6 +123,43 @@ def scenario_analyst_epi_steward():
         gl = lake.json("GET", "/v1/grants?principal=steward")["grants"]
         eq(sorted(g.get("select", g.get("clearance")) for g in gl), ["pii", "raw"], "listing")
         eq(lake.request("GET", "/v1/grants", auth=an)[0], 403, "grants are admins'")
+        lake.request("POST", "/v1/query", {"sql": "SELECT 1"}, auth=basic("analyst", "wrong"))
+        # the audit trail: every kind of event, chained; tampering is named
+        env = dict(os.environ, TARN_ROOT_USER=ROOT_USER, TARN_ROOT_PASSWORD=ROOT_PASSWORD)
+        out = subprocess.run([TARN, "audit", "verify", lake.dir], capture_output=True,
+                             text=True, env=env)
+        eq(out.returncode, 0, out.stderr)
+        tail = subprocess.run([TARN, "audit", "tail", lake.dir, "-n", "100000"],
+                              capture_output=True, text=True, env=env).stdout
+        events = [json.loads(line) for line in tail.splitlines()]
+        kinds = {(e["event"], e.get("outcome", e.get("action", ""))) for e in events}
+        for want in [("auth", "ok"), ("auth", "failed"), ("denied", ""), ("user", "add"),
+                     ("role", "add"), ("role", "grant"), ("grant", "grant"), ("grant", "revoke"),
+                     ("query", "SUCCEEDED"), ("query", "FAILED")]:
+            check(want in kinds, f"no {want} event in {sorted(kinds)}")
+        denied = [e for e in events if e["event"] == "query" and e["principal"] == "analyst"
+                  and "no grant" in e.get("error", "")]
+        check(denied and denied[0]["source"] if "source" in denied[0] else denied, denied[:1])
+        fails = [e for e in events if e["event"] == "auth" and e["outcome"] == "failed"]
+        check(fails and fails[-1]["principal"] == "analyst" and fails[-1]["source"] == "127.0.0.1",
+              fails[-1:])
+        check("analyst-password" not in tail and "wrong" not in json.dumps(fails), "no secrets")
+        # log.audit: a table for admins only
+        lake.json("POST", "/v1/crawl", {"target": "log"})
+        r = q(lake, "SELECT count(*) FROM log.audit WHERE event = 'grant'")
+        check(r["rows"][0][0] >= 5, r)
+        q(lake, "SELECT count(*) FROM log.audit", auth=an, want=403)
+        # edit one line: verify names it
+        path = subprocess.run(["bash", "-c", f"ls {lake.dir}/log/audit/*/*/*/audit.jsonl"],
+                              capture_output=True, text=True).stdout.split()[-1]
+        with open(path) as f:
+            lines = f.readlines()
+        lines[3] = lines[3].replace('"principal":"', '"principal":"x', 1)
+        with open(path, "w") as f:
+            f.writelines(lines)
+        out = subprocess.run([TARN, "audit", "verify", lake.dir], capture_output=True,
+                             text=True, env=env)
+        check(out.returncode == 1 and "line 4:" in out.stderr, out.stderr)
     finally:
         lake.stop()
 

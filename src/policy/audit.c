@@ -1,0 +1,378 @@
+/*
+ * audit.c - the hash-chained audit trail (audit.h).
+ *
+ * Files are found by walking the three date levels under the audit folder
+ * in name order (YYYY, MM, DD sort as dates).  At open the last line of
+ * the last file gives the chain's head (its SHA-256) and the next seq.
+ * Each append builds the line, hashes it for the next one, and writes it
+ * with one write(2) on an O_APPEND descriptor, so a crash leaves at most a
+ * torn last line, which verify reports and open refuses to chain from.
+ *
+ * Invariants: a->mu guards the head, seq, the open file and its date.
+ */
+#include "policy/audit.h"
+
+#include <dirent.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <limits.h>
+#include <pthread.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "core/buf.h"
+#include "core/crypto.h"
+#include "core/err.h"
+#include "core/log.h"
+#include "core/mem.h"
+#include "core/os.h"
+#include "core/timeutil.h"
+#include "core/banned.h"
+
+/* Longest line read back (verify, open); an event is far smaller. */
+#define AUDIT_MAX_LINE (1u << 20)
+/* The SQL of a query event is cut to this (the full text is in the query history). */
+#define AUDIT_MAX_FIELD (16u << 10)
+
+struct audit {
+	pthread_mutex_t mu;
+	char *dir;
+	char head[2 * SHA256_LEN + 1];  /* SHA-256 hex of the last line */
+	uint64_t seq;                   /* of the next line */
+	int fd;
+	char day[16];                   /* "YYYY/MM/DD" of fd */
+	uint64_t failures;
+};
+
+static const char zero_hash[] =
+	"0000000000000000000000000000000000000000000000000000000000000000";
+
+static int cmp_names(const void *a, const void *b)
+{
+	return strcmp(*(char *const *)a, *(char *const *)b);
+}
+
+/* Sorted entries of dir that are all digits (dates), or files named audit.jsonl. */
+static char **list_dir(const char *dir, bool files, size_t *n)
+{
+	DIR *d = opendir(dir);
+	char **v = NULL;
+	*n = 0;
+	if (!d)
+		return NULL;
+	struct dirent *e;
+	while ((e = readdir(d))) {
+		bool ok = files ? !strcmp(e->d_name, "audit.jsonl")
+				: e->d_name[0] && strspn(e->d_name, "0123456789") == strlen(e->d_name);
+		if (!ok)
+			continue;
+		v = xrealloc(v, (*n + 1) * sizeof *v);
+		v[(*n)++] = xstrdup(e->d_name);
+	}
+	closedir(d);
+	if (*n)
+		qsort(v, *n, sizeof *v, cmp_names);
+	return v;
+}
+
+static void free_list(char **v, size_t n)
+{
+	for (size_t i = 0; i < n; i++)
+		free(v[i]);
+	free(v);
+}
+
+/* Every audit file under dir, in date order (caller frees with free_list). */
+static char **audit_files(const char *dir, size_t *count)
+{
+	char **out = NULL;
+	size_t ny, nm, nd, nf;
+	*count = 0;
+	char **ys = list_dir(dir, false, &ny);
+	for (size_t y = 0; y < ny; y++) {
+		char ydir[PATH_MAX];
+		snprintf(ydir, sizeof ydir, "%s/%s", dir, ys[y]);
+		char **ms = list_dir(ydir, false, &nm);
+		for (size_t m = 0; m < nm; m++) {
+			char mdir[PATH_MAX];
+			snprintf(mdir, sizeof mdir, "%s/%s", ydir, ms[m]);
+			char **ds = list_dir(mdir, false, &nd);
+			for (size_t d = 0; d < nd; d++) {
+				char ddir[PATH_MAX];
+				snprintf(ddir, sizeof ddir, "%s/%s", mdir, ds[d]);
+				char **fs = list_dir(ddir, true, &nf);
+				for (size_t f = 0; f < nf; f++) {
+					out = xrealloc(out, (*count + 1) * sizeof *out);
+					out[(*count)++] = xasprintf("%s/%s", ddir, fs[f]);
+				}
+				free_list(fs, nf);
+			}
+			free_list(ds, nd);
+		}
+		free_list(ms, nm);
+	}
+	free_list(ys, ny);
+	return out;
+}
+
+static void sha_hex(const char *p, size_t n, char out[2 * SHA256_LEN + 1])
+{
+	uint8_t h[SHA256_LEN];
+	crypto_sha256(p, n, h);
+	hex_encode(h, sizeof h, out);
+}
+
+int audit_verify(const char *dir, uint64_t *lines, char *err)
+{
+	size_t nfiles;
+	char **files = audit_files(dir, &nfiles);
+	char prev[2 * SHA256_LEN + 1];
+	int rc = 0;
+	*lines = 0;
+	snprintf(prev, sizeof prev, "%s", zero_hash);
+	for (size_t f = 0; f < nfiles && rc == 0; f++) {
+		struct buf b = BUF_INIT(0);
+		const char *rel = files[f] + strlen(dir) + 1;
+		if ((rc = os_read_file(files[f], (size_t)1 << 34, &b, err)))
+			break;
+		size_t off = 0, lineno = 0;
+		while (off < b.len && rc == 0) {
+			const char *nl = memchr(b.data + off, '\n', b.len - off);
+			lineno++;
+			if (!nl) {
+				rc = tn_fail(err, TN_ECORRUPT, "%s line %zu: torn (no end of line)", rel,
+					     lineno);
+				break;
+			}
+			size_t len = (size_t)(nl - (b.data + off));
+			json_t *o = json_loadb(b.data + off, len, 0, NULL);
+			const char *p = json_string_value(json_object_get(o, "prev"));
+			if (!o)
+				rc = tn_fail(err, TN_ECORRUPT, "%s line %zu: not JSON", rel, lineno);
+			else if (!p || strcmp(p, prev))
+				rc = lineno > 1
+					? tn_fail(err, TN_ECORRUPT, "%s line %zu: changed, or lines were "
+						  "inserted or removed after it (line %zu does not carry "
+						  "its hash)", rel, lineno - 1, lineno)
+					: tn_fail(err, TN_ECORRUPT, "%s line 1: does not continue the "
+						  "chain of the file before it (changed, or lines "
+						  "inserted or removed)", rel);
+			else if (json_integer_value(json_object_get(o, "seq")) != (json_int_t)*lines)
+				rc = tn_fail(err, TN_ECORRUPT, "%s line %zu: seq %lld where %llu was due",
+					     rel, lineno,
+					     (long long)json_integer_value(json_object_get(o, "seq")),
+					     (unsigned long long)*lines);
+			json_decref(o);
+			if (rc == 0) {
+				sha_hex(b.data + off, len, prev);
+				(*lines)++;
+			}
+			off += len + 1;
+		}
+		buf_release(&b);
+	}
+	free_list(files, nfiles);
+	return rc;
+}
+
+int audit_open(const char *dir, struct audit **out, char *err)
+{
+	struct audit *a = xcalloc(1, sizeof *a);
+	int rc;
+	a->fd = -1;
+	a->dir = xstrdup(dir);
+	pthread_mutex_init(&a->mu, NULL);
+	snprintf(a->head, sizeof a->head, "%s", zero_hash);
+	if ((rc = os_mkdir_p(dir, 0750, err)))
+		goto fail;
+	size_t nfiles;
+	char **files = audit_files(dir, &nfiles);
+	if (nfiles) {
+		/* the chain's head: the last line of the last file */
+		struct buf b = BUF_INIT(0);
+		rc = os_read_file(files[nfiles - 1], (size_t)1 << 34, &b, err);
+		if (rc == 0 && b.len) {
+			size_t end = b.len;
+			if (b.data[end - 1] != '\n') {
+				rc = tn_fail(err, TN_ECORRUPT, "audit file '%s' ends with a torn line: "
+					     "run `tarn audit verify`", files[nfiles - 1]);
+			} else {
+				size_t start = end - 1;
+				while (start > 0 && b.data[start - 1] != '\n')
+					start--;
+				json_t *o = json_loadb(b.data + start, end - 1 - start, 0, NULL);
+				json_t *seq = json_object_get(o, "seq");
+				if (!json_is_integer(seq))
+					rc = tn_fail(err, TN_ECORRUPT, "audit file '%s': its last line has "
+						     "no seq", files[nfiles - 1]);
+				else
+					a->seq = (uint64_t)json_integer_value(seq) + 1;
+				json_decref(o);
+				sha_hex(b.data + start, end - 1 - start, a->head);
+			}
+		}
+		buf_release(&b);
+	}
+	free_list(files, nfiles);
+	if (rc)
+		goto fail;
+	*out = a;
+	return 0;
+fail:
+	audit_close(a);
+	return rc;
+}
+
+void audit_close(struct audit *a)
+{
+	if (!a)
+		return;
+	if (a->fd >= 0) {
+		char err[TN_ERRLEN];
+		if (os_fsync(a->fd, "audit", err))
+			log_warn("audit", "%s", err);
+		os_close(a->fd);
+	}
+	pthread_mutex_destroy(&a->mu);
+	free(a->dir);
+	free(a);
+}
+
+uint64_t audit_failures(struct audit *a)
+{
+	if (!a)
+		return 0;
+	pthread_mutex_lock(&a->mu);
+	uint64_t n = a->failures;
+	pthread_mutex_unlock(&a->mu);
+	return n;
+}
+
+/* Opens the file of the day of now (a->mu held). */
+static int day_file(struct audit *a, const struct utc *u, char *err)
+{
+	char day[16], path[PATH_MAX], folder[PATH_MAX];
+	snprintf(day, sizeof day, "%04d/%02d/%02d", u->year, u->month, u->day);
+	if (a->fd >= 0 && !strcmp(day, a->day))
+		return 0;
+	if (a->fd >= 0) {
+		os_fsync(a->fd, "audit", err);
+		os_close(a->fd);
+		a->fd = -1;
+	}
+	snprintf(folder, sizeof folder, "%s/%s", a->dir, day);
+	int rc = os_mkdir_p(folder, 0750, err);
+	if (rc)
+		return rc;
+	snprintf(path, sizeof path, "%s/audit.jsonl", folder);
+	int fd = os_open(path, O_WRONLY | O_CREAT | O_APPEND, 0640, err);
+	if (fd < 0)
+		return fd;
+	a->fd = fd;
+	snprintf(a->day, sizeof a->day, "%s", day);
+	return 0;
+}
+
+void audit_log(struct audit *a, const char *event, const char *principal, json_t *fields)
+{
+	if (!a) {
+		json_decref(fields);
+		return;
+	}
+	int64_t now = time_now_ms();
+	struct utc u;
+	char ts[40], err[TN_ERRLEN];
+	time_utc(now, &u);
+	snprintf(ts, sizeof ts, "%04d-%02d-%02dT%02d:%02d:%02d.%03dZ", u.year, u.month, u.day, u.hour,
+		 u.min, u.sec, u.ms);
+	json_t *o = json_object();
+	json_object_set_new(o, "ts", json_string(ts));
+	json_object_set_new(o, "event", json_string(event));
+	json_object_set_new(o, "principal", json_string(principal ? principal : ""));
+	if (json_is_object(fields)) {
+		const char *k;
+		json_t *v;
+		json_object_foreach(fields, k, v) {
+			if (json_is_string(v) && json_string_length(v) > AUDIT_MAX_FIELD)
+				json_object_set_new(o, k, json_stringn(json_string_value(v),
+								       AUDIT_MAX_FIELD));
+			else
+				json_object_set(o, k, v);
+		}
+	}
+	json_decref(fields);
+	pthread_mutex_lock(&a->mu);
+	json_object_set_new(o, "seq", json_integer((json_int_t)a->seq));
+	json_object_set_new(o, "prev", json_string(a->head));
+	char *line = json_dumps(o, JSON_COMPACT | JSON_PRESERVE_ORDER);
+	int rc = line ? day_file(a, &u, err) : tn_fail(err, TN_EINTERNAL, "cannot render an event");
+	if (rc == 0) {
+		size_t n = strlen(line);
+		line[n] = '\n';
+		rc = os_write_all(a->fd, line, n + 1, "audit", err);
+		line[n] = 0;
+		if (rc == 0) {
+			sha_hex(line, n, a->head);
+			a->seq++;
+		}
+	}
+	if (rc)
+		a->failures++;
+	pthread_mutex_unlock(&a->mu);
+	if (rc)
+		log_warn("audit", "event '%s' of '%s' not written: %s", event,
+			 principal ? principal : "", err);
+	free(line);
+	json_decref(o);
+}
+
+int audit_tail(const char *dir, size_t n, struct buf *out, char *err)
+{
+	size_t nfiles;
+	char **files = audit_files(dir, &nfiles);
+	/* walk back from the newest file until n lines are found */
+	size_t need = n, first = nfiles;
+	int rc = 0;
+	while (first > 0 && need > 0 && rc == 0) {
+		struct buf b = BUF_INIT(0);
+		first--;
+		rc = os_read_file(files[first], (size_t)1 << 34, &b, err);
+		size_t lines = 0;
+		for (size_t i = 0; i < b.len; i++)
+			lines += b.data[i] == '\n';
+		need = lines >= need ? 0 : need - lines;
+		buf_release(&b);
+	}
+	size_t skip = 0;
+	/* lines to skip in the first file read: those beyond n */
+	if (rc == 0 && first < nfiles) {
+		size_t total = 0;
+		for (size_t f = first; f < nfiles && rc == 0; f++) {
+			struct buf b = BUF_INIT(0);
+			rc = os_read_file(files[f], (size_t)1 << 34, &b, err);
+			for (size_t i = 0; i < b.len; i++)
+				total += b.data[i] == '\n';
+			buf_release(&b);
+		}
+		skip = total > n ? total - n : 0;
+	}
+	for (size_t f = first; f < nfiles && rc == 0; f++) {
+		struct buf b = BUF_INIT(0);
+		rc = os_read_file(files[f], (size_t)1 << 34, &b, err);
+		size_t off = 0;
+		while (rc == 0 && off < b.len) {
+			const char *nl = memchr(b.data + off, '\n', b.len - off);
+			size_t len = nl ? (size_t)(nl - (b.data + off)) + 1 : b.len - off;
+			if (skip)
+				skip--;
+			else
+				buf_append(out, b.data + off, len);
+			off += len;
+		}
+		buf_release(&b);
+	}
+	free_list(files, nfiles);
+	return rc;
+}
