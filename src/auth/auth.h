@@ -101,6 +101,19 @@ int auth_sigv4_ex(struct auth *a, const struct sigv4_request *req, int64_t now_m
 		  const char *service, struct principal *out, struct sigv4_auth *parsed,
 		  enum auth_fail *why, char *err);
 
+/* ---- login throttling (principals.c) -------------------------------------- */
+
+/*
+ * Before checking a password: TN_EAUTH (with the time the lock ends) when
+ * user or source address (may be "") is locked out after too many failed
+ * logins; 0 otherwise.
+ */
+int auth_login_check(struct auth *a, const char *user, const char *source, char *err);
+/* After a check: counts a failure (ok false) or clears the counts (ok true). */
+void auth_login_result(struct auth *a, const char *user, const char *source, bool ok);
+/* Lifts the lock of a user name (an admin's decision); TN_ENOTFOUND if none. */
+int auth_unlock(struct auth *a, const char *user, char *err);
+
 /* ---- principals (principals.c): users, roles, access keys ---------------- */
 
 #define AUTH_ROLE_ADMIN "admin"           /* built in: its members are admins */

@@ -54,8 +54,30 @@ struct key_entry {
 	int64_t checked_ns;
 };
 
+/*
+ * Login throttling: failures counted per user name and per source address
+ * in a small table; AUTH_LOCK_FAILURES failures within AUTH_LOCK_WINDOW_MS
+ * lock that name for AUTH_LOCK_MS, and AUTH_LOCK_ADDR_FAILURES lock the
+ * address (higher: one address may be many people behind a proxy, and a
+ * locked address locks its admins out too; it still stops spraying one
+ * password over many names).  In memory only: a restart lifts every lock
+ * (the audit trail keeps the failures).
+ */
+#define AUTH_THROTTLE_SLOTS 512
+#define AUTH_LOCK_FAILURES 10
+#define AUTH_LOCK_ADDR_FAILURES 50
+#define AUTH_LOCK_WINDOW_MS (10 * 60 * 1000)
+#define AUTH_LOCK_MS (15 * 60 * 1000)
+
+struct throttle_entry {
+	char key[80];                  /* "u:<name>" or "a:<address>"; "" = free */
+	unsigned failures;
+	int64_t window_start_ms, locked_until_ms;
+};
+
 struct auth {
 	struct meta *m;
+	struct throttle_entry throttle[AUTH_THROTTLE_SLOTS];  /* under mu */
 	uint8_t master[32];
 	pthread_mutex_t mu;            /* guards everything below */
 	uint8_t salt[32];              /* per process: cache hashes mean nothing elsewhere */

@@ -17,6 +17,7 @@
  */
 #include "auth/auth.h"
 
+#include <pthread.h>
 #include <sqlite3.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -442,4 +443,99 @@ int auth_key_set(struct auth *a, const char *key_id, int state, char *err)
 	if (rc == 0)
 		rc = auth_step_text(a, sql[state], key_id, NULL, NULL, 0, err);
 	return txn_end(a, rc, err);
+}
+
+/* ---- login throttling ---- */
+
+/* The entry of key, made if absent (the oldest free or least recent slot); a->mu held. */
+static struct throttle_entry *throttle_slot(struct auth *a, const char *key, bool make)
+{
+	struct throttle_entry *free_slot = NULL, *oldest = NULL;
+	for (unsigned i = 0; i < AUTH_THROTTLE_SLOTS; i++) {
+		struct throttle_entry *e = &a->throttle[i];
+		if (e->key[0] && !strcmp(e->key, key))
+			return e;
+		if (!e->key[0] && !free_slot)
+			free_slot = e;
+		if (e->key[0] && e->locked_until_ms == 0 &&
+		    (!oldest || e->window_start_ms < oldest->window_start_ms))
+			oldest = e;
+	}
+	if (!make)
+		return NULL;
+	struct throttle_entry *e = free_slot ? free_slot : oldest;
+	if (!e)
+		return NULL;  /* every slot is a lock: nothing more to count */
+	memset(e, 0, sizeof *e);
+	snprintf(e->key, sizeof e->key, "%s", key);
+	return e;
+}
+
+static int locked(struct auth *a, const char *key, int64_t now, int64_t *until)
+{
+	struct throttle_entry *e = throttle_slot(a, key, false);
+	if (e && e->locked_until_ms > now) {
+		*until = e->locked_until_ms;
+		return 1;
+	}
+	return 0;
+}
+
+int auth_login_check(struct auth *a, const char *user, const char *source, char *err)
+{
+	char ku[80], ka[80];
+	int64_t now = time_now_ms(), until = 0;
+	snprintf(ku, sizeof ku, "u:%.64s", user ? user : "");
+	snprintf(ka, sizeof ka, "a:%.64s", source ? source : "");
+	pthread_mutex_lock(&a->mu);
+	int hit = locked(a, ku, now, &until) || (source && *source && locked(a, ka, now, &until));
+	pthread_mutex_unlock(&a->mu);
+	if (hit)
+		return tn_fail(err, TN_EAUTH, "too many failed logins: locked for %lld more "
+			       "seconds (an admin can lift it: tarn user unlock)",
+			       (long long)((until - now) / 1000 + 1));
+	return 0;
+}
+
+static void count(struct auth *a, const char *key, int64_t now, bool ok, unsigned limit)
+{
+	struct throttle_entry *e = throttle_slot(a, key, !ok);
+	if (!e)
+		return;
+	if (ok) {
+		if (e->locked_until_ms <= now)
+			memset(e, 0, sizeof *e);
+		return;
+	}
+	if (now - e->window_start_ms > AUTH_LOCK_WINDOW_MS) {
+		e->window_start_ms = now;
+		e->failures = 0;
+	}
+	if (++e->failures >= limit)
+		e->locked_until_ms = now + AUTH_LOCK_MS;
+}
+
+void auth_login_result(struct auth *a, const char *user, const char *source, bool ok)
+{
+	char ku[80], ka[80];
+	int64_t now = time_now_ms();
+	snprintf(ku, sizeof ku, "u:%.64s", user ? user : "");
+	snprintf(ka, sizeof ka, "a:%.64s", source ? source : "");
+	pthread_mutex_lock(&a->mu);
+	count(a, ku, now, ok, AUTH_LOCK_FAILURES);
+	if (source && *source)
+		count(a, ka, now, ok, AUTH_LOCK_ADDR_FAILURES);
+	pthread_mutex_unlock(&a->mu);
+}
+
+int auth_unlock(struct auth *a, const char *user, char *err)
+{
+	char ku[80];
+	snprintf(ku, sizeof ku, "u:%.64s", user ? user : "");
+	pthread_mutex_lock(&a->mu);
+	struct throttle_entry *e = throttle_slot(a, ku, false);
+	if (e)
+		memset(e, 0, sizeof *e);
+	pthread_mutex_unlock(&a->mu);
+	return e ? 0 : tn_fail(err, TN_ENOTFOUND, "user '%s' is not locked", user ? user : "");
 }

@@ -25,12 +25,15 @@
 #include "core/banned.h"
 
 static const char user_usage[] =
-	"usage: tarn user list | add NAME | passwd NAME | disable NAME | enable NAME | remove NAME\n"
+	"usage: tarn user list | add NAME | passwd NAME | disable NAME | enable NAME | unlock NAME |\n"
+	"                 remove NAME\n"
 	"\n"
 	"Manages the lake's users (admins only).  add and passwd read the password from\n"
 	"standard input when it is not a terminal (the first line); on a terminal, add\n"
 	"prints a generated password once.  Removing a user removes its tokens, keys and\n"
-	"role memberships; disabling refuses it at once.\n"
+	"role memberships; disabling refuses it at once.  After 10 failed logins in 10\n"
+	"minutes a user name (or a client address) is locked for 15 minutes; unlock\n"
+	"lifts it.\n"
 	"\n"
 	"examples:\n"
 	"  tarn user add analyst                  # prints a generated password\n"
@@ -169,6 +172,9 @@ int cmd_user(int argc, char **argv)
 	} else if (!strcmp(verb, "disable") || !strcmp(verb, "enable")) {
 		path_of(&path, "/v1/users/", name, NULL, NULL);
 		rc = call("PUT", &path, json_pack("{s:b}", "disabled", !strcmp(verb, "disable")), NULL);
+	} else if (!strcmp(verb, "unlock")) {
+		path_of(&path, "/v1/users/", name, NULL, NULL);
+		rc = call("PUT", &path, json_pack("{s:b}", "unlock", 1), NULL);
 	} else if (!strcmp(verb, "remove")) {
 		path_of(&path, "/v1/users/", name, NULL, NULL);
 		rc = call("DELETE", &path, NULL, NULL);

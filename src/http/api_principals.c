@@ -158,14 +158,22 @@ void api_user_put(struct http_req *r)
 	if (!doc)
 		return;
 	json_t *pw = json_object_get(doc, "password"), *dis = json_object_get(doc, "disabled");
-	if ((pw && !json_is_string(pw)) || (dis && !json_is_boolean(dis)) || (!pw && !dis)) {
+	json_t *unlock = json_object_get(doc, "unlock");
+	if ((pw && !json_is_string(pw)) || (dis && !json_is_boolean(dis)) ||
+	    (unlock && !json_is_true(unlock)) || (!pw && !dis && !unlock)) {
 		json_decref(doc);
-		http_reply_error(r, TN_EINVAL, "the body gives \"password\" (a string) and/or "
-				 "\"disabled\" (true or false)");
+		http_reply_error(r, TN_EINVAL, "the body gives \"password\" (a string), "
+				 "\"disabled\" (true or false) and/or \"unlock\": true");
 		return;
 	}
 	int rc = 0;
-	if (pw)
+	if (unlock) {
+		rc = auth_unlock(r->deps->auth, r->param[0], err);
+		if (rc == 0)
+			http_audit(r, "user", r->who.name,
+				   json_pack("{s:s, s:s}", "action", "unlock", "user", r->param[0]));
+	}
+	if (rc == 0 && pw)
 		rc = auth_user_passwd(r->deps->auth, r->param[0], json_string_value(pw), err);
 	if (rc == 0 && dis)
 		rc = auth_user_enable(r->deps->auth, r->param[0], !json_is_true(dis), err);

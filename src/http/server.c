@@ -465,7 +465,21 @@ static bool authenticate(struct http_req *r)
 		}
 		*colon = '\0';
 		snprintf(attempted, sizeof attempted, "%.64s", dec.data);
-		rc = auth_password(r->deps->auth, dec.data, colon + 1, &r->who, &why, err);
+		char addr[64];
+		peer_address(r, addr, sizeof addr);
+		rc = auth_login_check(r->deps->auth, dec.data, addr, err);
+		if (rc == 0) {
+			rc = auth_password(r->deps->auth, dec.data, colon + 1, &r->who, &why, err);
+			auth_login_result(r->deps->auth, dec.data, addr, rc == 0);
+		} else {
+			explicit_bzero(dec.data, dec.len);
+			buf_release(&dec);
+			http_audit(r, "auth", attempted,
+				   json_pack("{s:s, s:s, s:s}", "outcome", "failed", "why", "locked",
+					     "scheme", "basic"));
+			http_reply_error_ex(r, TN_EAUTH, err, NULL, 0);
+			return false;
+		}
 		explicit_bzero(dec.data, dec.len);
 		buf_release(&dec);
 	} else if (strncasecmp(h, "Bearer ", 7) == 0) {

@@ -122,6 +122,17 @@ def users_roles_keys_and_deny_by_default():
         st, _, body = lake.request("POST", "/v1/users", {"name": "shorty", "password": "short"})
         eq(st, 400, "short password")
         eq(lake.request("POST", "/v1/users", {"name": "epi"})[0], 409, "taken")
+        # brute force: 10 failures lock the name (even with the right password), unlock lifts it
+        for _ in range(10):
+            eq(lake.request("POST", "/v1/query", {"sql": "SELECT 1"},
+                            auth=basic("epi", "guess"))[0], 401, "wrong password")
+        st, _, body = lake.request("POST", "/v1/query", {"sql": "SELECT 1"},
+                                   auth=basic("epi", gen))
+        eq(st, 401, "locked out")
+        check("too many failed logins" in json.loads(body)["error"]["message"], body)
+        cli(lake, "user", "unlock", "epi")
+        eq(lake.request("POST", "/v1/query", {"sql": "SELECT 1"}, auth=basic("epi", gen))[0],
+           200, "unlocked")
         # nothing of the secrets reached the server log
         with open(os.path.join(lake.dir, "log", "server", "tarn.log")) as f:
             logtext = f.read()

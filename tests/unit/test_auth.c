@@ -727,3 +727,42 @@ TEST(user_access_keys_work_and_stop_at_once)
 	buf_release(&s.authz);
 	fix_close(&f);
 }
+
+TEST(failed_logins_lock_the_name_then_the_address)
+{
+	struct fix f;
+	char err[TN_ERRLEN];
+	fix_open(&f);
+	set_root(&f, ROOT, ROOT_PW);
+	for (int i = 0; i < 9; i++) {
+		CHECK_INT(auth_login_check(f.a, "mallory", "10.0.0.9", err), 0);
+		auth_login_result(f.a, "mallory", "10.0.0.9", false);
+	}
+	CHECK_INT(auth_login_check(f.a, "mallory", "10.0.0.9", err), 0);
+	auth_login_result(f.a, "mallory", "10.0.0.9", false);  /* the 10th */
+	CHECK_INT(auth_login_check(f.a, "mallory", "10.0.0.8", err), TN_EAUTH);
+	CHECK(strstr(err, "too many failed logins") != NULL);
+	CHECK_INT(auth_login_check(f.a, "alice", "10.0.0.9", err), 0);  /* the address: not yet */
+	/* spraying many names from one address locks the address */
+	for (int i = 0; i < 40; i++) {
+		char name[16];
+		snprintf(name, sizeof name, "u%d", i);
+		auth_login_result(f.a, name, "10.0.0.9", false);
+	}
+	CHECK_INT(auth_login_check(f.a, "alice", "10.0.0.9", err), TN_EAUTH);
+	CHECK_INT(auth_login_check(f.a, "alice", "10.0.0.7", err), 0);
+	/* a success does not lift a lock; an admin does */
+	auth_login_result(f.a, "mallory", "10.0.0.8", true);
+	CHECK_INT(auth_login_check(f.a, "mallory", "10.0.0.8", err), TN_EAUTH);
+	CHECK_INT(auth_unlock(f.a, "mallory", err), 0);
+	CHECK_INT(auth_login_check(f.a, "mallory", "10.0.0.8", err), 0);
+	CHECK_INT(auth_unlock(f.a, "nobody", err), TN_ENOTFOUND);
+	/* a success clears the count below the lock */
+	for (int i = 0; i < 5; i++)
+		auth_login_result(f.a, "bob", "10.0.0.5", false);
+	auth_login_result(f.a, "bob", "10.0.0.5", true);
+	for (int i = 0; i < 9; i++)
+		auth_login_result(f.a, "bob", "10.0.0.5", false);
+	CHECK_INT(auth_login_check(f.a, "bob", "10.0.0.5", err), 0);
+	fix_close(&f);
+}
