@@ -18,6 +18,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/file.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include "auth/auth.h"
@@ -171,7 +172,7 @@ int lake_init(const char *dir, const char *user, const char *password, char *err
 		     "# Flags of `tarn serve` override these (e.g. --http 127.0.0.1:7070).\n\n");
 	config_dump(&cfg, true, &y);
 	lake_path(dir, "tarn.yaml", p, sizeof p);
-	rc = os_write_file_atomic(p, y.data, y.len, 0640, err);
+	rc = os_write_file_atomic(p, y.data, y.len, 0600, err);
 	buf_release(&y);
 	return rc;
 }
@@ -208,6 +209,24 @@ static void on_flush(void *arg, const char *stream, const char *prefix)
 	crawl_sched_touch(l->crawls, prefix);
 }
 
+/*
+ * Refuses a lake whose configuration or internal folder others can read:
+ * .tarn/ holds the master key and the credentials.
+ */
+static int private_mode(const char *root, const char *name, char *err)
+{
+	char p[PATH_MAX];
+	struct stat st;
+	lake_path(root, name, p, sizeof p);
+	if (stat(p, &st) != 0)
+		return tn_fail(err, TN_ENOTFOUND, "'%s': %s", p, strerror(errno));
+	if (st.st_mode & S_IRWXO)
+		return tn_fail(err, TN_EDENIED, "'%s' is open to every user of this machine (mode "
+			       "%04o): chmod %s %s", p, (unsigned)(st.st_mode & 07777),
+			       S_ISDIR(st.st_mode) ? "700" : "600", p);
+	return 0;
+}
+
 int lake_open(const char *dir, const char *const *overrides, struct lake **out, char *err)
 {
 	if (!lake_exists(dir))
@@ -221,7 +240,11 @@ int lake_open(const char *dir, const char *const *overrides, struct lake **out, 
 	l->lock_fd = -1;
 	config_defaults(&l->cfg);
 	lake_path(abs, "tarn.yaml", p, sizeof p);
-	int rc = config_load(&l->cfg, p, err);
+	int rc = private_mode(abs, "tarn.yaml", err);
+	if (rc == 0)
+		rc = private_mode(abs, ".tarn", err);
+	if (rc == 0)
+		rc = config_load(&l->cfg, p, err);
 	for (size_t i = 0; rc == 0 && overrides && overrides[i]; i++) {
 		const char *eq = strchr(overrides[i], '=');
 		char name[128];

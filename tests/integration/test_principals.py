@@ -142,5 +142,22 @@ def users_roles_keys_and_deny_by_default():
         lake.stop()
 
 
+@test
+def serve_refuses_a_world_readable_lake():
+    lake = Lake(settings=QUIET)
+    for name, mode, fix in (("tarn.yaml", 0o644, 0o600), (".tarn", 0o755, 0o700)):
+        path = os.path.join(lake.dir, name)
+        os.chmod(path, mode)
+        out = subprocess.run([TARN, "serve", lake.dir, "--http", "127.0.0.1:0"],
+                             capture_output=True, text=True, timeout=30,
+                             env=dict(os.environ, TARN_ROOT_USER=ROOT_USER,
+                                      TARN_ROOT_PASSWORD=ROOT_PASSWORD))
+        check(out.returncode != 0 and "open to every user" in out.stderr and name in out.stderr,
+              out.stderr)
+        os.chmod(path, fix)
+    lake.start()
+    lake.stop()
+
+
 if __name__ == "__main__":
     run()
