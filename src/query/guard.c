@@ -62,6 +62,7 @@
 
 #include "core/err.h"
 #include "core/mem.h"
+#include "core/utf8.h"
 #include "core/banned.h"
 
 struct guard {
@@ -935,6 +936,17 @@ int guard_check(struct guard *g, const char *sql, struct guard_result *res, char
 	len = strnlen(sql, (size_t)GUARD_MAX_SQL + 1);
 	if (len > GUARD_MAX_SQL)
 		return tn_fail(err, TN_ETOOBIG, "sql is longer than %u bytes", GUARD_MAX_SQL);
+	if (!utf8_valid(sql, len)) {
+		size_t at = 0;
+		while (at < len) {
+			size_t l = utf8_seq_len((const unsigned char *)sql + at, len - at);
+			if (!l)
+				break;
+			at += l;
+		}
+		res->error_pos = (long)at;
+		return tn_fail(err, TN_EINVAL, "sql is not valid UTF-8 (at byte %zu)", at);
+	}
 	{
 		size_t ctes, mat;
 		count_ctes(sql, &ctes, &mat);

@@ -562,3 +562,9 @@ TEST(guard_qualified_names_with_slashes_and_dots)
 	expect_fail("SELECT * FROM raw.\"a//b\"", TN_EDENIED, "file path", ANY_POS);
 	expect_fail("SELECT * FROM \"alice/scratch\"", TN_EDENIED, "file path", ANY_POS);
 }
+
+TEST(guard_invalid_utf8)
+{
+	expect_fail("SELECT '\xff' FROM raw.t", TN_EINVAL, "not valid UTF-8", 8);
+	expect_fail("SELECT 1 -- \xc3", TN_EINVAL, "not valid UTF-8", 12);
+}
