@@ -257,6 +257,8 @@ static const char grant_usage[] =
 	"usage: tarn grant PRINCIPAL select DB|DB.TABLE|tag:TAG [--columns a,b | --exclude a,b]\n"
 	"                  [--where EXPR]\n"
 	"       tarn grant PRINCIPAL clearance TAG\n"
+	"       tarn grant PRINCIPAL stream STREAM|'*'\n"
+	"       tarn grant PRINCIPAL write stage|cleanse|core|mart\n"
 	"       tarn revoke GRANT_ID\n"
 	"       tarn grants [PRINCIPAL]\n"
 	"       tarn mask TAG null|redact|partial|hash\n"
@@ -266,6 +268,8 @@ static const char grant_usage[] =
 	"optionally only some columns and only the rows where EXPR (SQL over the\n"
 	"table's columns) holds.  Grants add up.  Without the clearance of a tag, its\n"
 	"columns read masked (pii: '***' unless `tarn mask pii ...` says otherwise).\n"
+	"stream lets a principal put records into a stream (any API; '*': every\n"
+	"stream); write lets it CREATE, INSERT and DROP tables in a warehouse zone.\n"
 	"\n"
 	"examples:\n"
 	"  tarn grant analyst select gold\n"
@@ -297,8 +301,9 @@ int cmd_grant(int argc, char **argv)
 		return cli_usage_error(grant_usage, "grant takes PRINCIPAL, a kind and a target");
 	const char *who = argv[1], *kind = argv[2], *target = argv[3];
 	json_t *body = json_pack("{s:s}", "principal", who);
-	if (!strcmp(kind, "clearance") && argc == 4) {
-		json_object_set_new(body, "clearance", json_string(target));
+	if ((!strcmp(kind, "clearance") || !strcmp(kind, "stream") || !strcmp(kind, "write")) &&
+	    argc == 4) {
+		json_object_set_new(body, kind, json_string(target));
 	} else if (!strcmp(kind, "select")) {
 		json_object_set_new(body, "select", json_string(target));
 		for (int i = 4; i < argc; i++) {
@@ -318,7 +323,8 @@ int cmd_grant(int argc, char **argv)
 		}
 	} else {
 		json_decref(body);
-		return cli_usage_error(grant_usage, "the kind is select or clearance, not '%s'", kind);
+		return cli_usage_error(grant_usage, "the kind is select, clearance, stream or write, "
+				       "not '%s'", kind);
 	}
 	struct buf path = BUF_INIT(0);
 	json_t *doc = NULL;
@@ -361,11 +367,15 @@ int cmd_grants(int argc, char **argv)
 	size_t i;
 	json_t *g;
 	json_array_foreach(json_object_get(doc, "grants"), i, g) {
-		const char *sel = json_string_value(json_object_get(g, "select"));
+		static const char *const kinds[] = { "select", "clearance", "stream", "write" };
+		const char *kind = "?", *target = "";
+		for (size_t k = 0; k < 4; k++)
+			if (json_string_value(json_object_get(g, kinds[k]))) {
+				kind = kinds[k];
+				target = json_string_value(json_object_get(g, kinds[k]));
+			}
 		printf("%-6lld %-20s %s %s", (long long)json_integer_value(json_object_get(g, "id")),
-		       json_string_value(json_object_get(g, "principal")),
-		       sel ? "select" : "clearance",
-		       sel ? sel : json_string_value(json_object_get(g, "clearance")));
+		       json_string_value(json_object_get(g, "principal")), kind, target);
 		json_t *cols = json_object_get(g, "columns"), *excl = json_object_get(g, "exclude");
 		if (cols || excl) {
 			char *t = json_dumps(cols ? cols : excl, JSON_COMPACT);

@@ -17,7 +17,9 @@
  *   GET    /v1/grants[?principal=]       grants
  *   POST   /v1/grants                    {"principal", "select": "db"|"db.table"|"tag:x",
  *                                        "columns"?: [...], "exclude"?: bool, "row_filter"?: "..."}
- *                                        or {"principal", "clearance": "pii"} -> 201 {"id"}
+ *                                        or {"principal", "clearance": "pii"}
+ *                                        or {"principal", "stream": "events"|"*"}
+ *                                        or {"principal", "write": "mart"} -> 201 {"id"}
  *   DELETE /v1/grants/{id}
  *   PUT    /v1/masks/{tag}               {"mask": "null"|"redact"|"partial"|"hash"}
  *
@@ -329,8 +331,8 @@ void api_grants_list(struct http_req *r)
 	for (size_t i = 0; i < l.n; i++) {
 		const struct grant *g = &l.v[i];
 		json_t *o = json_pack("{s:I, s:s, s:s, s:I, s:s}", "id", (json_int_t)g->id,
-				      "principal", g->principal, g->kind == GRANT_SELECT ? "select"
-				      : "clearance", g->target, "created_ms", (json_int_t)g->created_ms,
+				      "principal", g->principal, grant_kind_name(g->kind), g->target,
+				      "created_ms", (json_int_t)g->created_ms,
 				      "created_by", g->created_by ? g->created_by : "");
 		if (g->columns) {
 			json_t *c = json_loads(g->columns, 0, NULL);
@@ -353,12 +355,20 @@ void api_grants_add(struct http_req *r)
 	const char *principal = json_string_value(json_object_get(doc, "principal"));
 	const char *sel = json_string_value(json_object_get(doc, "select"));
 	const char *clr = json_string_value(json_object_get(doc, "clearance"));
+	const char *stream = json_string_value(json_object_get(doc, "stream"));
+	const char *wr = json_string_value(json_object_get(doc, "write"));
 	json_t *cols = json_object_get(doc, "columns"), *excl = json_object_get(doc, "exclude");
 	json_t *flt = json_object_get(doc, "row_filter");
-	int rc = 0;
-	if (!principal || (!sel == !clr))
+	int rc = 0, kinds = !!sel + !!clr + !!stream + !!wr;
+	enum grant_kind kind = sel ? GRANT_SELECT : clr ? GRANT_CLEARANCE : stream ? GRANT_STREAM
+									     : GRANT_WRITE;
+	const char *target = sel ? sel : clr ? clr : stream ? stream : wr;
+	if (!principal || kinds != 1)
 		rc = tn_fail(err, TN_EINVAL, "the body needs \"principal\" and one of \"select\" "
-			     "(db, db.table or tag:NAME) or \"clearance\" (a tag)");
+			     "(db, db.table or tag:NAME), \"clearance\" (a tag), \"stream\" (a stream "
+			     "or *) or \"write\" (a warehouse zone)");
+	else if (kind != GRANT_SELECT && (cols || excl || (flt && !json_is_null(flt))))
+		rc = tn_fail(err, TN_EINVAL, "only select grants take columns and a row filter");
 	else if ((cols && !json_is_array(cols)) || (excl && !json_is_array(excl)) ||
 		 (cols && excl) || (flt && !json_is_null(flt) && !json_is_string(flt)))
 		rc = tn_fail(err, TN_EINVAL, "\"columns\" or \"exclude\" (not both) is a list of "
@@ -371,15 +381,12 @@ void api_grants_add(struct http_req *r)
 			rc = tn_fail(err, TN_EINVAL, "column list entry %zu is not a string", i);
 	}
 	const char *filter = json_string_value(flt);
-	if (rc == 0 && filter && clr)
-		rc = tn_fail(err, TN_EINVAL, "a clearance takes no row filter");
 	if (rc == 0 && filter)
 		rc = query_check_filter(r->deps->engine, filter, err);
 	if (rc == 0) {
 		char *cj = list ? json_dumps(list, JSON_COMPACT) : NULL;
-		struct grant g = { .principal = (char *)principal,
-				   .kind = sel ? GRANT_SELECT : GRANT_CLEARANCE,
-				   .target = (char *)(sel ? sel : clr), .columns = cj,
+		struct grant g = { .principal = (char *)principal, .kind = kind,
+				   .target = (char *)target, .columns = cj,
 				   .exclude = excl != NULL, .row_filter = (char *)filter,
 				   .created_by = r->who.name };
 		rc = policy_grant(r->deps->policy, &g, err);
@@ -387,7 +394,7 @@ void api_grants_add(struct http_req *r)
 			http_audit(r, "grant", r->who.name,
 				   json_pack("{s:s, s:I, s:s, s:s, s:s, s:s?, s:s?}", "action", "grant",
 					     "id", (json_int_t)g.id, "to", principal, "kind",
-					     sel ? "select" : "clearance", "target", sel ? sel : clr,
+					     grant_kind_name(kind), "target", target,
 					     "columns", cj, "row_filter", filter));
 			http_reply_json(r, 201, json_pack("{s:I}", "id", (json_int_t)g.id));
 		}

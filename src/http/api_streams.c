@@ -27,6 +27,7 @@
 #include "core/mem.h"
 #include "core/timeutil.h"
 #include "http/http_int.h"
+#include "policy/policy.h"
 #include "stream/batch.h"
 #include "stream/stream.h"
 
@@ -295,6 +296,16 @@ void api_records_append(struct http_req *r)
 
 	if (!name)
 		return;
+	/* admins put anywhere; other users where a stream grant lets them */
+	if (!r->who.is_admin &&
+	    !policy_allows(r->deps->policy, r->who.name, GRANT_STREAM, name)) {
+		char msg[TN_ERRLEN];
+		snprintf(msg, sizeof msg, "user '%s' has no grant to put records into stream '%s'",
+			 r->who.name, name);
+		http_audit(r, "denied", r->who.name, json_pack("{s:s}", "reason", msg));
+		http_reply_error(r, TN_EDENIED, msg);
+		return;
+	}
 	ac = xcalloc(1, sizeof(*ac));
 	batch_init(&ac->b);
 	rc = batch_parse(&ac->b, r->body.data, r->body.len,

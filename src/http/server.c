@@ -101,7 +101,7 @@ static const struct route routes[] = {
 	{ "GET",    "/v1/streams/{name}",         0,            TN_MAX_API_BODY,   api_stream_get },
 	{ "PUT",    "/v1/streams/{name}",         0,            TN_MAX_API_BODY,   api_stream_put },
 	{ "DELETE", "/v1/streams/{name}",         0,            TN_MAX_API_BODY,   api_stream_delete },
-	{ "POST",   "/v1/streams/{name}/records", 0,            TN_MAX_BATCH_BODY, api_records_append },
+	{ "POST",   "/v1/streams/{name}/records", ROUTE_USER,   TN_MAX_BATCH_BODY, api_records_append },
 	{ "POST",   "/v1/streams/{name}/flush",   0,            TN_MAX_API_BODY,   api_stream_flush },
 	{ "POST",   "/v1/crawl",                  0,            TN_MAX_API_BODY,   api_crawl },
 	{ "GET",    "/v1/catalog/tables",         0,            TN_MAX_API_BODY,   api_catalog_tables },

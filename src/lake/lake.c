@@ -312,7 +312,7 @@ int lake_open(const char *dir, const char *const *overrides, struct lake **out, 
 	};
 	if ((rc = query_engine_open(l->store, l->catalog, l->policy, &ql, &l->engine, err)))
 		goto fail;
-	if ((rc = qservice_open(l->engine, l->store, l->meta, l->catalog, l->audit, &l->queries, err)))
+	if ((rc = qservice_open(l->engine, l->store, l->meta, l->catalog, l->audit, l->policy, &l->queries, err)))
 		goto fail;
 	struct streams_config sc = {
 		.auto_create = l->cfg.streams_auto_create,

@@ -37,6 +37,21 @@ struct policy {
 	char ipad_hex[129], opad_hex[129];  /* HMAC pads of the mask key, hex */
 };
 
+static const char *const kind_names[] = { "select", "clearance", "stream", "write" };
+
+int grant_kind_parse(const char *s)
+{
+	for (int i = 0; i < 4; i++)
+		if (s && !strcmp(s, kind_names[i]))
+			return i;
+	return -1;
+}
+
+const char *grant_kind_name(enum grant_kind k)
+{
+	return (unsigned)k < 4 ? kind_names[k] : "select";
+}
+
 static int db_fail(struct policy *p, char *err, const char *what)
 {
 	return tn_fail(err, TN_EIO, "policy: %s: %s", what, sqlite3_errmsg(meta_db(p->m)));
@@ -125,6 +140,19 @@ int policy_grant(struct policy *p, struct grant *g, char *err)
 	if (g->kind == GRANT_SELECT) {
 		if ((rc = target_check(g->target, target, sizeof target, err)))
 			return rc;
+	} else if (g->kind == GRANT_STREAM) {
+		snprintf(target, sizeof target, "%s", g->target);
+		if (!*target || strlen(target) > 128 ||
+		    (strcmp(target, "*") && strspn(target, "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMN"
+						   "OPQRSTUVWXYZ0123456789_.-") != strlen(target)))
+			return tn_fail(err, TN_EINVAL, "stream grant '%.80s': a stream name or *",
+				       g->target);
+	} else if (g->kind == GRANT_WRITE) {
+		int z = zone_by_name(g->target);
+		if (z != ZONE_STAGE && z != ZONE_CLEANSE && z != ZONE_CORE && z != ZONE_MART)
+			return tn_fail(err, TN_EINVAL, "write grant '%.80s': a warehouse zone (stage, "
+				       "cleanse, core, mart, or the aliases silver, gold)", g->target);
+		snprintf(target, sizeof target, "%s", zone_db_name((enum zone)z));
 	} else {
 		snprintf(target, sizeof target, "%s", g->target);
 		if (!*target || strspn(target, "abcdefghijklmnopqrstuvwxyz0123456789_-") != strlen(target))
@@ -155,7 +183,7 @@ int policy_grant(struct policy *p, struct grant *g, char *err)
 	}
 	g->created_ms = time_now_ms();
 	sqlite3_bind_text(st, 1, g->principal, -1, SQLITE_STATIC);
-	sqlite3_bind_text(st, 2, g->kind == GRANT_SELECT ? "select" : "clearance", -1, SQLITE_STATIC);
+	sqlite3_bind_text(st, 2, grant_kind_name(g->kind), -1, SQLITE_STATIC);
 	sqlite3_bind_text(st, 3, target, -1, SQLITE_STATIC);
 	if (g->columns)
 		sqlite3_bind_text(st, 4, g->columns, -1, SQLITE_STATIC);
@@ -199,8 +227,8 @@ static void grant_row(sqlite3_stmt *st, struct grant *g)
 	memset(g, 0, sizeof *g);
 	g->id = sqlite3_column_int64(st, 0);
 	g->principal = col_dup(st, 1);
-	g->kind = !strcmp((const char *)sqlite3_column_text(st, 2), "select") ? GRANT_SELECT
-									      : GRANT_CLEARANCE;
+	int k = grant_kind_parse((const char *)sqlite3_column_text(st, 2));
+	g->kind = k < 0 ? GRANT_CLEARANCE : (enum grant_kind)k;  /* unknown kinds grant no read */
 	g->target = col_dup(st, 3);
 	g->columns = col_dup(st, 4);
 	g->exclude = sqlite3_column_int(st, 5) != 0;
@@ -417,6 +445,8 @@ int policy_table_access(struct policy *p, const char *principal, const struct ca
 			out->cleared[out->ncleared++] = xstrdup(g->target);
 			continue;
 		}
+		if (g->kind != GRANT_SELECT)
+			continue;
 		bool match = !strcmp(g->target, t->db) || !strcasecmp(g->target, full) ||
 			     (!strncmp(g->target, "tag:", 4) && table_has_tag(t, g->target + 4));
 		if (!match)
@@ -447,4 +477,27 @@ int policy_table_access(struct policy *p, const char *principal, const struct ca
 out:
 	buf_release(&filter);
 	return rc;
+}
+
+bool policy_allows(struct policy *p, const char *principal, enum grant_kind k, const char *target)
+{
+	sqlite3_stmt *st = NULL;
+	bool ok = false;
+	if (!p || !principal)
+		return false;
+	meta_lock(p->m);
+	if (sqlite3_prepare_v2(meta_db(p->m),
+			       "WITH RECURSIVE r(n) AS (SELECT ?1 UNION SELECT pr.role FROM "
+			       "principal_roles pr JOIN r ON pr.member = r.n) SELECT 1 FROM "
+			       "policy_grants WHERE principal IN (SELECT n FROM r) AND kind = ?2 AND "
+			       "(target = ?3 OR (?2 = 'stream' AND target = '*')) LIMIT 1",
+			       -1, &st, NULL) == SQLITE_OK) {
+		sqlite3_bind_text(st, 1, principal, -1, SQLITE_STATIC);
+		sqlite3_bind_text(st, 2, grant_kind_name(k), -1, SQLITE_STATIC);
+		sqlite3_bind_text(st, 3, target, -1, SQLITE_STATIC);
+		ok = sqlite3_step(st) == SQLITE_ROW;
+	}
+	sqlite3_finalize(st);
+	meta_unlock(p->m);
+	return ok;
 }

@@ -15,6 +15,10 @@
  *              it is stored).
  *   clearance  target a tag ("pii"): columns with that tag are read
  *              unmasked.
+ *   stream     target a stream name or "*": put records into it (native,
+ *              Kinesis and Firehose APIs alike).
+ *   write      target a warehouse zone (stage, cleanse, core, mart):
+ *              CREATE TABLE AS, INSERT INTO and DROP TABLE there.
  * Several grants on one table add up: the union of their columns, and
  * rows matching any of their filters (a grant without a filter: all rows).
  *
@@ -40,7 +44,21 @@ struct policy;
 int policy_open(struct meta *m, const uint8_t master_key[32], struct policy **out, char *err);
 void policy_close(struct policy *p);
 
-enum grant_kind { GRANT_SELECT, GRANT_CLEARANCE };
+enum grant_kind {
+	GRANT_SELECT,     /* read tables: "db", "db.table", "tag:x" */
+	GRANT_CLEARANCE,  /* read a tag's columns unmasked: the tag */
+	GRANT_STREAM,     /* put records into a stream: its name, or "*" for every stream */
+	GRANT_WRITE,      /* CREATE/INSERT/DROP tables in a warehouse zone: "stage" ... "mart" */
+};
+/* "select", "clearance", "stream", "write"; -1 for another word. */
+int grant_kind_parse(const char *s);
+const char *grant_kind_name(enum grant_kind k);
+
+/*
+ * Does principal (through its roles) hold a grant of kind k on target
+ * (a stream name, a canonical zone name)?  Errors read as false.
+ */
+bool policy_allows(struct policy *p, const char *principal, enum grant_kind k, const char *target);
 
 struct grant {
 	int64_t id;

@@ -31,6 +31,7 @@
 #include "core/os.h"
 #include "core/timeutil.h"
 #include "policy/audit.h"
+#include "policy/policy.h"
 #include "query/result.h"
 #include "query/write.h"
 #include "store/store.h"
@@ -50,6 +51,7 @@ struct qservice {
 	struct meta *meta;
 	struct catalog *catalog;
 	struct audit *audit;
+	struct policy *policy;
 	pthread_mutex_t write_mu;   /* one table write at a time (CREATE checks, then writes) */
 	pthread_mutex_t mu;
 	pthread_cond_t cv;      /* a background query ended */
@@ -302,10 +304,11 @@ static int history_get(struct qservice *q, const char *id, struct qinfo *out, ch
 /* ---- open / close ---- */
 
 int qservice_open(struct query_engine *e, struct store *s, struct meta *m, struct catalog *c,
-		  struct audit *audit, struct qservice **out, char *err)
+		  struct audit *audit, struct policy *policy, struct qservice **out, char *err)
 {
 	struct qservice *q = xcalloc(1, sizeof *q);
 	q->audit = audit;
+	q->policy = policy;
 	q->engine = e;
 	q->catalog = c;
 	q->store = s;
@@ -478,9 +481,11 @@ static int run_write(struct qservice *q, struct qinfo *info, const struct write_
 		return tn_fail(err, TN_EDENIED, "table '%s': tables are written and dropped only in "
 			       "the warehouse zones (stage, cleanse, core, mart) and in your sandbox",
 			       table);
-	if (!admin && !sandbox)
-		return tn_fail(err, TN_EDENIED, "writing tables ('%s') needs an admin (your sandbox "
-			       "is yours: sandbox.<table>)", table);
+	if (!admin && !sandbox &&
+	    !policy_allows(q->policy, info->user, GRANT_WRITE, zone_db_name((enum zone)z)))
+		return tn_fail(err, TN_EDENIED, "user '%s' has no grant to write tables in '%s' "
+			       "(your sandbox is yours: sandbox.<table>)", info->user,
+			       zone_db_name((enum zone)z));
 	if (!table_name_ok(ws->name))
 		return tn_fail(err, TN_EINVAL, "table name '%s': use letters, digits, '_', '-' and "
 			       "'.' (it names a folder)", ws->name);

@@ -16,8 +16,8 @@
  *
  * Writing tables: CREATE TABLE db.name [PARTITION BY (cols)] AS <query>,
  * INSERT INTO db.name <query> and DROP TABLE db.name (write.h), in the
- * warehouse zones (stage, cleanse, core, mart), by admins until grants
- * exist.  Tables are Parquet (zstd) under the zone's folder, key=value
+ * warehouse zones (stage, cleanse, core, mart), by admins and holders of a
+ * write grant on the zone, and in each user's own sandbox.  Tables are Parquet (zstd) under the zone's folder, key=value
  * folders for PARTITION BY; the table is crawled before the answer, which
  * is one row (table, operation, rows, files).
  *
@@ -35,6 +35,7 @@
 
 struct buf;
 struct audit;
+struct policy;
 struct catalog;
 struct meta;
 struct store;
@@ -47,11 +48,11 @@ struct qservice;
 
 /*
  * Opens the service over the engine, the store, the metastore (history)
- * the catalog (table writes) and the audit trail (one event per query,
- * may be NULL), all borrowed.
+ * the catalog (table writes), the audit trail (one event per query, may
+ * be NULL) and the policy (write grants; NULL: admins only), all borrowed.
  */
 int qservice_open(struct query_engine *e, struct store *s, struct meta *m, struct catalog *c,
-		  struct audit *audit, struct qservice **out, char *err);
+		  struct audit *audit, struct policy *policy, struct qservice **out, char *err);
 /* Cancels background queries, waits for them, frees.  Accepts NULL. */
 void qservice_close(struct qservice *q);
 

@@ -90,6 +90,32 @@ def users_roles_keys_and_deny_by_default():
                     "--partition-key", "k", "--data", "eyJhIjoxfQ==", "--cli-binary-format",
                     "base64")
         check(r.returncode != 0 and "AccessDenied" in r.stderr, r.stderr)
+        # a stream grant: puts through any API, on that stream only; management stays admins'
+        cli(lake, "grant", "analyst", "stream", "events")
+        r = kinesis(lake, kid, secret, "put-record", "--stream-name", "events",
+                    "--partition-key", "k", "--data", "eyJhIjoxfQ==", "--cli-binary-format",
+                    "base64")
+        eq(r.returncode, 0, r.stderr)
+        r = kinesis(lake, kid, secret, "put-record", "--stream-name", "other",
+                    "--partition-key", "k", "--data", "eyJhIjoxfQ==", "--cli-binary-format",
+                    "base64")
+        check(r.returncode != 0 and "AccessDenied" in r.stderr, r.stderr)
+        r = kinesis(lake, kid, secret, "list-streams")
+        check(r.returncode != 0 and "AccessDenied" in r.stderr, r.stderr)
+        eq(lake.request("POST", "/v1/streams/events/records", '{"a":3}\n', auth=an,
+                        headers={"Content-Type": "application/x-ndjson"})[0], 200, "native put")
+        eq(lake.request("POST", "/v1/streams/other/records", '{"a":3}\n', auth=an,
+                        headers={"Content-Type": "application/x-ndjson"})[0], 403, "other stream")
+        # a write grant: tables in one warehouse zone
+        st, _, body = lake.request("POST", "/v1/query",
+                                   {"sql": "CREATE TABLE mart.mine AS SELECT 1 AS x"}, auth=an)
+        eq(st, 403, body)
+        cli(lake, "grant", "analyst", "write", "gold")
+        st, _, body = lake.request("POST", "/v1/query",
+                                   {"sql": "CREATE TABLE mart.mine AS SELECT 1 AS x"}, auth=an)
+        eq(st, 200, body)
+        eq(lake.request("POST", "/v1/query", {"sql": "CREATE TABLE core.mine AS SELECT 1"},
+                        auth=an)[0], 403, "another zone")
         cli(lake, "role", "grant", "admin", "analyst")
         r = kinesis(lake, kid, secret, "put-record", "--stream-name", "events",
                     "--partition-key", "k", "--data", "eyJhIjoxfQ==", "--cli-binary-format",
