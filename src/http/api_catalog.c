@@ -31,6 +31,7 @@
 #include "core/buf.h"
 #include "core/err.h"
 #include "http/http_int.h"
+#include "policy/policy.h"
 
 #include "core/banned.h"
 
@@ -149,6 +150,27 @@ void api_catalog_tables(struct http_req *r)
 		http_reply_error(r, rc, err);
 		return;
 	}
+	/* a user who is not an admin sees the tables they may read, no others */
+	if (!r->who.is_admin) {
+		size_t kept = 0;
+		for (size_t i = 0; i < l.n; i++) {
+			struct cat_table full;
+			struct table_access a;
+			bool ok = catalog_table_get(r->deps->catalog, l.v[i].db, l.v[i].name, &full,
+						    err) == 0;
+			if (ok) {
+				ok = policy_read_access(r->deps->policy, r->who.name, false, &full, &a,
+							err) == 0 && a.allowed;
+				table_access_release(&a);
+				cat_table_release(&full);
+			}
+			if (ok)
+				l.v[kept++] = l.v[i];
+			else
+				cat_table_release(&l.v[i]);
+		}
+		l.n = kept;
+	}
 	catalog_tables_json(&l, &b);
 	cat_table_list_release(&l);
 	reply_doc(r, &b);
@@ -190,6 +212,39 @@ void api_catalog_table(struct http_req *r)
 	if (!table_param(r, db, table, &t))
 		return;
 	catalog_table_json(&t, &b);
+	if (!r->who.is_admin) {
+		/* only a readable table, and only its granted columns */
+		struct table_access a;
+		char err[TN_ERRLEN];
+		bool ok = policy_read_access(r->deps->policy, r->who.name, false, &t, &a, err) == 0 &&
+			  a.allowed;
+		json_t *doc = ok ? json_loadb(b.data, b.len, 0, NULL) : NULL;
+		json_t *cols = json_object_get(doc, "columns"), *keep = json_array();
+		size_t i;
+		json_t *c;
+		json_array_foreach(cols, i, c) {
+			const char *name = json_string_value(json_object_get(c, "name"));
+			char top[HTTP_MAX_PARAM];
+			snprintf(top, sizeof top, "%s", name ? name : "");
+			char *dot = strchr(top, '.');
+			if (dot)
+				*dot = 0;
+			if (table_access_column(&a, top))
+				json_array_append(keep, c);
+		}
+		table_access_release(&a);
+		cat_table_release(&t);
+		buf_release(&b);
+		if (!doc) {
+			json_decref(keep);
+			http_reply_error(r, TN_ENOTFOUND, "table not found in the catalog (or not "
+					 "readable by you)");
+			return;
+		}
+		json_object_set_new(doc, "columns", keep);
+		http_reply_json(r, 200, doc);
+		return;
+	}
 	cat_table_release(&t);
 	reply_doc(r, &b);
 }

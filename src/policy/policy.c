@@ -501,3 +501,32 @@ bool policy_allows(struct policy *p, const char *principal, enum grant_kind k, c
 	meta_unlock(p->m);
 	return ok;
 }
+
+int policy_read_access(struct policy *p, const char *principal, bool admin,
+		       const struct cat_table *t, struct table_access *out, char *err)
+{
+	size_t ul = principal ? strlen(principal) : 0;
+	bool own = !strcmp(t->db, "sandbox") && ul && !strncmp(t->name, principal, ul) &&
+		   t->name[ul] == '/';
+	memset(out, 0, sizeof *out);
+	if (admin || own) {
+		out->allowed = out->all_columns = true;
+		out->cleared = xcalloc(1, sizeof *out->cleared);
+		out->cleared[0] = xstrdup("pii");
+		out->ncleared = 1;
+		return 0;
+	}
+	if (!p)
+		return 0;
+	return policy_table_access(p, principal, t, out, err);
+}
+
+bool table_access_column(const struct table_access *a, const char *name)
+{
+	if (a->all_columns)
+		return true;
+	for (size_t i = 0; i < a->ncolumns; i++)
+		if (!strcmp(a->columns[i], name))
+			return true;
+	return false;
+}

@@ -115,6 +115,17 @@ int policy_table_access(struct policy *p, const char *principal, const struct ca
 			struct table_access *out, char *err);
 
 /*
+ * What principal may read of t, all cases in one: an admin, and the owner
+ * of a sandbox table ("<user>/..." in sandbox), read all of it unmasked
+ * (out->all_columns, a "pii" clearance); anyone else per
+ * policy_table_access.  p may be NULL (then only those two read).
+ */
+int policy_read_access(struct policy *p, const char *principal, bool admin,
+		       const struct cat_table *t, struct table_access *out, char *err);
+/* Is top-level column name readable under a? */
+bool table_access_column(const struct table_access *a, const char *name);
+
+/*
  * Appends the SQL of column expression expr masked with k (type: the
  * column's type, used by null).  hash uses the lake's mask secret.
  */

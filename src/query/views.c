@@ -399,9 +399,7 @@ static int secured_sql(struct query_engine *e, const struct cat_table *t,
 		const struct cat_column *c = &t->cols[i];
 		if (c->depth)
 			continue;
-		bool granted = a->all_columns;
-		for (size_t k = 0; k < a->ncolumns && !granted; k++)
-			granted = !strcmp(a->columns[k], c->name);
+		bool granted = table_access_column(a, c->name);
 		bool masked = c->pii && !pii_cleared;
 		if (c->partition && (!granted || masked))
 			*prune = false;
@@ -450,7 +448,7 @@ int query_build_views(struct query_engine *e, struct slot *s, const struct guard
 		bool own = strcmp(t.db, "sandbox") == 0 && ul && !strncmp(t.name, user, ul) &&
 			   t.name[ul] == '/';
 		bool secured = !admin && !own;
-		if (secured && e->policy && (rc = policy_table_access(e->policy, user, &t, &acc, err))) {
+		if (secured && (rc = policy_read_access(e->policy, user, false, &t, &acc, err))) {
 			cat_table_release(&t);
 			break;
 		}

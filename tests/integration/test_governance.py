@@ -108,6 +108,18 @@ def scenario_analyst_epi_steward():
         eq([c["name"] for c in r["columns"]], ["state", "cvx_code"], "granted columns only")
         err = q(lake, "SELECT ssn FROM mart.doses", auth=an, want=400)["error"]
         check("ssn" in err["message"], err)
+        # the catalog shows a user the tables and columns they may read, no others
+        st_, _, body = lake.request("GET", "/v1/catalog/tables", auth=an)
+        eq((st_, [(t["database"], t["name"]) for t in json.loads(body)["tables"]]),
+           (200, [("mart", "doses")]), "catalog listing")
+        st_, _, body = lake.request("GET", "/v1/catalog/tables/mart.doses", auth=an)
+        eq((st_, [c["name"] for c in json.loads(body)["columns"]]), (200, ["state", "cvx_code"]),
+           "described columns")
+        eq(lake.request("GET", "/v1/catalog/tables/raw.immunizations", auth=an)[0], 404,
+           "an unreadable table does not exist for them")
+        st_, _, body = lake.request("GET", "/v1/catalog/tables", auth=epi)
+        eq([(t["database"], t["name"]) for t in json.loads(body)["tables"]],
+           [("raw", "immunizations")], "epi's catalog")
         # bad grants are refused with the reason
         for bad in ({"principal": "nobody", "select": "raw"},
                     {"principal": "epi", "select": "nosuchdb"},
