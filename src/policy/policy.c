@@ -351,7 +351,7 @@ void policy_mask_sql(struct policy *p, enum mask_kind k, const char *expr, const
 		return;
 	case MASK_HASH:
 		buf_printf(out, "CASE WHEN %s IS NULL THEN NULL ELSE sha256(unhex('%s') || "
-				"unhex(sha256(unhex('%s') || CAST(CAST(%s AS VARCHAR) AS BLOB)))) END",
+				"unhex(sha256(unhex('%s') || encode(CAST(%s AS VARCHAR))))) END",
 			   expr, p->opad_hex, p->ipad_hex, expr);
 		return;
 	case MASK_REDACT:

@@ -169,6 +169,14 @@ TEST(mask_sql_and_hmac)
 	crypto_hmac_sha256(k, sizeof k, "123-45-6789", 11, mac);
 	hex_encode(mac, sizeof mac, hex);
 	CHECK_STR(out, hex);
+	/* any UTF-8 value: the bytes of its text */
+	buf_reset(&sql);
+	buf_puts(&sql, "SELECT ");
+	policy_mask_sql(f.p, MASK_HASH, "'Pe\xc3\xb1" "a'", "VARCHAR", &sql);
+	CHECK_INT(engine_eval(sql.data, out, sizeof out, err), 0);
+	crypto_hmac_sha256(k, sizeof k, "Pe\xc3\xb1" "a", 5, mac);
+	hex_encode(mac, sizeof mac, hex);
+	CHECK_STR(out, hex);
 	/* NULL stays NULL under every mask */
 	buf_reset(&sql);
 	buf_puts(&sql, "SELECT coalesce(");
