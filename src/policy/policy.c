@@ -319,6 +319,27 @@ int policy_set_mask(struct policy *p, const char *tag, enum mask_kind k, char *e
 	return rc;
 }
 
+bool policy_mask_set(struct policy *p, const char *tag, enum mask_kind *k)
+{
+	sqlite3_stmt *st = NULL;
+	bool set = false;
+	meta_lock(p->m);
+	if (sqlite3_prepare_v2(meta_db(p->m), "SELECT mask FROM policy_masks WHERE tag = ?", -1, &st,
+			       NULL) == SQLITE_OK) {
+		sqlite3_bind_text(st, 1, tag, -1, SQLITE_STATIC);
+		if (sqlite3_step(st) == SQLITE_ROW) {
+			int m = mask_parse((const char *)sqlite3_column_text(st, 0));
+			if (m >= 0) {
+				*k = (enum mask_kind)m;
+				set = true;
+			}
+		}
+	}
+	sqlite3_finalize(st);
+	meta_unlock(p->m);
+	return set;
+}
+
 enum mask_kind policy_mask(struct policy *p, const char *tag)
 {
 	sqlite3_stmt *st = NULL;

@@ -22,7 +22,8 @@
  * Several grants on one table add up: the union of their columns, and
  * rows matching any of their filters (a grant without a filter: all rows).
  *
- * Masks (table policy_masks): per tag, one of null, redact ('***'),
+ * Masks (table policy_masks): per tag (pii always; another tag once an
+ * admin sets a mask for it), one of null, redact ('***'),
  * partial ('***' and the last 4 characters), hash (hex HMAC-SHA256 with a
  * lake secret derived from the master key: stable, so joins and GROUP BY
  * on masked keys still work).  Default for pii: redact.
@@ -97,6 +98,8 @@ const char *mask_name(enum mask_kind k);
 int policy_set_mask(struct policy *p, const char *tag, enum mask_kind k, char *err);
 /* The mask of a tag (pii: redact unless set). */
 enum mask_kind policy_mask(struct policy *p, const char *tag);
+/* True (with *k) when an admin set a mask for tag: tags other than pii mask only then. */
+bool policy_mask_set(struct policy *p, const char *tag, enum mask_kind *k);
 
 /* What one principal may read of one table. */
 struct table_access {

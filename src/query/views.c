@@ -401,6 +401,16 @@ static int secured_sql(struct query_engine *e, const struct cat_table *t,
 			continue;
 		bool granted = table_access_column(a, c->name);
 		bool masked = c->pii && !pii_cleared;
+		enum mask_kind ck = mk;
+		/* another tag masks once an admin set a mask for it, unless cleared */
+		for (size_t k = 0; k < c->ntags && !masked; k++) {
+			const struct cat_tag *tg = &c->tags[k];
+			bool cleared = tg->cleared || !strcmp(tg->name, "pii");
+			for (size_t q = 0; q < a->ncleared && !cleared; q++)
+				cleared = !strcmp(a->cleared[q], tg->name);
+			if (!cleared && policy_mask_set(e->policy, tg->name, &ck))
+				masked = true;
+		}
 		if (c->partition && (!granted || masked))
 			*prune = false;
 		if (!granted)
@@ -410,7 +420,7 @@ static int secured_sql(struct query_engine *e, const struct cat_table *t,
 		struct buf id = BUF_INIT(0);
 		query_sql_ident(&id, c->name);
 		if (masked)
-			policy_mask_sql(e->policy, mk, id.data, c->type, out);
+			policy_mask_sql(e->policy, ck, id.data, c->type, out);
 		else
 			buf_append(out, id.data, id.len);
 		buf_puts(out, " AS ");

@@ -81,6 +81,18 @@ def scenario_analyst_epi_steward():
         r = q(lake, "SELECT count(*) FROM raw.immunizations WHERE state <> '%s'" % state[0],
               auth=epi)
         eq(r["rows"], [[0]], "other states invisible")
+        # another tag masks once an admin sets a mask for it; its clearance lifts it
+        lake.json("PUT", "/v1/catalog/tables/raw.immunizations/columns/county/tags",
+                  {"tag": "geo"})
+        r = q(lake, "SELECT county FROM raw.immunizations LIMIT 1", auth=epi)
+        check(r["rows"][0][0] not in ("***", None), "no mask set for geo yet")
+        lake.json("PUT", "/v1/masks/geo", {"mask": "null"}, want=204)
+        r = q(lake, "SELECT DISTINCT county FROM raw.immunizations", auth=epi)
+        eq(r["rows"], [[None]], "geo masked to null")
+        lake.json("POST", "/v1/grants", {"principal": "epidemiology", "clearance": "geo"},
+                  want=201)
+        r = q(lake, "SELECT county FROM raw.immunizations LIMIT 1", auth=epi)
+        check(r["rows"][0][0] is not None, "cleared for geo")
         # steward: everything in clear
         r = q(lake, "SELECT count(*) FROM raw.immunizations WHERE ssn = '%s'" % ssn, auth=st)
         check(r["rows"][0][0] >= 1, r)
