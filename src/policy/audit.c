@@ -332,47 +332,33 @@ int audit_tail(const char *dir, size_t n, struct buf *out, char *err)
 {
 	size_t nfiles;
 	char **files = audit_files(dir, &nfiles);
-	/* walk back from the newest file until n lines are found */
-	size_t need = n, first = nfiles;
+	/* files from the newest back, read once each, until they hold n lines */
+	struct buf *read = xcalloc(nfiles ? nfiles : 1, sizeof *read);
+	size_t lines = 0, first = nfiles;
 	int rc = 0;
-	while (first > 0 && need > 0 && rc == 0) {
-		struct buf b = BUF_INIT(0);
+	while (first > 0 && lines < n && rc == 0) {
 		first--;
-		rc = os_read_file(files[first], (size_t)1 << 34, &b, err);
-		size_t lines = 0;
-		for (size_t i = 0; i < b.len; i++)
-			lines += b.data[i] == '\n';
-		need = lines >= need ? 0 : need - lines;
-		buf_release(&b);
+		buf_init(&read[first], 0);
+		rc = os_read_file(files[first], (size_t)1 << 34, &read[first], err);
+		for (size_t i = 0; i < read[first].len; i++)
+			lines += read[first].data[i] == '\n';
 	}
-	size_t skip = 0;
-	/* lines to skip in the first file read: those beyond n */
-	if (rc == 0 && first < nfiles) {
-		size_t total = 0;
-		for (size_t f = first; f < nfiles && rc == 0; f++) {
-			struct buf b = BUF_INIT(0);
-			rc = os_read_file(files[f], (size_t)1 << 34, &b, err);
-			for (size_t i = 0; i < b.len; i++)
-				total += b.data[i] == '\n';
-			buf_release(&b);
-		}
-		skip = total > n ? total - n : 0;
-	}
-	for (size_t f = first; f < nfiles && rc == 0; f++) {
-		struct buf b = BUF_INIT(0);
-		rc = os_read_file(files[f], (size_t)1 << 34, &b, err);
+	size_t skip = lines > n ? lines - n : 0;
+	for (size_t f = first; f < nfiles; f++) {
+		const struct buf *b = &read[f];
 		size_t off = 0;
-		while (rc == 0 && off < b.len) {
-			const char *nl = memchr(b.data + off, '\n', b.len - off);
-			size_t len = nl ? (size_t)(nl - (b.data + off)) + 1 : b.len - off;
+		while (rc == 0 && off < b->len) {
+			const char *nl = memchr(b->data + off, '\n', b->len - off);
+			size_t len = nl ? (size_t)(nl - (b->data + off)) + 1 : b->len - off;
 			if (skip)
 				skip--;
 			else
-				buf_append(out, b.data + off, len);
+				buf_append(out, b->data + off, len);
 			off += len;
 		}
-		buf_release(&b);
+		buf_release(&read[f]);
 	}
+	free(read);
 	free_list(files, nfiles);
 	return rc;
 }

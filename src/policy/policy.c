@@ -342,21 +342,9 @@ bool policy_mask_set(struct policy *p, const char *tag, enum mask_kind *k)
 
 enum mask_kind policy_mask(struct policy *p, const char *tag)
 {
-	sqlite3_stmt *st = NULL;
-	int k = MASK_REDACT;
-	meta_lock(p->m);
-	if (sqlite3_prepare_v2(meta_db(p->m), "SELECT mask FROM policy_masks WHERE tag = ?", -1, &st,
-			       NULL) == SQLITE_OK) {
-		sqlite3_bind_text(st, 1, tag, -1, SQLITE_STATIC);
-		if (sqlite3_step(st) == SQLITE_ROW) {
-			int m = mask_parse((const char *)sqlite3_column_text(st, 0));
-			if (m >= 0)
-				k = m;
-		}
-	}
-	sqlite3_finalize(st);
-	meta_unlock(p->m);
-	return (enum mask_kind)k;
+	enum mask_kind k = MASK_REDACT;
+	policy_mask_set(p, tag, &k);
+	return k;
 }
 
 void policy_mask_sql(struct policy *p, enum mask_kind k, const char *expr, const char *type,
@@ -523,14 +511,18 @@ bool policy_allows(struct policy *p, const char *principal, enum grant_kind k, c
 	return ok;
 }
 
+bool policy_owns(const char *principal, const struct cat_table *t)
+{
+	size_t ul = principal ? strlen(principal) : 0;
+	return !strcmp(t->db, "sandbox") && ul && !strncmp(t->name, principal, ul) &&
+	       t->name[ul] == '/';
+}
+
 int policy_read_access(struct policy *p, const char *principal, bool admin,
 		       const struct cat_table *t, struct table_access *out, char *err)
 {
-	size_t ul = principal ? strlen(principal) : 0;
-	bool own = !strcmp(t->db, "sandbox") && ul && !strncmp(t->name, principal, ul) &&
-		   t->name[ul] == '/';
 	memset(out, 0, sizeof *out);
-	if (admin || own) {
+	if (admin || policy_owns(principal, t)) {
 		out->allowed = out->all_columns = true;
 		out->cleared = xcalloc(1, sizeof *out->cleared);
 		out->cleared[0] = xstrdup("pii");

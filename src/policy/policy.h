@@ -125,6 +125,8 @@ int policy_table_access(struct policy *p, const char *principal, const struct ca
  */
 int policy_read_access(struct policy *p, const char *principal, bool admin,
 		       const struct cat_table *t, struct table_access *out, char *err);
+/* Is t a table of principal's own sandbox ("<principal>/..." in sandbox)? */
+bool policy_owns(const char *principal, const struct cat_table *t);
 /* Is top-level column name readable under a? */
 bool table_access_column(const struct table_access *a, const char *name);
 

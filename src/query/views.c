@@ -378,49 +378,80 @@ static int resolve(struct query_engine *e, const struct guard_table *gt, const c
 	return rc;
 }
 
-/* Builds the view of every table the statement reads on slot s. */
+/* How one top-level column reads for a principal who is not an admin. */
+struct column_plan {
+	bool granted;
+	bool masked;
+	enum mask_kind mask;
+};
+
 /*
- * The principal's secured view over a table's base view: only granted
- * columns, PII columns masked unless the principal holds the clearance,
- * rows of the grants' filters (evaluated on the real values).  *prune is
- * cleared when a partition column is hidden or masked: pruning on its
- * real values would tell, through the files counted, what the mask hides.
+ * Decides, once per table and query, which columns the principal reads and
+ * which of them masked: a pii column unless the principal holds the pii
+ * clearance; a column with another tag once an admin set a mask for that
+ * tag, unless cleared.  plan has t->ncols entries (nested fields unused).
  */
-static int secured_sql(struct query_engine *e, const struct cat_table *t,
-		       const struct table_access *a, const char *base, struct buf *out,
-		       bool *prune, const char *user, char *err)
+static void plan_columns(struct query_engine *e, const struct cat_table *t,
+			 const struct table_access *a, struct column_plan *plan)
 {
-	bool pii_cleared = false, any = false;
+	bool pii_cleared = false;
 	for (size_t i = 0; i < a->ncleared; i++)
 		pii_cleared |= !strcmp(a->cleared[i], "pii");
-	enum mask_kind mk = policy_mask(e->policy, "pii");
-	buf_puts(out, "SELECT ");
+	enum mask_kind pii_mask = policy_mask(e->policy, "pii");
 	for (size_t i = 0; i < t->ncols; i++) {
 		const struct cat_column *c = &t->cols[i];
+		struct column_plan *p = &plan[i];
+		memset(p, 0, sizeof *p);
 		if (c->depth)
 			continue;
-		bool granted = table_access_column(a, c->name);
-		bool masked = c->pii && !pii_cleared;
-		enum mask_kind ck = mk;
-		/* another tag masks once an admin set a mask for it, unless cleared */
-		for (size_t k = 0; k < c->ntags && !masked; k++) {
+		p->granted = table_access_column(a, c->name);
+		p->masked = c->pii && !pii_cleared;
+		p->mask = pii_mask;
+		for (size_t k = 0; k < c->ntags && p->granted && !p->masked; k++) {
 			const struct cat_tag *tg = &c->tags[k];
 			bool cleared = tg->cleared || !strcmp(tg->name, "pii");
 			for (size_t q = 0; q < a->ncleared && !cleared; q++)
 				cleared = !strcmp(a->cleared[q], tg->name);
-			if (!cleared && policy_mask_set(e->policy, tg->name, &ck))
-				masked = true;
+			if (!cleared && policy_mask_set(e->policy, tg->name, &p->mask))
+				p->masked = true;
 		}
-		if (c->partition && (!granted || masked))
-			*prune = false;
-		if (!granted)
+	}
+}
+
+/*
+ * May the principal's predicates on partition columns prune files?  Not
+ * when a partition column is hidden or masked: pruning on its real values
+ * would tell, through the files counted, what the mask hides.
+ */
+static bool pruning_allowed(const struct cat_table *t, const struct column_plan *plan)
+{
+	for (size_t i = 0; i < t->ncols; i++)
+		if (t->cols[i].partition && (!plan[i].granted || plan[i].masked))
+			return false;
+	return true;
+}
+
+/*
+ * The principal's secured view over a table's base view: only granted
+ * columns, masked as planned, rows of the grants' filters (evaluated on
+ * the real values).
+ */
+static int secured_sql(struct query_engine *e, const struct cat_table *t,
+		       const struct table_access *a, const struct column_plan *plan,
+		       const char *base, struct buf *out, const char *user, char *err)
+{
+	bool any = false;
+	buf_puts(out, "SELECT ");
+	for (size_t i = 0; i < t->ncols; i++) {
+		const struct cat_column *c = &t->cols[i];
+		if (c->depth || !plan[i].granted)
 			continue;
 		buf_puts(out, any ? ", " : "");
 		any = true;
 		struct buf id = BUF_INIT(0);
 		query_sql_ident(&id, c->name);
-		if (masked)
-			policy_mask_sql(e->policy, ck, id.data, c->type, out);
+		if (plan[i].masked)
+			policy_mask_sql(e->policy, plan[i].mask, id.data, c->type, out);
 		else
 			buf_append(out, id.data, id.len);
 		buf_puts(out, " AS ");
@@ -446,18 +477,14 @@ int query_build_views(struct query_engine *e, struct slot *s, const struct guard
 	for (size_t i = 0; i < g->ntables && rc == 0; i++) {
 		const struct guard_table *gt = &g->tables[i];
 		struct cat_table t;
-		struct cat_file_list all, kept;
+		struct cat_file_list kept;
 		struct table_access acc;
 		memset(&kept, 0, sizeof kept);
-		memset(&all, 0, sizeof all);
 		memset(&acc, 0, sizeof acc);
 		if ((rc = resolve(e, gt, user, &t, err)))
 			break;
 		/* admins read all; a user their own sandbox, and what grants allow */
-		size_t ul = user ? strlen(user) : 0;
-		bool own = strcmp(t.db, "sandbox") == 0 && ul && !strncmp(t.name, user, ul) &&
-			   t.name[ul] == '/';
-		bool secured = !admin && !own;
+		bool secured = !admin && !policy_owns(user, &t);
 		if (secured && (rc = policy_read_access(e->policy, user, false, &t, &acc, err))) {
 			cat_table_release(&t);
 			break;
@@ -469,18 +496,19 @@ int query_build_views(struct query_engine *e, struct slot *s, const struct guard
 			cat_table_release(&t);
 			break;
 		}
-		struct buf probe = BUF_INIT(0);
+		struct column_plan *plan = NULL;
 		bool prune = true;
-		if (secured)  /* only to learn whether pruning stays allowed */
-			rc = secured_sql(e, &t, &acc, "", &probe, &prune, user, err);
-		buf_release(&probe);
-		bool filter = rc == 0 && prune && t.npkeys > 0 && refs_filter(gt);
-		if (rc == 0)
-			rc = catalog_table_files(e->catalog, &t, filter ? keep_partition : NULL,
-						 (void *)gt, &kept, err);
-		if (rc == 0 && filter && (rc = catalog_table_files(e->catalog, &t, NULL, NULL, &all,
-								   err)) == 0)
-			st->files_pruned += all.n - kept.n;
+		if (secured) {
+			plan = xcalloc(t.ncols ? t.ncols : 1, sizeof *plan);
+			plan_columns(e, &t, &acc, plan);
+			prune = pruning_allowed(&t, plan);
+		}
+		bool filter = prune && t.npkeys > 0 && refs_filter(gt);
+		rc = catalog_table_files(e->catalog, &t, filter ? keep_partition : NULL, (void *)gt,
+					 &kept, err);
+		/* the table's count of good files, read with it: no second listing */
+		if (rc == 0 && filter && t.files > (int64_t)kept.n)
+			st->files_pruned += (uint64_t)t.files - kept.n;
 		if (rc == 0) {
 			struct buf sql = BUF_INIT(0), sec = BUF_INIT(0);
 			st->files += kept.n;
@@ -488,7 +516,7 @@ int query_build_views(struct query_engine *e, struct slot *s, const struct guard
 				st->bytes_scanned += kept.v[k].size;
 			rc = view_sql(e, &t, &kept, &sql, err);
 			if (rc == 0 && secured)
-				rc = secured_sql(e, &t, &acc, sql.data, &sec, &prune, user, err);
+				rc = secured_sql(e, &t, &acc, plan, sql.data, &sec, user, err);
 			if (rc == 0)
 				rc = put_view(s, gt->db ? gt->db : "main", gt->name,
 					      secured ? &sec : &sql, err);
@@ -496,8 +524,8 @@ int query_build_views(struct query_engine *e, struct slot *s, const struct guard
 			buf_release(&sec);
 		}
 		st->tables++;
+		free(plan);
 		table_access_release(&acc);
-		cat_file_list_release(&all);
 		cat_file_list_release(&kept);
 		cat_table_release(&t);
 	}
