@@ -207,6 +207,7 @@ static int cmd_serve(int argc, char **argv)
 		.engine = l->engine,
 		.policy = l->policy,
 		.audit = l->audit,
+		.objects = l->objects,
 		.cfg = &l->cfg,
 		.started_ms = time_now_ms(),
 	};

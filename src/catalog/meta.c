@@ -229,6 +229,10 @@ static const char *const migrations[] = {
 	"  mask TEXT NOT NULL);"                    /* null | redact | partial | hash */
 	"INSERT INTO policy_grants(principal, kind, target, created_ms, created_by) "
 	"  VALUES('raw_reader', 'select', 'raw', 0, 'built-in');",
+	/* 6: object grants (store/objects.c); raw_reader reads and lists raw's objects */
+	"INSERT INTO policy_grants(principal, kind, target, created_ms, created_by) "
+	"  VALUES('raw_reader', 'read', 'raw', 0, 'built-in'),"
+	"        ('raw_reader', 'list', 'raw', 0, 'built-in');",
 };
 
 #define NMIGRATIONS (sizeof migrations / sizeof migrations[0])

@@ -258,7 +258,8 @@ static const char grant_usage[] =
 	"                  [--where EXPR]\n"
 	"       tarn grant PRINCIPAL clearance TAG\n"
 	"       tarn grant PRINCIPAL stream STREAM|'*'\n"
-	"       tarn grant PRINCIPAL write stage|cleanse|core|mart\n"
+	"       tarn grant PRINCIPAL write ZONE|ZONE/PREFIX\n"
+	"       tarn grant PRINCIPAL read|list|delete ZONE|ZONE/PREFIX\n"
 	"       tarn revoke GRANT_ID\n"
 	"       tarn grants [PRINCIPAL]\n"
 	"       tarn mask TAG null|redact|partial|hash\n"
@@ -269,12 +270,17 @@ static const char grant_usage[] =
 	"table's columns) holds.  Grants add up.  Without the clearance of a tag, its\n"
 	"columns read masked (pii: '***' unless `tarn mask pii ...` says otherwise).\n"
 	"stream lets a principal put records into a stream (any API; '*': every\n"
-	"stream); write lets it CREATE, INSERT and DROP tables in a warehouse zone.\n"
+	"stream).  read, write, list and delete act on objects (REST /v1/objects, S3)\n"
+	"under a zone or a key prefix, named by zone (drop/team/) or folder\n"
+	"(04-user-drop-zone/team/); write on a whole warehouse zone also lets it\n"
+	"CREATE, INSERT and DROP tables there.  Everyone owns data/user/NAME/ and\n"
+	"02-transient-zone/01-athena/NAME/; the raw zone is never overwritten.\n"
 	"\n"
 	"examples:\n"
 	"  tarn grant analyst select gold\n"
 	"  tarn grant epidemiology select raw.immunizations --where \"state = 'DE'\"\n"
-	"  tarn grant steward clearance pii\n";
+	"  tarn grant steward clearance pii\n"
+	"  tarn grant analyst read drop/team/ && tarn grant analyst list drop/team/\n";
 
 /* ["a","b"] from "a,b" */
 static json_t *name_list(const char *csv)
@@ -301,7 +307,8 @@ int cmd_grant(int argc, char **argv)
 		return cli_usage_error(grant_usage, "grant takes PRINCIPAL, a kind and a target");
 	const char *who = argv[1], *kind = argv[2], *target = argv[3];
 	json_t *body = json_pack("{s:s}", "principal", who);
-	if ((!strcmp(kind, "clearance") || !strcmp(kind, "stream") || !strcmp(kind, "write")) &&
+	if ((!strcmp(kind, "clearance") || !strcmp(kind, "stream") || !strcmp(kind, "write") ||
+	     !strcmp(kind, "read") || !strcmp(kind, "list") || !strcmp(kind, "delete")) &&
 	    argc == 4) {
 		json_object_set_new(body, kind, json_string(target));
 	} else if (!strcmp(kind, "select")) {
@@ -323,7 +330,8 @@ int cmd_grant(int argc, char **argv)
 		}
 	} else {
 		json_decref(body);
-		return cli_usage_error(grant_usage, "the kind is select, clearance, stream or write, "
+		return cli_usage_error(grant_usage, "the kind is select, clearance, stream, write, "
+				       "read, list or delete, "
 				       "not '%s'", kind);
 	}
 	struct buf path = BUF_INIT(0);
@@ -367,9 +375,10 @@ int cmd_grants(int argc, char **argv)
 	size_t i;
 	json_t *g;
 	json_array_foreach(json_object_get(doc, "grants"), i, g) {
-		static const char *const kinds[] = { "select", "clearance", "stream", "write" };
+		static const char *const kinds[] = { "select", "clearance", "stream", "write",
+						     "read", "list", "delete" };
 		const char *kind = "?", *target = "";
-		for (size_t k = 0; k < 4; k++)
+		for (size_t k = 0; k < sizeof kinds / sizeof kinds[0]; k++)
 			if (json_string_value(json_object_get(g, kinds[k]))) {
 				kind = kinds[k];
 				target = json_string_value(json_object_get(g, kinds[k]));

@@ -14,6 +14,7 @@
 
 #include "core/buf.h"
 #include "core/err.h"
+#include "core/mem.h"
 #include "core/banned.h"
 
 static void digest(const EVP_MD *md, const void *p, size_t n, uint8_t *out)
@@ -31,6 +32,51 @@ void crypto_sha256(const void *p, size_t n, uint8_t out[SHA256_LEN])
 void crypto_md5(const void *p, size_t n, uint8_t out[MD5_LEN])
 {
 	digest(EVP_md5(), p, n, out);
+}
+
+struct crypto_digest {
+	EVP_MD_CTX *ctx;
+};
+
+struct crypto_digest *crypto_digest_new(enum crypto_algo a)
+{
+	struct crypto_digest *d = xcalloc(1, sizeof *d);
+	d->ctx = EVP_MD_CTX_new();
+	if (!d->ctx ||
+	    !EVP_DigestInit_ex(d->ctx, a == CRYPTO_MD5 ? EVP_md5() : EVP_sha256(), NULL))
+		TN_BUG("digest init failed");
+	return d;
+}
+
+void crypto_digest_update(struct crypto_digest *d, const void *p, size_t n)
+{
+	if (n && !EVP_DigestUpdate(d->ctx, p, n))
+		TN_BUG("digest update failed");
+}
+
+void crypto_digest_final(struct crypto_digest *d, uint8_t *out)
+{
+	unsigned int len = 0;
+	if (!EVP_DigestFinal_ex(d->ctx, out, &len))
+		TN_BUG("digest final failed");
+	crypto_digest_free(d);
+}
+
+void crypto_digest_peek(const struct crypto_digest *d, uint8_t *out)
+{
+	unsigned int len = 0;
+	EVP_MD_CTX *c = EVP_MD_CTX_new();
+	if (!c || !EVP_MD_CTX_copy_ex(c, d->ctx) || !EVP_DigestFinal_ex(c, out, &len))
+		TN_BUG("digest copy failed");
+	EVP_MD_CTX_free(c);
+}
+
+void crypto_digest_free(struct crypto_digest *d)
+{
+	if (!d)
+		return;
+	EVP_MD_CTX_free(d->ctx);
+	free(d);
 }
 
 void crypto_hmac_sha256(const void *key, size_t klen, const void *p, size_t n,

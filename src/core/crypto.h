@@ -18,6 +18,21 @@ struct buf;
 
 void crypto_sha256(const void *p, size_t n, uint8_t out[SHA256_LEN]);
 void crypto_md5(const void *p, size_t n, uint8_t out[MD5_LEN]);
+/*
+ * Incremental digests, for data that streams through (object uploads).
+ * One thread at a time per context; crypto_digest_final frees it.
+ */
+enum crypto_algo { CRYPTO_MD5, CRYPTO_SHA256 };
+struct crypto_digest;
+struct crypto_digest *crypto_digest_new(enum crypto_algo a);
+void crypto_digest_update(struct crypto_digest *d, const void *p, size_t n);
+/* Writes the digest (MD5_LEN or SHA256_LEN bytes) and frees d. */
+void crypto_digest_final(struct crypto_digest *d, uint8_t *out);
+/* The digest so far, leaving d usable. */
+void crypto_digest_peek(const struct crypto_digest *d, uint8_t *out);
+/* Frees d without a digest.  Accepts NULL. */
+void crypto_digest_free(struct crypto_digest *d);
+
 void crypto_hmac_sha256(const void *key, size_t klen, const void *p, size_t n,
 			uint8_t out[SHA256_LEN]);
 /* PBKDF2-HMAC-SHA256 (the SCRAM SaltedPassword). */

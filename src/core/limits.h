@@ -44,6 +44,9 @@
  */
 #define TN_MAX_SQL_BODY (2u << 20)
 
+/* Body of PUT /v1/objects/KEY (held whole); larger objects go through the S3 API. */
+#define TN_MAX_OBJECT_BODY (64u << 20)
+
 /* Stream names: Kinesis allows 1..128 of [a-zA-Z0-9_.-]. */
 #define TN_MAX_STREAM_NAME 128u
 

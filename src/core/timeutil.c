@@ -85,6 +85,18 @@ void time_format_amz(int64_t ms, char *out, size_t n)
 		 u.sec);
 }
 
+void time_format_http(int64_t ms, char *out, size_t n)
+{
+	static const char *const days[] = { "Thu", "Fri", "Sat", "Sun", "Mon", "Tue", "Wed" };
+	static const char *const months[] = { "Jan", "Feb", "Mar", "Apr", "May", "Jun",
+					      "Jul", "Aug", "Sep", "Oct", "Nov", "Dec" };
+	struct utc u;
+	int64_t day = (ms >= 0 ? ms : ms - 86399999) / 86400000;
+	time_utc(ms, &u);
+	snprintf(out, n, "%s, %02d %s %04d %02d:%02d:%02d GMT", days[((day % 7) + 7) % 7], u.day,
+		 months[(u.month - 1) % 12], u.year, u.hour, u.min, u.sec);
+}
+
 /* Reads exactly w digits at *i; returns -1 if they are not digits. */
 static int digits(const char *s, size_t n, size_t *i, int w)
 {

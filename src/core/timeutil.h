@@ -21,6 +21,8 @@ void time_utc(int64_t ms, struct utc *out);
 int64_t time_from_utc(const struct utc *u);
 /* "2026-11-22T01:53:30.123Z" */
 void time_format_iso_ms(int64_t ms, char *out, size_t n);
+/* "Sun, 22 Nov 2026 01:53:30 GMT" (HTTP dates: Last-Modified) */
+void time_format_http(int64_t ms, char *out, size_t n);
 /* "20261122T015330Z" (AWS x-amz-date) */
 void time_format_amz(int64_t ms, char *out, size_t n);
 /*

@@ -38,6 +38,7 @@
 #include "core/err.h"
 #include "http/http_int.h"
 #include "policy/policy.h"
+#include "store/objects.h"
 #include "query/query.h"
 
 #include "core/banned.h"
@@ -353,20 +354,33 @@ void api_grants_add(struct http_req *r)
 	if (!doc)
 		return;
 	const char *principal = json_string_value(json_object_get(doc, "principal"));
-	const char *sel = json_string_value(json_object_get(doc, "select"));
-	const char *clr = json_string_value(json_object_get(doc, "clearance"));
-	const char *stream = json_string_value(json_object_get(doc, "stream"));
-	const char *wr = json_string_value(json_object_get(doc, "write"));
 	json_t *cols = json_object_get(doc, "columns"), *excl = json_object_get(doc, "exclude");
 	json_t *flt = json_object_get(doc, "row_filter");
-	int rc = 0, kinds = !!sel + !!clr + !!stream + !!wr;
-	enum grant_kind kind = sel ? GRANT_SELECT : clr ? GRANT_CLEARANCE : stream ? GRANT_STREAM
-									     : GRANT_WRITE;
-	const char *target = sel ? sel : clr ? clr : stream ? stream : wr;
+	int rc = 0, kinds = 0;
+	enum grant_kind kind = GRANT_SELECT;
+	const char *target = NULL;
+	char objtarget[600];
+	for (int k = GRANT_SELECT; k <= GRANT_DELETE; k++) {
+		const char *t = json_string_value(json_object_get(doc, grant_kind_name(k)));
+		if (t) {
+			kinds++;
+			kind = (enum grant_kind)k;
+			target = t;
+		}
+	}
 	if (!principal || kinds != 1)
 		rc = tn_fail(err, TN_EINVAL, "the body needs \"principal\" and one of \"select\" "
 			     "(db, db.table or tag:NAME), \"clearance\" (a tag), \"stream\" (a stream "
-			     "or *) or \"write\" (a warehouse zone)");
+			     "or *), \"write\" (a zone or ZONE/PREFIX: tables and objects), or "
+			     "\"read\", \"list\", \"delete\" (objects under a zone or ZONE/PREFIX)");
+	else if (kind == GRANT_READ || kind == GRANT_WRITE || kind == GRANT_LIST ||
+		 kind == GRANT_DELETE) {
+		/* A key prefix in folder form ("04-user-drop-zone/team/") names its zone. */
+		obj_grant_target(r->deps->store, target, objtarget, sizeof objtarget);
+		target = objtarget;
+	}
+	if (rc)
+		;
 	else if (kind != GRANT_SELECT && (cols || excl || (flt && !json_is_null(flt))))
 		rc = tn_fail(err, TN_EINVAL, "only select grants take columns and a row filter");
 	else if ((cols && !json_is_array(cols)) || (excl && !json_is_array(excl)) ||

@@ -24,6 +24,7 @@ struct qservice;
 struct query_engine;
 struct policy;
 struct audit;
+struct objects;
 struct tn_config;
 
 struct http_deps {
@@ -35,6 +36,7 @@ struct http_deps {
 	struct query_engine *engine;  /* checks grants' row filters */
 	struct policy *policy;        /* /v1/grants, /v1/masks */
 	struct audit *audit;          /* authentications, denials, changes */
+	struct objects *objects;      /* /v1/objects (and S3): governed object operations */
 	const struct tn_config *cfg;
 	int64_t started_ms;
 };

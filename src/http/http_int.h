@@ -99,8 +99,10 @@ struct http_req {
 	/* the answer, built by a handler, sent by server.c */
 	bool answered;
 	int status;
-	const char *content_type;         /* static string */
+	const char *content_type;         /* static string (or the handler's, alive until sent) */
 	struct buf resp;
+	int resp_fd;                      /* >= 0: answer with these file bytes (owned) */
+	uint64_t resp_fd_off, resp_fd_len;
 	unsigned nheaders;
 	struct http_resp_header headers[HTTP_MAX_RESP_HEADERS];
 	char log_msg[192];                /* error message, for the request log */
@@ -265,6 +267,16 @@ void http_reply_error_ex(struct http_req *r, int code, const char *msg, json_t *
  * be "" (not authenticated).  Any thread that owns r.
  */
 void http_audit(struct http_req *r, const char *event, const char *principal, json_t *fields);
+/*
+ * Answers status with len bytes of the open file fd from off (takes fd,
+ * closed once sent or when the request ends).  fd -1: the answer to a
+ * HEAD, with Content-Length len and no body.  content_type must live
+ * until the answer is sent (a static string or memory of the request).
+ */
+void http_reply_fd(struct http_req *r, int status, int fd, uint64_t off, uint64_t len,
+		   const char *content_type);
+/* The caller's numeric address ("127.0.0.1"), or "" if unknown. */
+void http_peer(struct http_req *r, char *out, size_t n);
 /* Request header value (case-insensitive name), borrowed; NULL if absent. */
 const char *http_req_header(struct http_req *r, const char *name);
 
@@ -348,6 +360,13 @@ void api_role_member_put(struct http_req *r);
 void api_role_member_delete(struct http_req *r);
 
 void api_aws(struct http_req *r);
+
+/* api_objects.c */
+void api_objects_list(struct http_req *r);
+void api_object_get(struct http_req *r);
+void api_object_head(struct http_req *r);
+void api_object_put(struct http_req *r);
+void api_object_delete(struct http_req *r);
 /* Answers an AWS-style authentication error (403) before any body is read. */
 void aws_reply_error(struct http_req *r, enum aws_service svc, int status, const char *type,
 		     const char *msg);

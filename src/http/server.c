@@ -131,6 +131,11 @@ static const struct route routes[] = {
 	{ "DELETE", "/v1/roles/{name}",           0,            TN_MAX_API_BODY,   api_role_delete },
 	{ "PUT",    "/v1/roles/{name}/members/{member}", 0,     TN_MAX_API_BODY,   api_role_member_put },
 	{ "DELETE", "/v1/roles/{name}/members/{member}", 0,     TN_MAX_API_BODY,   api_role_member_delete },
+	{ "GET",    "/v1/objects",                ROUTE_USER,   TN_MAX_API_BODY,   api_objects_list },
+	{ "GET",    "/v1/objects/*",              ROUTE_USER,   TN_MAX_API_BODY,   api_object_get },
+	{ "HEAD",   "/v1/objects/*",              ROUTE_USER,   TN_MAX_API_BODY,   api_object_head },
+	{ "PUT",    "/v1/objects/*",              ROUTE_USER,   TN_MAX_OBJECT_BODY, api_object_put },
+	{ "DELETE", "/v1/objects/*",              ROUTE_USER,   TN_MAX_API_BODY,   api_object_delete },
 	{ "POST",   "/",                          ROUTE_AWS,    TN_MAX_AWS_BODY,   api_aws },
 };
 
@@ -300,6 +305,16 @@ json_t *http_body_json(struct http_req *r, char *err)
 }
 
 /* Sends what the handler built.  Returns MHD's verdict for the callback. */
+/* The body reader of a HEAD answer: never called for HEAD, an error if it were. */
+static ssize_t no_bytes(void *cls, uint64_t pos, char *buf, size_t max)
+{
+	(void)cls;
+	(void)pos;
+	(void)buf;
+	(void)max;
+	return MHD_CONTENT_READER_END_WITH_ERROR;
+}
+
 static enum MHD_Result send_answer(struct http_req *r)
 {
 	struct MHD_Response *resp;
@@ -310,11 +325,25 @@ static enum MHD_Result send_answer(struct http_req *r)
 
 	if (!r->answered)
 		http_reply_error(r, TN_EINTERNAL, "internal error: the handler gave no answer");
-	data = buf_detach(&r->resp, &len);
-	resp = MHD_create_response_from_buffer(len, data, MHD_RESPMEM_MUST_FREE);
-	if (!resp) {
-		free(data);
-		return MHD_NO;
+	if (r->resp_fd < 0 && r->resp_fd_len) {
+		/* HEAD of an object: its length, no bytes (MHD sends none for HEAD) */
+		resp = MHD_create_response_from_callback(r->resp_fd_len, 4096, no_bytes, NULL, NULL);
+		if (!resp)
+			return MHD_NO;
+	} else if (r->resp_fd >= 0) {
+		/* a file's bytes (objects): MHD reads them itself, with sendfile where it can */
+		resp = MHD_create_response_from_fd_at_offset64(r->resp_fd_len, r->resp_fd,
+							      r->resp_fd_off);
+		if (!resp)
+			return MHD_NO;
+		r->resp_fd = -1; /* the response owns it now */
+	} else {
+		data = buf_detach(&r->resp, &len);
+		resp = MHD_create_response_from_buffer(len, data, MHD_RESPMEM_MUST_FREE);
+		if (!resp) {
+			free(data);
+			return MHD_NO;
+		}
 	}
 	if (r->content_type)
 		MHD_add_response_header(resp, MHD_HTTP_HEADER_CONTENT_TYPE, r->content_type);
@@ -418,6 +447,21 @@ static void peer_address(struct http_req *r, char *out, size_t n)
 							       : sizeof(struct sockaddr_in);
 	if (getnameinfo(ci->client_addr, len, out, (socklen_t)n, NULL, 0, NI_NUMERICHOST) != 0)
 		out[0] = 0;
+}
+
+void http_reply_fd(struct http_req *r, int status, int fd, uint64_t off, uint64_t len,
+		   const char *content_type)
+{
+	answer_begin(r, status);
+	r->resp_fd = fd;
+	r->resp_fd_off = off;
+	r->resp_fd_len = len;
+	r->content_type = content_type;
+}
+
+void http_peer(struct http_req *r, char *out, size_t n)
+{
+	peer_address(r, out, n);
 }
 
 void http_audit(struct http_req *r, const char *event, const char *principal, json_t *fields)
@@ -704,6 +748,7 @@ static void *on_uri(void *cls, const char *uri, struct MHD_Connection *conn)
 {
 	struct http_server *h = cls;
 	struct http_req *r = xcalloc(1, sizeof(*r));
+	r->resp_fd = -1;
 	const char *q;
 
 	r->srv = h;
@@ -804,6 +849,8 @@ static void on_completed(void *cls, struct MHD_Connection *conn, void **req_cls,
 		r->async_free(r->async_ctx);
 	buf_release(&r->body);
 	buf_release(&r->resp);
+	if (r->resp_fd >= 0)
+		close(r->resp_fd);
 	free(r->raw_path);
 	free(r->raw_query);
 	if (r->counted)

@@ -48,6 +48,10 @@ int http_path_match(const char *pattern, const char *path, char params[][HTTP_MA
 			se = path + plen;
 		pn = (size_t)(pe - p);
 		sn = (size_t)(se - s);
+		if (pn == 1 && p[0] == '*' && !p[1]) {
+			/* "*" last: one or more segments, left in r->path for the handler */
+			return sn ? (int)n : -1;
+		}
 		if (pn >= 2 && p[0] == '{' && p[pn - 1] == '}') {
 			if (sn == 0 || sn >= HTTP_MAX_PARAM || n >= maxp)
 				return -1;

@@ -35,6 +35,7 @@
 #include "policy/policy.h"
 #include "query/query.h"
 #include "query/service.h"
+#include "store/objects.h"
 #include "store/store.h"
 #include "stream/stream.h"
 #include "core/banned.h"
@@ -288,6 +289,8 @@ int lake_open(const char *dir, const char *const *overrides, struct lake **out, 
 	if (rc == 0)
 		rc = policy_open(l->meta, key, &l->policy, err);
 	explicit_bzero(key, sizeof key);
+	if (rc == 0)
+		rc = objects_open(l->store, l->policy, l->audit, &l->objects, err);
 	if (rc)
 		goto fail;
 	const char *ru = getenv("TARN_ROOT_USER"), *rp = getenv("TARN_ROOT_PASSWORD");
@@ -345,6 +348,7 @@ void lake_close(struct lake *l)
 	streams_close(l->streams);   /* its last flushes may still touch the scheduler */
 	crawl_sched_stop(l->crawls);
 	catalog_close(l->catalog);
+	objects_close(l->objects);
 	policy_close(l->policy);
 	auth_close(l->auth);
 	meta_close(l->meta);

@@ -32,6 +32,7 @@ struct lake {
 	struct auth *auth;
 	struct policy *policy;       /* grants, clearances, masks */
 	struct audit *audit;         /* log/audit/: the hash-chained trail */
+	struct objects *objects;     /* governed object operations (REST, S3) */
 	struct catalog *catalog;
 	struct crawl_sched *crawls;  /* automatic crawls */
 	struct query_engine *engine; /* SQL over the lake */

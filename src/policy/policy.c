@@ -37,11 +37,13 @@ struct policy {
 	char ipad_hex[129], opad_hex[129];  /* HMAC pads of the mask key, hex */
 };
 
-static const char *const kind_names[] = { "select", "clearance", "stream", "write" };
+static const char *const kind_names[] = { "select", "clearance", "stream", "write",
+					   "read", "list", "delete" };
+#define KIND_COUNT (sizeof kind_names / sizeof kind_names[0])
 
 int grant_kind_parse(const char *s)
 {
-	for (int i = 0; i < 4; i++)
+	for (int i = 0; i < (int)KIND_COUNT; i++)
 		if (s && !strcmp(s, kind_names[i]))
 			return i;
 	return -1;
@@ -49,7 +51,7 @@ int grant_kind_parse(const char *s)
 
 const char *grant_kind_name(enum grant_kind k)
 {
-	return (unsigned)k < 4 ? kind_names[k] : "select";
+	return (unsigned)k < KIND_COUNT ? kind_names[k] : "select";
 }
 
 static int db_fail(struct policy *p, char *err, const char *what)
@@ -133,6 +135,53 @@ static int target_check(const char *target, char *out, size_t n, char *err)
 	return 0;
 }
 
+/*
+ * Object targets: "ZONE" or "ZONE/PREFIX" (a zone's database name or
+ * alias, canonical in out).  A prefix matches keys the way S3 policies
+ * do, by string: "drop/team" also covers "drop/team-b/"; end it with "/"
+ * to mean a folder.  Its segments follow the key rules (no "", ".", "..",
+ * NUL).  A table write grant (CREATE/INSERT/DROP) needs a zone target.
+ */
+static int object_target_check(enum grant_kind k, const char *target, char *out, size_t n,
+			       char *err)
+{
+	char db[64];
+	const char *slash = strchr(target, '/');
+	size_t dl = slash ? (size_t)(slash - target) : strlen(target);
+	if (dl == 0 || dl >= sizeof db)
+		return tn_fail(err, TN_EINVAL, "%s grant '%.80s': use ZONE or ZONE/PREFIX (raw, "
+			       "drop/team/, ...)", grant_kind_name(k), target);
+	for (size_t i = 0; i < dl; i++)
+		db[i] = (char)(target[i] >= 'A' && target[i] <= 'Z' ? target[i] - 'A' + 'a'
+									: target[i]);
+	db[dl] = 0;
+	int z = zone_by_name(db);
+	if (z < 0)
+		return tn_fail(err, TN_EINVAL, "%s grant '%.80s': no zone '%s' (raw, transient, "
+			       "master, drop, sandbox, log, stage, cleanse, core, mart, references)",
+			       grant_kind_name(k), target, db);
+	const char *prefix = slash ? slash + 1 : "";
+	size_t pl = strlen(prefix);
+	if (pl > 512)
+		return tn_fail(err, TN_EINVAL, "%s grant: prefix over 512 bytes", grant_kind_name(k));
+	for (size_t i = 0, seg = 0; i <= pl; i++) {
+		if (i < pl && prefix[i] != '/')
+			continue;
+		size_t len = i - seg;
+		const char *sp = prefix + seg;
+		bool last = i == pl;
+		if ((len == 0 && !last) || (len == 1 && sp[0] == '.') ||
+		    (len == 2 && sp[0] == '.' && sp[1] == '.'))
+			return tn_fail(err, TN_EINVAL, "%s grant '%.80s': empty, '.' or '..' segment in "
+				       "the prefix", grant_kind_name(k), target);
+		seg = i + 1;
+	}
+	if ((size_t)snprintf(out, n, "%s%s%s", zone_db_name((enum zone)z), pl ? "/" : "", prefix) >=
+	    n)
+		return tn_fail(err, TN_EINVAL, "%s grant: target too long", grant_kind_name(k));
+	return 0;
+}
+
 int policy_grant(struct policy *p, struct grant *g, char *err)
 {
 	char target[300];
@@ -147,12 +196,10 @@ int policy_grant(struct policy *p, struct grant *g, char *err)
 						   "OPQRSTUVWXYZ0123456789_.-") != strlen(target)))
 			return tn_fail(err, TN_EINVAL, "stream grant '%.80s': a stream name or *",
 				       g->target);
-	} else if (g->kind == GRANT_WRITE) {
-		int z = zone_by_name(g->target);
-		if (z != ZONE_STAGE && z != ZONE_CLEANSE && z != ZONE_CORE && z != ZONE_MART)
-			return tn_fail(err, TN_EINVAL, "write grant '%.80s': a warehouse zone (stage, "
-				       "cleanse, core, mart, or the aliases silver, gold)", g->target);
-		snprintf(target, sizeof target, "%s", zone_db_name((enum zone)z));
+	} else if (g->kind == GRANT_WRITE || g->kind == GRANT_READ || g->kind == GRANT_LIST ||
+		   g->kind == GRANT_DELETE) {
+		if ((rc = object_target_check(g->kind, g->target, target, sizeof target, err)))
+			return rc;
 	} else {
 		snprintf(target, sizeof target, "%s", g->target);
 		if (!*target || strspn(target, "abcdefghijklmnopqrstuvwxyz0123456789_-") != strlen(target))
@@ -509,6 +556,48 @@ bool policy_allows(struct policy *p, const char *principal, enum grant_kind k, c
 	sqlite3_finalize(st);
 	meta_unlock(p->m);
 	return ok;
+}
+
+int policy_object_targets(struct policy *p, const char *principal, enum grant_kind k,
+			  char ***out, size_t *n, char *err)
+{
+	sqlite3_stmt *st = NULL;
+	int rc = 0;
+	size_t cap = 0;
+	*out = NULL;
+	*n = 0;
+	meta_lock(p->m);
+	if (sqlite3_prepare_v2(meta_db(p->m),
+			       "WITH RECURSIVE r(n) AS (SELECT ?1 UNION SELECT pr.role FROM "
+			       "principal_roles pr JOIN r ON pr.member = r.n) SELECT DISTINCT target "
+			       "FROM policy_grants WHERE principal IN (SELECT n FROM r) AND kind = ?2 "
+			       "ORDER BY target", -1, &st, NULL) != SQLITE_OK) {
+		rc = db_fail(p, err, "object grants");
+		goto out;
+	}
+	sqlite3_bind_text(st, 1, principal, -1, SQLITE_STATIC);
+	sqlite3_bind_text(st, 2, grant_kind_name(k), -1, SQLITE_STATIC);
+	int step;
+	while ((step = sqlite3_step(st)) == SQLITE_ROW) {
+		if (*n == cap) {
+			cap = cap ? cap * 2 : 8;
+			*out = xrealloc(*out, cap * sizeof **out);
+		}
+		(*out)[(*n)++] = col_dup(st, 0);
+	}
+	if (step != SQLITE_DONE)
+		rc = db_fail(p, err, "object grants");
+out:
+	sqlite3_finalize(st);
+	meta_unlock(p->m);
+	if (rc) {
+		for (size_t i = 0; i < *n; i++)
+			free((*out)[i]);
+		free(*out);
+		*out = NULL;
+		*n = 0;
+	}
+	return rc;
 }
 
 bool policy_owns(const char *principal, const struct cat_table *t)

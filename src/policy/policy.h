@@ -17,8 +17,12 @@
  *              unmasked.
  *   stream     target a stream name or "*": put records into it (native,
  *              Kinesis and Firehose APIs alike).
- *   write      target a warehouse zone (stage, cleanse, core, mart):
- *              CREATE TABLE AS, INSERT INTO and DROP TABLE there.
+ *   write      target a zone or "zone/prefix": put objects there; on a
+ *              whole warehouse zone (stage, cleanse, core, mart) also
+ *              CREATE TABLE AS, INSERT INTO and DROP TABLE.
+ *   read, list, delete
+ *              target a zone or "zone/prefix": get, list, delete objects
+ *              under it (the S3 API and REST objects obey these).
  * Several grants on one table add up: the union of their columns, and
  * rows matching any of their filters (a grant without a filter: all rows).
  *
@@ -49,9 +53,13 @@ enum grant_kind {
 	GRANT_SELECT,     /* read tables: "db", "db.table", "tag:x" */
 	GRANT_CLEARANCE,  /* read a tag's columns unmasked: the tag */
 	GRANT_STREAM,     /* put records into a stream: its name, or "*" for every stream */
-	GRANT_WRITE,      /* CREATE/INSERT/DROP tables in a warehouse zone: "stage" ... "mart" */
+	GRANT_WRITE,      /* objects under "zone" or "zone/prefix"; on a warehouse zone
+			   * ("stage" ... "mart") also CREATE/INSERT/DROP of its tables */
+	GRANT_READ,       /* read objects under "zone" or "zone/prefix" */
+	GRANT_LIST,       /* list keys under "zone" or "zone/prefix" */
+	GRANT_DELETE,     /* delete objects under "zone" or "zone/prefix" */
 };
-/* "select", "clearance", "stream", "write"; -1 for another word. */
+/* "select", "clearance", "stream", "write", "read", "list", "delete"; -1 for another word. */
 int grant_kind_parse(const char *s);
 const char *grant_kind_name(enum grant_kind k);
 
@@ -60,6 +68,15 @@ const char *grant_kind_name(enum grant_kind k);
  * (a stream name, a canonical zone name)?  Errors read as false.
  */
 bool policy_allows(struct policy *p, const char *principal, enum grant_kind k, const char *target);
+
+/*
+ * The targets ("zone" or "zone/prefix", canonical zone names) of every
+ * object grant of kind k (read, write, list, delete) principal holds,
+ * directly or through its roles.  The caller frees each and the array.
+ * Write grants on a zone ("mart") serve both tables and objects.
+ */
+int policy_object_targets(struct policy *p, const char *principal, enum grant_kind k,
+			  char ***out, size_t *n, char *err);
 
 struct grant {
 	int64_t id;

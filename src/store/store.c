@@ -20,6 +20,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <sys/stat.h>
+#include <sys/xattr.h>
 #include <stdbool.h>
 #include <limits.h>
 #include <stdio.h>
@@ -215,6 +216,9 @@ static int object_path(struct store *s, const char *key, char *path, size_t n, c
 	return 0;
 }
 
+/* The extended attribute holding an object's blob (store_writer_set_attr). */
+#define STORE_XATTR "user.tarn.object"
+
 /* Bytes a writer gathers before one write(2). */
 #define STORE_WRITER_BUF (256u << 10)
 
@@ -227,6 +231,8 @@ struct store_writer {
 	bool raw;
 	struct buf pending;
 	uint64_t written;
+	void *attr;        /* store_writer_set_attr's blob, attached at commit */
+	size_t attr_len;
 };
 
 int store_writer_open(struct store *s, const char *key, int flags, struct store_writer **out,
@@ -303,14 +309,41 @@ void store_writer_abort(struct store_writer *w)
 		unlink(w->tmp);
 	}
 	buf_release(&w->pending);
+	free(w->attr);
 	free(w->key);
 	free(w);
+}
+
+int store_writer_set_attr(struct store_writer *w, const void *p, size_t n, char *err)
+{
+	if (n > STORE_MAX_ATTR)
+		return tn_fail(err, TN_ETOOBIG, "object attributes of %zu bytes, over %u", n,
+			       STORE_MAX_ATTR);
+	free(w->attr);
+	w->attr = xmalloc(n ? n : 1);
+	memcpy(w->attr, p, n);
+	w->attr_len = n;
+	return 0;
+}
+
+static int attr_fail(int e, const char *path, char *err)
+{
+	if (e == ENOTSUP)
+		return tn_fail(err, TN_EUNSUPPORTED, "'%s': the file system keeps no user attributes",
+			       path);
+	if (e == ENOSPC || e == EDQUOT)
+		return tn_fail(err, TN_ENOSPC, "'%s': no space for its attributes", path);
+	if (e == E2BIG || e == ERANGE)
+		return tn_fail(err, TN_ETOOBIG, "'%s': attributes too large", path);
+	return tn_fail(err, TN_EIO, "'%s': attributes: %s", path, strerror(e));
 }
 
 int store_writer_commit(struct store_writer *w, char *err)
 {
 	char dir[PATH_MAX];
 	int rc = writer_drain(w, err);
+	if (rc == 0 && w->attr && fsetxattr(w->fd, STORE_XATTR, w->attr, w->attr_len, 0) != 0)
+		rc = attr_fail(errno, w->tmp, err);
 	if (rc == 0 && !(w->flags & STORE_NOSYNC))
 		rc = os_fsync(w->fd, w->tmp, err);
 	os_close(w->fd);
@@ -332,6 +365,7 @@ int store_writer_commit(struct store_writer *w, char *err)
 	if (rc == 0 && !(w->flags & STORE_NOSYNC))
 		rc = os_fsync_dir(dir, err);
 	buf_release(&w->pending);
+	free(w->attr);
 	free(w->key);
 	free(w);
 	return rc;
@@ -407,6 +441,61 @@ int store_read_at(struct store *s, const char *key, uint64_t off, size_t max, st
 	}
 	os_close(fd);
 	return rc;
+}
+
+int store_open_read(struct store *s, const char *key, int *fd, struct store_stat *st, char *err)
+{
+	char path[PATH_MAX];
+	struct stat sb;
+	int rc = object_path(s, key, path, sizeof path, err);
+	if (rc)
+		return rc;
+	int f = open(path, O_RDONLY | O_CLOEXEC | O_NOFOLLOW);
+	if (f < 0) {
+		if (errno == ENOENT || errno == ENOTDIR || errno == ELOOP)
+			return tn_fail(err, TN_ENOTFOUND, "object '%s': not found", key);
+		return tn_fail(err, TN_EIO, "open '%s': %s", path, strerror(errno));
+	}
+	if (fstat(f, &sb) != 0 || !S_ISREG(sb.st_mode)) {
+		close(f);
+		return tn_fail(err, TN_ENOTFOUND, "object '%s': not found", key);
+	}
+	st->size = (uint64_t)sb.st_size;
+	st->mtime_ns = (int64_t)sb.st_mtim.tv_sec * 1000000000 + sb.st_mtim.tv_nsec;
+	*fd = f;
+	return 0;
+}
+
+int store_attr_get(struct store *s, const char *key, struct buf *out, char *err)
+{
+	char path[PATH_MAX], tmp[STORE_MAX_ATTR];
+	int rc = object_path(s, key, path, sizeof path, err);
+	if (rc)
+		return rc;
+	ssize_t n = lgetxattr(path, STORE_XATTR, tmp, sizeof tmp);
+	if (n < 0) {
+		if (errno == ENODATA || errno == ENOENT || errno == ENOTDIR)
+			return tn_fail(err, TN_ENOTFOUND, "object '%s': no attributes", key);
+		return attr_fail(errno, path, err);
+	}
+	return buf_append(out, tmp, (size_t)n);
+}
+
+int store_attr_set(struct store *s, const char *key, const void *p, size_t n, char *err)
+{
+	char path[PATH_MAX];
+	int rc = object_path(s, key, path, sizeof path, err);
+	if (rc)
+		return rc;
+	if (n > STORE_MAX_ATTR)
+		return tn_fail(err, TN_ETOOBIG, "object attributes of %zu bytes, over %u", n,
+			       STORE_MAX_ATTR);
+	if (os_is_dir(path))
+		return tn_fail(err, TN_ENOTFOUND, "object '%s': not found", key);
+	if (lsetxattr(path, STORE_XATTR, p, n, 0) != 0)
+		return errno == ENOENT ? tn_fail(err, TN_ENOTFOUND, "object '%s': not found", key)
+				       : attr_fail(errno, path, err);
+	return 0;
 }
 
 int store_delete(struct store *s, const char *key, char *err)

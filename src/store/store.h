@@ -15,6 +15,7 @@
 #ifndef TN_STORE_H
 #define TN_STORE_H
 
+#include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
 #include <sys/uio.h>
@@ -140,5 +141,47 @@ enum { STORE_ABSENT, STORE_EMPTY, STORE_VISIBLE };
 int store_folder_state(struct store *s, const char *key, char *err);
 /* Deletes an object (refused in raw). */
 int store_delete(struct store *s, const char *key, char *err);
+
+/*
+ * Object attributes: one small opaque blob kept with the file (an extended
+ * attribute), so it travels with the object atomically -- set on the temp
+ * file before the rename -- and vanishes when the object is replaced.  The
+ * object API keeps its ETag, content type and user metadata there.  A
+ * file system without user xattrs gives TN_EUNSUPPORTED; callers then
+ * recompute what they can.
+ */
+#define STORE_MAX_ATTR 8192
+/* Sets the blob the commit will attach to the object (copied). */
+int store_writer_set_attr(struct store_writer *w, const void *p, size_t n, char *err);
+/* Appends the object's blob to out; TN_ENOTFOUND if it has none, or no such object. */
+int store_attr_get(struct store *s, const char *key, struct buf *out, char *err);
+/* Replaces the blob of an existing object (a cache, so not fsync'd). */
+int store_attr_set(struct store *s, const char *key, const void *p, size_t n, char *err);
+
+/* What a reader sees of one object. */
+struct store_stat {
+	uint64_t size;
+	int64_t mtime_ns;   /* last modification, ns since the epoch */
+};
+/*
+ * Opens an object for reading (pread, sendfile) and fills st from the
+ * same open file.  The caller closes the descriptor.  TN_ENOTFOUND for a
+ * missing object or a folder.
+ */
+int store_open_read(struct store *s, const char *key, int *fd, struct store_stat *st, char *err);
+
+/*
+ * Lists objects in key order (bytewise, as S3 does), calling fn for each
+ * key that starts with prefix and sorts after start_after (NULL or "":
+ * from the first).  With folders true, a folder below prefix's last "/"
+ * is reported once as a common prefix ending in "/" (dir true, st
+ * zeroed), without walking it: listing with delimiter "/".  Only zones are
+ * listed (prefix "" starts at the lake root: tarn.yaml and .tarn/ never
+ * appear); temp files, symbolic links and other special files are
+ * skipped.  fn returns nonzero to stop (store_list then returns 0).
+ */
+typedef int (*store_list_fn)(void *arg, const char *key, bool dir, const struct store_stat *st);
+int store_list(struct store *s, const char *prefix, const char *start_after, bool folders,
+	       store_list_fn fn, void *arg, char *err);
 
 #endif

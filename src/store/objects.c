@@ -1,0 +1,663 @@
+/*
+ * objects.c - governed object operations: policy, store, audit.
+ *
+ * Design.  A grant target "zone/prefix" becomes the key prefix
+ * "<zone folder>/prefix" (a zone alone: "<zone folder>/"), so checks are
+ * string prefix tests on keys, with the zone folders taken from the store
+ * (they are configurable; grants name zones, not folders, so they survive
+ * a change of folder names).  The caller's targets are read from the
+ * metastore per operation: a revoke holds for the next request.
+ *
+ * Attributes.  An object's blob (store_attr_*) is a JSON object:
+ *   {"etag": "...", "type": "...", "meta": {...}, "size": N, "mtime": NS}
+ * "size" (and "mtime" when known) say which bytes the ETag belongs to: a
+ * file appended to in place (the audit trail) or written by a part of
+ * tarn that sets no blob is hashed again, and the blob cached, when its
+ * size or mtime no longer match.
+ *
+ * Invariants: every public operation audits exactly once (allowed or
+ * denied); nothing here holds a lock across calls.
+ */
+#include "store/objects.h"
+
+#include <errno.h>
+#include <jansson.h>
+#include <limits.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "core/buf.h"
+#include "core/crypto.h"
+#include "core/err.h"
+#include "core/limits.h"
+#include "core/mem.h"
+#include "core/os.h"
+#include "policy/audit.h"
+#include "policy/policy.h"
+#include "store/store.h"
+#include "core/banned.h"
+
+struct objects {
+	struct store *s;
+	struct policy *p;
+	struct audit *a;
+};
+
+static const char *const action_names[] = { "read", "write", "list", "delete" };
+static const enum grant_kind action_kinds[] = { GRANT_READ, GRANT_WRITE, GRANT_LIST,
+						GRANT_DELETE };
+
+const char *obj_action_name(enum obj_action a)
+{
+	return (unsigned)a < 4 ? action_names[a] : "read";
+}
+
+int objects_open(struct store *s, struct policy *p, struct audit *a, struct objects **out,
+		 char *err)
+{
+	(void)err;
+	struct objects *o = xcalloc(1, sizeof *o);
+	o->s = s;
+	o->p = p;
+	o->a = a;
+	*out = o;
+	return 0;
+}
+
+void objects_close(struct objects *o)
+{
+	free(o);
+}
+
+void obj_info_release(struct obj_info *i)
+{
+	if (i) {
+		free(i->user_meta);
+		i->user_meta = NULL;
+	}
+}
+
+void obj_list_release(struct obj_list *l)
+{
+	for (size_t i = 0; i < l->n; i++)
+		free(l->v[i].key);
+	free(l->v);
+	free(l->next);
+	memset(l, 0, sizeof *l);
+}
+
+/* ---- audit ---- */
+
+static void audit_object(struct objects *o, const struct obj_caller *c, const char *action,
+			 const char *key, const char *outcome, json_t *extra)
+{
+	if (!o->a) {
+		json_decref(extra);
+		return;
+	}
+	json_t *f = extra ? extra : json_object();
+	json_object_set_new(f, "action", json_string(action));
+	json_object_set_new(f, "key", json_string(key ? key : ""));
+	json_object_set_new(f, "outcome", json_string(outcome));
+	if (c->via)
+		json_object_set_new(f, "via", json_string(c->via));
+	if (c->source)
+		json_object_set_new(f, "source", json_string(c->source));
+	if (c->request_id)
+		json_object_set_new(f, "request_id", json_string(c->request_id));
+	audit_log(o->a, "object", c->name ? c->name : "", f);
+}
+
+/* Audits a failed operation with its message; returns rc. */
+static int audit_fail(struct objects *o, const struct obj_caller *c, const char *action,
+		      const char *key, int rc, const char *err)
+{
+	audit_object(o, c, action, key, rc == TN_EDENIED ? "denied" : "error",
+		     json_pack("{s:s}", "error", err ? err : ""));
+	return rc;
+}
+
+/* ---- who may do what where ---- */
+
+/* The key prefix a grant target "zone[/prefix]" covers, into out. */
+static bool target_prefix(struct objects *o, const char *target, char *out, size_t n)
+{
+	char db[64];
+	const char *slash = strchr(target, '/');
+	size_t dl = slash ? (size_t)(slash - target) : strlen(target);
+	if (dl == 0 || dl >= sizeof db)
+		return false;
+	memcpy(db, target, dl);
+	db[dl] = 0;
+	int z = zone_by_name(db);
+	if (z < 0)
+		return false;
+	return (size_t)snprintf(out, n, "%s/%s", store_zone_dir(o->s, (enum zone)z),
+				slash ? slash + 1 : "") < n;
+}
+
+/* The caller's own folders: sandbox/<name>/ and transient/01-athena/<name>/. */
+static size_t own_prefixes(struct objects *o, const char *name, char out[2][PATH_MAX])
+{
+	if (!name || !*name)
+		return 0;
+	snprintf(out[0], PATH_MAX, "%s/%s/", store_zone_dir(o->s, ZONE_SANDBOX), name);
+	snprintf(out[1], PATH_MAX, "%s/01-athena/%s/", store_zone_dir(o->s, ZONE_TRANSIENT), name);
+	return 2;
+}
+
+/* Key prefixes the caller holds for action a (own folders included). */
+struct prefixes {
+	char **v;
+	size_t n;
+};
+
+static void prefixes_release(struct prefixes *ps)
+{
+	for (size_t i = 0; i < ps->n; i++)
+		free(ps->v[i]);
+	free(ps->v);
+	ps->v = NULL;
+	ps->n = 0;
+}
+
+static int caller_prefixes(struct objects *o, const struct obj_caller *c, enum obj_action a,
+			   struct prefixes *out, char *err)
+{
+	char **targets = NULL, own[2][PATH_MAX], buf[PATH_MAX];
+	size_t nt = 0, no = own_prefixes(o, c->name, own);
+	int rc = 0;
+	out->v = NULL;
+	out->n = 0;
+	if (o->p && (rc = policy_object_targets(o->p, c->name, action_kinds[a], &targets, &nt, err)))
+		return rc;
+	out->v = xcalloc(nt + no + 1, sizeof *out->v);
+	for (size_t i = 0; i < no; i++)
+		out->v[out->n++] = xstrdup(own[i]);
+	for (size_t i = 0; i < nt; i++) {
+		if (target_prefix(o, targets[i], buf, sizeof buf))
+			out->v[out->n++] = xstrdup(buf);
+		free(targets[i]);
+	}
+	free(targets);
+	return 0;
+}
+
+static bool covered(const struct prefixes *ps, const char *key)
+{
+	for (size_t i = 0; i < ps->n; i++)
+		if (!strncmp(key, ps->v[i], strlen(ps->v[i])))
+			return true;
+	return false;
+}
+
+/* The zone rules that hold for everyone, admins included. */
+static int zone_rules(struct objects *o, enum obj_action a, const char *key, char *err)
+{
+	int z = store_zone_of(o->s, key);
+	if (z < 0)
+		return tn_fail(err, TN_EINVAL, "object key '%.200s': not inside a zone", key);
+	if (a == OBJ_DELETE && z == ZONE_RAW)
+		return tn_fail(err, TN_EDENIED, "object '%.200s': the raw zone is immutable: its "
+			       "objects are never deleted", key);
+	if ((a == OBJ_WRITE || a == OBJ_DELETE) && z == ZONE_LOG) {
+		char audit[PATH_MAX];
+		snprintf(audit, sizeof audit, "%s/audit/", store_zone_dir(o->s, ZONE_LOG));
+		if (!strncmp(key, audit, strlen(audit)))
+			return tn_fail(err, TN_EDENIED, "object '%.200s': the audit trail is "
+				       "append-only", key);
+	}
+	return 0;
+}
+
+int obj_allowed(struct objects *o, const struct obj_caller *c, enum obj_action a, const char *key,
+		char *err)
+{
+	int rc = store_key_check(key, strlen(key), err);
+	if (rc || (rc = zone_rules(o, a, key, err)))
+		return rc;
+	if (c->admin)
+		return 0;
+	struct prefixes ps;
+	if ((rc = caller_prefixes(o, c, a, &ps, err)))
+		return rc;
+	bool ok = covered(&ps, key);
+	prefixes_release(&ps);
+	if (!ok)
+		return tn_fail(err, TN_EDENIED, "%s may not %s '%.200s' (no %s grant covers it)",
+			       c->name, obj_action_name(a), key, obj_action_name(a));
+	return 0;
+}
+
+void obj_grant_target(const struct store *s, const char *input, char *out, size_t n)
+{
+	char db[64], probe[TN_MAX_KEY + 2];
+	const char *slash = strchr(input, '/');
+	size_t dl = slash ? (size_t)(slash - input) : strlen(input);
+	snprintf(out, n, "%s", input);
+	if (dl < sizeof db) {
+		memcpy(db, input, dl);
+		db[dl] = 0;
+		for (size_t i = 0; i < dl; i++)
+			if (db[i] >= 'A' && db[i] <= 'Z')
+				db[i] = (char)(db[i] - 'A' + 'a');
+		if (zone_by_name(db) >= 0)
+			return;
+	}
+	snprintf(probe, sizeof probe, "%s%s", input,
+		 *input && input[strlen(input) - 1] != '/' ? "/" : "");
+	int z = store_zone_of(s, probe);
+	if (z < 0)
+		return;
+	const char *rest = input + strlen(store_zone_dir(s, (enum zone)z));
+	if (*rest == '/')
+		rest++;
+	snprintf(out, n, "%s%s%s", zone_db_name((enum zone)z), *rest ? "/" : "", rest);
+}
+
+/* ---- attributes ---- */
+
+static void info_from_blob(const struct buf *b, struct obj_info *info, bool *etag_valid)
+{
+	json_t *doc = json_loadb(b->data, b->len, 0, NULL);
+	*etag_valid = false;
+	if (!json_is_object(doc)) {
+		json_decref(doc);
+		return;
+	}
+	const char *etag = json_string_value(json_object_get(doc, "etag"));
+	const char *type = json_string_value(json_object_get(doc, "type"));
+	json_t *meta = json_object_get(doc, "meta");
+	json_t *size = json_object_get(doc, "size"), *mtime = json_object_get(doc, "mtime");
+	if (type)
+		snprintf(info->content_type, sizeof info->content_type, "%s", type);
+	if (json_is_object(meta) && json_object_size(meta))
+		info->user_meta = json_dumps(meta, JSON_COMPACT | JSON_SORT_KEYS);
+	if (etag && json_is_integer(size) && (uint64_t)json_integer_value(size) == info->size &&
+	    (!json_is_integer(mtime) || json_integer_value(mtime) == info->mtime_ns)) {
+		snprintf(info->etag, sizeof info->etag, "%s", etag);
+		*etag_valid = true;
+	}
+	json_decref(doc);
+}
+
+static char *blob_of(const struct obj_info *info, bool with_mtime)
+{
+	json_t *doc = json_pack("{s:s, s:s, s:I}", "etag", info->etag, "type", info->content_type,
+				"size", (json_int_t)info->size);
+	if (with_mtime)
+		json_object_set_new(doc, "mtime", json_integer((json_int_t)info->mtime_ns));
+	json_t *meta = info->user_meta ? json_loads(info->user_meta, 0, NULL) : NULL;
+	if (json_is_object(meta))
+		json_object_set(doc, "meta", meta);
+	json_decref(meta);
+	char *s = json_dumps(doc, JSON_COMPACT);
+	json_decref(doc);
+	return s;
+}
+
+/* MD5 of an open file's bytes, hex, into etag. */
+static int md5_fd(int fd, uint64_t size, const char *key, char *etag, char *err)
+{
+	struct crypto_digest *d = crypto_digest_new(CRYPTO_MD5);
+	uint8_t *chunk = xmalloc(1u << 20), md[MD5_LEN];
+	uint64_t off = 0;
+	int rc = 0;
+	while (off < size) {
+		size_t got = 0, want = size - off < (1u << 20) ? (size_t)(size - off) : (1u << 20);
+		if ((rc = os_pread(fd, chunk, want, off, &got, key, err)))
+			break;
+		if (got == 0)
+			break;
+		crypto_digest_update(d, chunk, got);
+		off += got;
+	}
+	free(chunk);
+	if (rc) {
+		crypto_digest_free(d);
+		return rc;
+	}
+	crypto_digest_final(d, md);
+	hex_encode(md, MD5_LEN, etag);
+	return 0;
+}
+
+/* Fills info of key from its open descriptor (st from the same file). */
+static int info_fill(struct objects *o, const char *key, int fd, const struct store_stat *st,
+		     struct obj_info *info, char *err)
+{
+	struct buf b;
+	bool valid = false;
+	memset(info, 0, sizeof *info);
+	info->size = st->size;
+	info->mtime_ns = st->mtime_ns;
+	snprintf(info->content_type, sizeof info->content_type, "application/octet-stream");
+	buf_init(&b, 0);
+	if (store_attr_get(o->s, key, &b, err) == 0)
+		info_from_blob(&b, info, &valid);
+	buf_release(&b);
+	if (valid)
+		return 0;
+	int rc = md5_fd(fd, st->size, key, info->etag, err);
+	if (rc)
+		return rc;
+	char *blob = blob_of(info, true);
+	char dummy[TN_ERRLEN];
+	store_attr_set(o->s, key, blob, strlen(blob), dummy); /* a cache: failure is harmless */
+	free(blob);
+	return 0;
+}
+
+/* ---- operations ---- */
+
+struct obj_writer {
+	struct objects *o;
+	struct obj_caller c;
+	char *name, *source, *request_id, *via;
+	char *key;
+	struct store_writer *sw;
+	struct crypto_digest *md5;
+	struct obj_info info;
+	char *preset_etag;
+};
+
+static void writer_free(struct obj_writer *w)
+{
+	crypto_digest_free(w->md5);
+	obj_info_release(&w->info);
+	free(w->preset_etag);
+	free(w->name);
+	free(w->source);
+	free(w->request_id);
+	free(w->via);
+	free(w->key);
+	free(w);
+}
+
+static char *dup_or_null(const char *s)
+{
+	return s ? xstrdup(s) : NULL;
+}
+
+int obj_writer_open(struct objects *o, const struct obj_caller *c, const char *key,
+		    const struct obj_put_opts *opts, struct obj_writer **out, char *err)
+{
+	int rc = obj_allowed(o, c, OBJ_WRITE, key, err);
+	*out = NULL;
+	if (rc)
+		return audit_fail(o, c, "write", key, rc, err);
+	if (opts && opts->user_meta) {
+		json_t *m = json_loads(opts->user_meta, 0, NULL);
+		bool ok = json_is_object(m);
+		json_decref(m);
+		if (!ok)
+			return audit_fail(o, c, "write", key,
+					  tn_fail(err, TN_EINVAL, "user metadata is not a JSON object"),
+					  err);
+	}
+	struct obj_writer *w = xcalloc(1, sizeof *w);
+	w->o = o;
+	w->name = dup_or_null(c->name);
+	w->source = dup_or_null(c->source);
+	w->request_id = dup_or_null(c->request_id);
+	w->via = dup_or_null(c->via);
+	w->c = (struct obj_caller){ w->name, c->admin, w->source, w->request_id, w->via };
+	w->key = xstrdup(key);
+	snprintf(w->info.content_type, sizeof w->info.content_type, "%s",
+		 opts && opts->content_type && *opts->content_type ? opts->content_type
+								  : "application/octet-stream");
+	w->info.user_meta = opts ? dup_or_null(opts->user_meta) : NULL;
+	w->preset_etag = opts ? dup_or_null(opts->etag) : NULL;
+	w->md5 = crypto_digest_new(CRYPTO_MD5);
+	if ((rc = store_writer_open(o->s, key, opts && opts->nosync ? STORE_NOSYNC : 0, &w->sw,
+				    err))) {
+		audit_fail(o, c, "write", key, rc, err);
+		writer_free(w);
+		return rc;
+	}
+	*out = w;
+	return 0;
+}
+
+int obj_writer_write(struct obj_writer *w, const void *p, size_t n, char *err)
+{
+	crypto_digest_update(w->md5, p, n);
+	return store_writer_write(w->sw, p, n, err);
+}
+
+uint64_t obj_writer_size(const struct obj_writer *w)
+{
+	return store_writer_size(w->sw);
+}
+
+void obj_writer_md5(const struct obj_writer *w, uint8_t out[16])
+{
+	crypto_digest_peek(w->md5, out);
+}
+
+int obj_writer_commit(struct obj_writer *w, struct obj_info *info, char *err)
+{
+	uint8_t md[MD5_LEN];
+	crypto_digest_final(w->md5, md);
+	w->md5 = NULL;
+	if (w->preset_etag)
+		snprintf(w->info.etag, sizeof w->info.etag, "%s", w->preset_etag);
+	else
+		hex_encode(md, MD5_LEN, w->info.etag);
+	w->info.size = store_writer_size(w->sw);
+	char *blob = blob_of(&w->info, false);
+	int rc = store_writer_set_attr(w->sw, blob, strlen(blob), err);
+	free(blob);
+	if (rc) {
+		store_writer_abort(w->sw);
+	} else {
+		rc = store_writer_commit(w->sw, err);
+		if (rc == TN_EUNSUPPORTED) /* no xattrs here: keep the object, ETags get recomputed */
+			rc = 0;
+	}
+	w->sw = NULL;
+	if (rc) {
+		audit_fail(w->o, &w->c, "write", w->key, rc, err);
+	} else {
+		audit_object(w->o, &w->c, "write", w->key, "ok",
+			     json_pack("{s:I, s:s}", "bytes", (json_int_t)w->info.size, "etag",
+				       w->info.etag));
+		if (info) {
+			*info = w->info;
+			w->info.user_meta = NULL;
+		}
+	}
+	writer_free(w);
+	return rc;
+}
+
+void obj_writer_abort(struct obj_writer *w, const char *why)
+{
+	if (!w)
+		return;
+	store_writer_abort(w->sw);
+	audit_object(w->o, &w->c, "write", w->key, "aborted",
+		     json_pack("{s:s, s:I}", "error", why ? why : "", "bytes",
+			       (json_int_t)0));
+	writer_free(w);
+}
+
+int obj_head(struct objects *o, const struct obj_caller *c, const char *key, struct obj_info *info,
+	     char *err)
+{
+	int fd = -1;
+	struct store_stat st;
+	int rc = obj_allowed(o, c, OBJ_READ, key, err);
+	if (rc == 0)
+		rc = store_open_read(o->s, key, &fd, &st, err);
+	if (rc == 0) {
+		rc = info_fill(o, key, fd, &st, info, err);
+		close(fd);
+	}
+	if (rc)
+		return audit_fail(o, c, "head", key, rc, err);
+	audit_object(o, c, "head", key, "ok", NULL);
+	return 0;
+}
+
+int obj_open(struct objects *o, const struct obj_caller *c, const char *key, uint64_t bytes_sent,
+	     int *fd, struct obj_info *info, char *err)
+{
+	struct store_stat st;
+	int rc = obj_allowed(o, c, OBJ_READ, key, err);
+	*fd = -1;
+	if (rc == 0)
+		rc = store_open_read(o->s, key, fd, &st, err);
+	if (rc == 0 && (rc = info_fill(o, key, *fd, &st, info, err))) {
+		close(*fd);
+		*fd = -1;
+	}
+	if (rc)
+		return audit_fail(o, c, "read", key, rc, err);
+	audit_object(o, c, "read", key, "ok",
+		     json_pack("{s:I}", "bytes", (json_int_t)(bytes_sent == UINT64_MAX ? st.size
+										     : bytes_sent)));
+	return 0;
+}
+
+int obj_delete(struct objects *o, const struct obj_caller *c, const char *key, char *err)
+{
+	int rc = obj_allowed(o, c, OBJ_DELETE, key, err);
+	if (rc == 0)
+		rc = store_delete(o->s, key, err);
+	if (rc)
+		return audit_fail(o, c, "delete", key, rc, err);
+	audit_object(o, c, "delete", key, "ok", NULL);
+	return 0;
+}
+
+int obj_copy(struct objects *o, const struct obj_caller *c, const char *src, const char *dst,
+	     const struct obj_put_opts *opts, struct obj_info *info, char *err)
+{
+	struct obj_info si;
+	int fd = -1, rc;
+	struct obj_writer *w = NULL;
+	memset(&si, 0, sizeof si);
+	if ((rc = obj_open(o, c, src, UINT64_MAX, &fd, &si, err)))
+		return rc;
+	struct obj_put_opts keep = { .content_type = si.content_type, .user_meta = si.user_meta };
+	if ((rc = obj_writer_open(o, c, dst, opts ? opts : &keep, &w, err))) {
+		close(fd);
+		obj_info_release(&si);
+		return rc;
+	}
+	uint8_t *chunk = xmalloc(1u << 20);
+	uint64_t off = 0;
+	while (rc == 0 && off < si.size) {
+		size_t got = 0, want = si.size - off < (1u << 20) ? (size_t)(si.size - off)
+								   : (1u << 20);
+		if ((rc = os_pread(fd, chunk, want, off, &got, src, err)) == 0) {
+			if (got == 0)
+				rc = tn_fail(err, TN_EIO, "object '%.200s' shrank while copied", src);
+			else
+				rc = obj_writer_write(w, chunk, got, err);
+			off += got;
+		}
+	}
+	free(chunk);
+	close(fd);
+	obj_info_release(&si);
+	if (rc) {
+		obj_writer_abort(w, err);
+		return rc;
+	}
+	return obj_writer_commit(w, info, err);
+}
+
+/* ---- listing ---- */
+
+struct list_ctx {
+	struct objects *o;
+	struct obj_list *out;
+	const struct prefixes *ps;  /* NULL: admin, everything */
+	size_t max;
+	bool with_etags;
+	char *err;
+	int rc;
+};
+
+/* A folder is shown when a granted prefix lies inside it or it lies inside one. */
+static bool folder_visible(const struct prefixes *ps, const char *key)
+{
+	size_t kl = strlen(key);
+	for (size_t i = 0; i < ps->n; i++) {
+		size_t pl = strlen(ps->v[i]);
+		if (!strncmp(key, ps->v[i], pl < kl ? pl : kl))
+			return true;
+	}
+	return false;
+}
+
+static int list_one(void *arg, const char *key, bool dir, const struct store_stat *st)
+{
+	struct list_ctx *x = arg;
+	struct obj_list *l = x->out;
+	if (x->ps && !(dir ? folder_visible(x->ps, key) : covered(x->ps, key)))
+		return 0;
+	if (l->n == x->max) {
+		l->truncated = true;
+		return 1;
+	}
+	l->v = xrealloc(l->v, (l->n + 1) * sizeof *l->v);
+	struct obj_entry *e = &l->v[l->n++];
+	memset(e, 0, sizeof *e);
+	e->key = xstrdup(key);
+	e->dir = dir;
+	e->size = st->size;
+	e->mtime_ns = st->mtime_ns;
+	if (!dir && x->with_etags) {
+		int fd;
+		struct store_stat st2;
+		struct obj_info info;
+		char dummy[TN_ERRLEN];
+		if (store_open_read(x->o->s, key, &fd, &st2, dummy) == 0) {
+			if (info_fill(x->o, key, fd, &st2, &info, dummy) == 0) {
+				snprintf(e->etag, sizeof e->etag, "%s", info.etag);
+				e->size = st2.size;
+				e->mtime_ns = st2.mtime_ns;
+			}
+			obj_info_release(&info);
+			close(fd);
+		}
+	}
+	return 0;
+}
+
+int obj_list(struct objects *o, const struct obj_caller *c, const char *prefix,
+	     const char *delimiter, const char *start_after, size_t max, bool with_etags,
+	     struct obj_list *out, char *err)
+{
+	struct prefixes ps = { NULL, 0 };
+	int rc = 0;
+	memset(out, 0, sizeof *out);
+	prefix = prefix ? prefix : "";
+	if (delimiter && *delimiter && strcmp(delimiter, "/"))
+		rc = tn_fail(err, TN_EUNSUPPORTED, "delimiter '%.20s': only \"/\" is supported",
+			     delimiter);
+	else if (strlen(prefix) > TN_MAX_KEY)
+		rc = tn_fail(err, TN_EINVAL, "prefix of %zu bytes, over the %u-byte key limit",
+			     strlen(prefix), TN_MAX_KEY);
+	else if (!c->admin)
+		rc = caller_prefixes(o, c, OBJ_LIST, &ps, err);
+	if (rc)
+		return audit_fail(o, c, "list", prefix, rc, err);
+	struct list_ctx x = { .o = o, .out = out, .ps = c->admin ? NULL : &ps,
+			      .max = max ? max : 1000, .with_etags = with_etags, .err = err };
+	rc = store_list(o->s, prefix, start_after, delimiter && *delimiter, list_one, &x, err);
+	prefixes_release(&ps);
+	if (rc) {
+		obj_list_release(out);
+		return audit_fail(o, c, "list", prefix, rc, err);
+	}
+	if (out->truncated && out->n)
+		out->next = xstrdup(out->v[out->n - 1].key);
+	audit_object(o, c, "list", prefix, "ok", json_pack("{s:I}", "entries", (json_int_t)out->n));
+	return 0;
+}

@@ -1,0 +1,156 @@
+/*
+ * objects.h - the object API every edge calls: store operations checked
+ * by policy and written to the audit trail.
+ *
+ * The S3 API and the REST /v1/objects routes never call store directly
+ * for user data: they call these with the authenticated caller, so object
+ * grants (read, write, list, delete on a zone or "zone/prefix") hold the
+ * same way everywhere.  Rules beyond grants:
+ *   - admins may do everything the store allows;
+ *   - each user owns sandbox/<name>/ (data/user/<name>/) and
+ *     transient/01-athena/<name>/ (their query results): every action;
+ *   - the raw zone is immutable (no overwrite, no delete, for anyone);
+ *   - the audit trail (log/audit/) is append-only: no object write or
+ *     delete there, for anyone;
+ *   - keys outside the zones, .tarn/ and temp files are never objects.
+ *
+ * Every operation, allowed or denied, writes one audit line ("object":
+ * action, key, outcome, bytes).  Object attributes (ETag, content type,
+ * user metadata) live with the file (store_attr_*); an object written by
+ * another part of tarn (the flusher, DuckDB) gets its ETag computed on
+ * first use and cached.
+ *
+ * Threads: every function may be called from any thread; a writer is used
+ * by one thread at a time.
+ */
+#ifndef TN_OBJECTS_H
+#define TN_OBJECTS_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+struct store;
+struct policy;
+struct audit;
+struct objects;
+
+/* Who is asking, and from where (for the audit trail). */
+struct obj_caller {
+	const char *name;        /* the principal */
+	bool admin;
+	const char *source;      /* peer address, or NULL */
+	const char *request_id;  /* or NULL */
+	const char *via;         /* "rest", "s3", ... */
+};
+
+enum obj_action { OBJ_READ, OBJ_WRITE, OBJ_LIST, OBJ_DELETE };
+const char *obj_action_name(enum obj_action a);
+
+/* policy and audit may be NULL (tests): then only admins and owners pass, unaudited. */
+int objects_open(struct store *s, struct policy *p, struct audit *a, struct objects **out,
+		 char *err);
+void objects_close(struct objects *o);
+
+/*
+ * May the caller do a on key?  0, or TN_EDENIED with a message naming the
+ * caller, the action and the key; TN_EINVAL for a malformed key.  Not
+ * audited (the operations are).
+ */
+int obj_allowed(struct objects *o, const struct obj_caller *c, enum obj_action a, const char *key,
+		char *err);
+
+#define OBJ_ETAG_LEN 48
+#define OBJ_TYPE_LEN 256
+
+/* What HEAD shows of an object. */
+struct obj_info {
+	uint64_t size;
+	int64_t mtime_ns;
+	char etag[OBJ_ETAG_LEN];       /* hex MD5, or "<hex>-N" after a multipart upload */
+	char content_type[OBJ_TYPE_LEN];
+	char *user_meta;               /* JSON object text {"name": "value"}, or NULL */
+};
+void obj_info_release(struct obj_info *i);
+
+/* Options of a write. */
+struct obj_put_opts {
+	const char *content_type;      /* NULL: application/octet-stream */
+	const char *user_meta;         /* JSON object text, or NULL */
+	const char *etag;              /* a preset ETag (multipart), or NULL: MD5 of the bytes */
+	bool nosync;                   /* atomic but not durable (regenerable data) */
+};
+
+/*
+ * A streaming write: checks the write grant and the zone rules at open;
+ * the object appears whole at commit (MD5 computed on the way) or not at
+ * all.  Raw: an existing key is TN_ECONFLICT ("immutable").
+ */
+struct obj_writer;
+int obj_writer_open(struct objects *o, const struct obj_caller *c, const char *key,
+		    const struct obj_put_opts *opts, struct obj_writer **out, char *err);
+int obj_writer_write(struct obj_writer *w, const void *p, size_t n, char *err);
+uint64_t obj_writer_size(const struct obj_writer *w);
+/* The MD5 of the bytes written so far. */
+void obj_writer_md5(const struct obj_writer *w, uint8_t out[16]);
+/* Makes the object visible, fills info (may be NULL), audits, frees w. */
+int obj_writer_commit(struct obj_writer *w, struct obj_info *info, char *err);
+/* Drops the upload (nothing visible changes), audits it as aborted, frees w.  Accepts NULL. */
+void obj_writer_abort(struct obj_writer *w, const char *why);
+
+/* HEAD: the read grant, then the object's info. */
+int obj_head(struct objects *o, const struct obj_caller *c, const char *key, struct obj_info *info,
+	     char *err);
+/*
+ * GET: the read grant, then an open descriptor (the caller closes it; use
+ * pread or sendfile) and the info of that same file.  Audited with the
+ * byte count the caller will send (whole object unless ranged: pass it).
+ */
+int obj_open(struct objects *o, const struct obj_caller *c, const char *key, uint64_t bytes_sent,
+	     int *fd, struct obj_info *info, char *err);
+/* DELETE: the delete grant; TN_ENOTFOUND if absent; TN_EDENIED in raw and the audit trail. */
+int obj_delete(struct objects *o, const struct obj_caller *c, const char *key, char *err);
+/*
+ * COPY: read on src, write on dst.  opts NULL keeps src's content type and
+ * user metadata (S3's COPY directive); else opts replace them.
+ */
+int obj_copy(struct objects *o, const struct obj_caller *c, const char *src, const char *dst,
+	     const struct obj_put_opts *opts, struct obj_info *info, char *err);
+
+/*
+ * Writes the canonical object grant target of input into out: "zone" or
+ * "zone/prefix" given as such (any zone name or alias) or as a key prefix
+ * in folder form ("04-user-drop-zone/team/" -> "drop/team/").  Input that
+ * is neither is copied as is (the grant then names what is wrong).
+ */
+void obj_grant_target(const struct store *s, const char *input, char *out, size_t n);
+
+/* One page of a listing. */
+struct obj_entry {
+	char *key;                     /* an object, or a common prefix (dir) */
+	bool dir;
+	uint64_t size;
+	int64_t mtime_ns;
+	char etag[OBJ_ETAG_LEN];
+};
+struct obj_list {
+	struct obj_entry *v;
+	size_t n;
+	bool truncated;                /* more after the last entry */
+	char *next;                    /* where the next page starts (the last key), or NULL */
+};
+void obj_list_release(struct obj_list *l);
+
+/*
+ * Lists keys under prefix after start_after, up to max entries (objects
+ * and common prefixes together, S3's max-keys).  delimiter NULL or "":
+ * every key; "/" rolls folders up into common prefixes; another
+ * delimiter is TN_EUNSUPPORTED.  Non-admins see only keys their list
+ * grants (and own folders) cover, and the folders leading to them.
+ * with_etags false skips ETags (and their computation).
+ */
+int obj_list(struct objects *o, const struct obj_caller *c, const char *prefix,
+	     const char *delimiter, const char *start_after, size_t max, bool with_etags,
+	     struct obj_list *out, char *err);
+
+#endif

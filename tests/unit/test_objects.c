@@ -1,0 +1,350 @@
+/*
+ * test_objects.c - store listing and attributes, and the governed object
+ * API: object grants, own folders, zone rules, ETags, audit lines.
+ */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "auth/auth.h"
+#include "catalog/meta.h"
+#include "core/buf.h"
+#include "core/crypto.h"
+#include "core/err.h"
+#include "core/os.h"
+#include "policy/audit.h"
+#include "policy/policy.h"
+#include "store/objects.h"
+#include "store/store.h"
+#include "harness.h"
+
+static void put(struct store *s, const char *key, const char *data)
+{
+	char err[TN_ERRLEN];
+	struct iovec v = { (void *)data, strlen(data) };
+	CHECK_INT(store_put(s, key, &v, 1, 0, err), 0);
+}
+
+struct collected {
+	struct buf b;
+};
+
+static int collect(void *arg, const char *key, bool dir, const struct store_stat *st)
+{
+	struct collected *c = arg;
+	(void)st;
+	buf_puts(&c->b, key);
+	buf_puts(&c->b, dir ? "(d) " : " ");
+	return 0;
+}
+
+static const char *listing(struct store *s, const char *prefix, const char *after, bool folders)
+{
+	static struct collected c;
+	char err[TN_ERRLEN];
+	buf_release(&c.b);
+	buf_init(&c.b, 0);
+	CHECK_INT(store_list(s, prefix, after, folders, collect, &c, err), 0);
+	buf_putc(&c.b, '\0');
+	return c.b.data;
+}
+
+TEST(list_is_in_key_order_and_shows_only_zones)
+{
+	char err[TN_ERRLEN];
+	struct store *s;
+	CHECK_INT(store_open(test_tmpdir(), NULL, &s, err), 0);
+	CHECK_INT(store_create_layout(s, err), 0);
+	put(s, "04-user-drop-zone/a/x.csv", "1");
+	put(s, "04-user-drop-zone/a-b.csv", "22");
+	put(s, "04-user-drop-zone/a0.csv", "333");
+	put(s, "04-user-drop-zone/b/c/d.csv", "4");
+	/* "a-b.csv" (0x2D) < "a/x.csv" (0x2F) < "a0.csv" (0x30): bytewise key order */
+	CHECK_STR(listing(s, "04-user-drop-zone/", NULL, false),
+		  "04-user-drop-zone/a-b.csv 04-user-drop-zone/a/x.csv 04-user-drop-zone/a0.csv "
+		  "04-user-drop-zone/b/c/d.csv ");
+	CHECK_STR(listing(s, "04-user-drop-zone/", NULL, true),
+		  "04-user-drop-zone/a-b.csv 04-user-drop-zone/a/(d) 04-user-drop-zone/a0.csv "
+		  "04-user-drop-zone/b/(d) ");
+	CHECK_STR(listing(s, "04-user-drop-zone/a", NULL, true),
+		  "04-user-drop-zone/a-b.csv 04-user-drop-zone/a/(d) 04-user-drop-zone/a0.csv ");
+	CHECK_STR(listing(s, "04-user-drop-zone/b/", NULL, false), "04-user-drop-zone/b/c/d.csv ");
+	/* start_after: strictly after; a common prefix already returned is not repeated */
+	CHECK_STR(listing(s, "04-user-drop-zone/", "04-user-drop-zone/a/x.csv", false),
+		  "04-user-drop-zone/a0.csv 04-user-drop-zone/b/c/d.csv ");
+	CHECK_STR(listing(s, "04-user-drop-zone/", "04-user-drop-zone/a/", true),
+		  "04-user-drop-zone/a0.csv 04-user-drop-zone/b/(d) ");
+	/* the root: zone folders only; tarn.yaml, .tarn and temp files never */
+	char p[600];
+	snprintf(p, sizeof p, "%s/tarn.yaml", test_tmpdir());
+	CHECK_INT(os_write_file_atomic(p, "x", 1, 0600, err), 0);
+	snprintf(p, sizeof p, "%s/.tarn", test_tmpdir());
+	CHECK_INT(os_mkdir_p(p, 0700, err), 0);
+	snprintf(p, sizeof p, "%s/04-user-drop-zone/%shalf", test_tmpdir(), OS_TMP_PREFIX);
+	CHECK_INT(os_write_file_atomic(p, "x", 1, 0600, err), 0);
+	snprintf(p, sizeof p, "%s/stray", test_tmpdir());
+	CHECK_INT(os_mkdir_p(p, 0700, err), 0);
+	const char *root = listing(s, "", NULL, true);
+	CHECK(strstr(root, "01-raw-data-zone/(d)"));
+	CHECK(strstr(root, "warehouse/(d)"));
+	CHECK(strstr(root, "data/(d)"));
+	CHECK(!strstr(root, "tarn.yaml") && !strstr(root, ".tarn") && !strstr(root, "stray"));
+	CHECK(!strstr(listing(s, "", NULL, false), OS_TMP_PREFIX));
+	/* malformed prefixes list nothing rather than walking elsewhere */
+	CHECK_STR(listing(s, "04-user-drop-zone/../", NULL, false), "");
+	CHECK_STR(listing(s, "04-user-drop-zone/../.tarn/", NULL, false), "");
+	CHECK_STR(listing(s, "stray/", NULL, false), "");
+	store_close(s);
+}
+
+TEST(attributes_travel_with_the_object)
+{
+	char err[TN_ERRLEN];
+	struct store *s;
+	struct store_writer *w;
+	struct buf b = BUF_INIT(0);
+	CHECK_INT(store_open(test_tmpdir(), NULL, &s, err), 0);
+	CHECK_INT(store_create_layout(s, err), 0);
+	CHECK_INT(store_writer_open(s, "04-user-drop-zone/t.csv", 0, &w, err), 0);
+	CHECK_INT(store_writer_write(w, "a,b\n", 4, err), 0);
+	CHECK_INT(store_writer_set_attr(w, "{\"etag\":\"x\"}", 12, err), 0);
+	CHECK_INT(store_writer_commit(w, err), 0);
+	CHECK_INT(store_attr_get(s, "04-user-drop-zone/t.csv", &b, err), 0);
+	CHECK(b.len == 12 && !memcmp(b.data, "{\"etag\":\"x\"}", 12));
+	/* a replacement without attributes has none: they never describe other bytes */
+	put(s, "04-user-drop-zone/t.csv", "new");
+	buf_reset(&b);
+	CHECK_INT(store_attr_get(s, "04-user-drop-zone/t.csv", &b, err), TN_ENOTFOUND);
+	CHECK_INT(store_attr_set(s, "04-user-drop-zone/t.csv", "y", 1, err), 0);
+	CHECK_INT(store_attr_get(s, "04-user-drop-zone/t.csv", &b, err), 0);
+	CHECK_INT(store_attr_get(s, "04-user-drop-zone/none", &b, err), TN_ENOTFOUND);
+	buf_release(&b);
+	store_close(s);
+}
+
+struct fix {
+	struct store *s;
+	struct meta *m;
+	struct auth *a;
+	struct policy *p;
+	struct audit *au;
+	struct objects *o;
+};
+
+static void fix_open(struct fix *f)
+{
+	char err[TN_ERRLEN], path[600];
+	uint8_t key[32] = { 1, 2, 3 };
+	memset(f, 0, sizeof *f);
+	CHECK_INT(store_open(test_tmpdir(), NULL, &f->s, err), 0);
+	CHECK_INT(store_create_layout(f->s, err), 0);
+	snprintf(path, sizeof path, "%s/meta.db", test_tmpdir());
+	CHECK_INT(meta_open(path, &f->m, err), 0);
+	CHECK_INT(auth_open(f->m, key, &f->a, err), 0);
+	CHECK_INT(policy_open(f->m, key, &f->p, err), 0);
+	snprintf(path, sizeof path, "%s/log/audit", test_tmpdir());
+	CHECK_INT(audit_open(path, &f->au, err), 0);
+	CHECK_INT(objects_open(f->s, f->p, f->au, &f->o, err), 0);
+	CHECK_INT(auth_user_add(f->a, "alice", "alice-password", err), 0);
+	CHECK_INT(auth_user_add(f->a, "bob", "bob-password", err), 0);
+}
+
+static void fix_close(struct fix *f)
+{
+	objects_close(f->o);
+	audit_close(f->au);
+	policy_close(f->p);
+	auth_close(f->a);
+	meta_close(f->m);
+	store_close(f->s);
+}
+
+static void grant(struct fix *f, const char *who, enum grant_kind k, const char *target)
+{
+	char err[TN_ERRLEN];
+	struct grant g = { .principal = (char *)who, .kind = k, .target = (char *)target };
+	CHECK_INT(policy_grant(f->p, &g, err), 0);
+}
+
+static int put_obj(struct fix *f, const struct obj_caller *c, const char *key, const char *data,
+		   struct obj_info *info, char *err)
+{
+	struct obj_writer *w;
+	int rc = obj_writer_open(f->o, c, key, NULL, &w, err);
+	if (rc)
+		return rc;
+	if ((rc = obj_writer_write(w, data, strlen(data), err))) {
+		obj_writer_abort(w, err);
+		return rc;
+	}
+	return obj_writer_commit(w, info, err);
+}
+
+TEST(object_grants_own_folders_and_zone_rules)
+{
+	struct fix f;
+	char err[TN_ERRLEN];
+	struct obj_info info;
+	fix_open(&f);
+	struct obj_caller root = { .name = "root", .admin = true, .via = "test" };
+	struct obj_caller alice = { .name = "alice", .via = "test" };
+	struct obj_caller bob = { .name = "bob", .via = "test" };
+	/* deny by default */
+	CHECK_INT(put_obj(&f, &alice, "04-user-drop-zone/team/a.csv", "x", NULL, err), TN_EDENIED);
+	CHECK(strstr(err, "alice may not write '04-user-drop-zone/team/a.csv'"));
+	/* a prefix grant, given in folder form, covers its prefix only */
+	char target[600];
+	obj_grant_target(f.s, "04-user-drop-zone/team/", target, sizeof target);
+	CHECK_STR(target, "drop/team/");
+	obj_grant_target(f.s, "warehouse/mart", target, sizeof target);
+	CHECK_STR(target, "mart");
+	grant(&f, "alice", GRANT_WRITE, "drop/team/");
+	CHECK_INT(put_obj(&f, &alice, "04-user-drop-zone/team/a.csv", "id\n1\n", &info, err), 0);
+	uint8_t md[16];
+	char hex[33];
+	crypto_md5("id\n1\n", 5, md);
+	hex_encode(md, 16, hex);
+	CHECK_STR(info.etag, hex);
+	CHECK_STR(info.content_type, "application/octet-stream");
+	obj_info_release(&info);
+	CHECK_INT(put_obj(&f, &alice, "04-user-drop-zone/other/a.csv", "x", NULL, err), TN_EDENIED);
+	/* reading needs read */
+	int fd;
+	CHECK_INT(obj_open(f.o, &alice, "04-user-drop-zone/team/a.csv", UINT64_MAX, &fd, &info, err),
+		  TN_EDENIED);
+	grant(&f, "alice", GRANT_READ, "drop");
+	CHECK_INT(obj_open(f.o, &alice, "04-user-drop-zone/team/a.csv", UINT64_MAX, &fd, &info, err),
+		  0);
+	CHECK_STR(info.etag, hex);
+	CHECK_INT(info.size, 5);
+	close(fd);
+	obj_info_release(&info);
+	/* own folders: the sandbox and the query results, nobody else's */
+	CHECK_INT(put_obj(&f, &alice, "data/user/alice/notes.txt", "mine", NULL, err), 0);
+	CHECK_INT(obj_open(f.o, &bob, "data/user/alice/notes.txt", UINT64_MAX, &fd, &info, err),
+		  TN_EDENIED);
+	CHECK_INT(put_obj(&f, &bob, "data/user/alice/x", "y", NULL, err), TN_EDENIED);
+	CHECK_INT(put_obj(&f, &bob, "data/user/alicex/x", "y", NULL, err), TN_EDENIED);
+	CHECK_INT(put_obj(&f, &bob, "02-transient-zone/01-athena/bob/r.csv", "y", NULL, err), 0);
+	/* raw: admins write new objects, nobody overwrites or deletes */
+	CHECK_INT(put_obj(&f, &root, "01-raw-data-zone/s/1.json", "{}", NULL, err), 0);
+	CHECK_INT(put_obj(&f, &root, "01-raw-data-zone/s/1.json", "{}", NULL, err), TN_ECONFLICT);
+	CHECK(strstr(err, "immutable"));
+	CHECK_INT(obj_delete(f.o, &root, "01-raw-data-zone/s/1.json", err), TN_EDENIED);
+	CHECK(strstr(err, "immutable"));
+	/* raw_reader reads and lists raw (built-in grants) */
+	CHECK_INT(obj_open(f.o, &bob, "01-raw-data-zone/s/1.json", UINT64_MAX, &fd, &info, err),
+		  TN_EDENIED);
+	CHECK_INT(auth_role_grant(f.a, "raw_reader", "bob", true, err), 0);
+	CHECK_INT(obj_open(f.o, &bob, "01-raw-data-zone/s/1.json", UINT64_MAX, &fd, &info, err), 0);
+	close(fd);
+	obj_info_release(&info);
+	/* the audit trail is append-only, even for admins */
+	CHECK_INT(put_obj(&f, &root, "log/audit/2026/x.jsonl", "{}", NULL, err), TN_EDENIED);
+	CHECK(strstr(err, "append-only"));
+	/* keys outside zones and malformed keys */
+	CHECK_INT(put_obj(&f, &root, "tarn.yaml", "x", NULL, err), TN_EINVAL);
+	CHECK_INT(put_obj(&f, &root, ".tarn/master.key", "x", NULL, err), TN_EINVAL);
+	CHECK_INT(put_obj(&f, &root, "04-user-drop-zone/../tarn.yaml", "x", NULL, err), TN_EINVAL);
+	/* delete needs delete */
+	CHECK_INT(obj_delete(f.o, &alice, "04-user-drop-zone/team/a.csv", err), TN_EDENIED);
+	grant(&f, "alice", GRANT_DELETE, "drop/team/");
+	CHECK_INT(obj_delete(f.o, &alice, "04-user-drop-zone/team/a.csv", err), 0);
+	CHECK_INT(obj_delete(f.o, &alice, "04-user-drop-zone/team/a.csv", err), TN_ENOTFOUND);
+	fix_close(&f);
+	/* every operation above left an audit line, and the chain verifies */
+	char dir[600];
+	uint64_t lines = 0;
+	snprintf(dir, sizeof dir, "%s/log/audit", test_tmpdir());
+	CHECK_INT(audit_verify(dir, &lines, err), 0);
+	CHECK(lines >= 20);
+}
+
+TEST(listing_shows_only_what_list_grants_cover)
+{
+	struct fix f;
+	char err[TN_ERRLEN];
+	struct obj_list l;
+	fix_open(&f);
+	struct obj_caller root = { .name = "root", .admin = true };
+	struct obj_caller alice = { .name = "alice" };
+	put(f.s, "04-user-drop-zone/team/a.csv", "a");
+	put(f.s, "04-user-drop-zone/team/b.csv", "b");
+	put(f.s, "04-user-drop-zone/secret/c.csv", "c");
+	put(f.s, "warehouse/mart/sales/x.parquet", "d");
+	CHECK_INT(obj_list(f.o, &alice, "", "/", NULL, 100, false, &l, err), 0);
+	/* nothing granted: only the way to her own folders */
+	for (size_t i = 0; i < l.n; i++)
+		CHECK(!strcmp(l.v[i].key, "data/") || !strcmp(l.v[i].key, "02-transient-zone/"));
+	obj_list_release(&l);
+	grant(&f, "alice", GRANT_LIST, "drop/team/");
+	CHECK_INT(obj_list(f.o, &alice, "04-user-drop-zone/", "/", NULL, 100, false, &l, err), 0);
+	CHECK_INT(l.n, 1);
+	CHECK_STR(l.v[0].key, "04-user-drop-zone/team/");
+	CHECK(l.v[0].dir);
+	obj_list_release(&l);
+	CHECK_INT(obj_list(f.o, &alice, "04-user-drop-zone/", NULL, NULL, 100, true, &l, err), 0);
+	CHECK_INT(l.n, 2);
+	CHECK_STR(l.v[1].key, "04-user-drop-zone/team/b.csv");
+	CHECK_INT(strlen(l.v[1].etag), 32); /* computed for a file written without one */
+	obj_list_release(&l);
+	/* pages: max entries, then from the marker */
+	CHECK_INT(obj_list(f.o, &root, "04-user-drop-zone/", NULL, NULL, 2, false, &l, err), 0);
+	CHECK_INT(l.n, 2);
+	CHECK(l.truncated);
+	CHECK_STR(l.next, "04-user-drop-zone/team/a.csv");
+	char *next = strdup(l.next);
+	obj_list_release(&l);
+	CHECK_INT(obj_list(f.o, &root, "04-user-drop-zone/", NULL, next, 2, false, &l, err), 0);
+	CHECK_INT(l.n, 1);
+	CHECK(!l.truncated);
+	CHECK_STR(l.v[0].key, "04-user-drop-zone/team/b.csv");
+	obj_list_release(&l);
+	free(next);
+	CHECK_INT(obj_list(f.o, &root, "", ",", NULL, 2, false, &l, err), TN_EUNSUPPORTED);
+	fix_close(&f);
+}
+
+TEST(copy_keeps_or_replaces_metadata_and_etag_tracks_appends)
+{
+	struct fix f;
+	char err[TN_ERRLEN];
+	struct obj_info info;
+	struct obj_writer *w;
+	fix_open(&f);
+	struct obj_caller root = { .name = "root", .admin = true };
+	struct obj_put_opts opts = { .content_type = "text/csv", .user_meta = "{\"owner\":\"ops\"}" };
+	CHECK_INT(obj_writer_open(f.o, &root, "04-user-drop-zone/a.csv", &opts, &w, err), 0);
+	CHECK_INT(obj_writer_write(w, "x,y\n", 4, err), 0);
+	CHECK_INT(obj_writer_commit(w, NULL, err), 0);
+	CHECK_INT(obj_copy(f.o, &root, "04-user-drop-zone/a.csv", "04-user-drop-zone/b.csv", NULL,
+			   &info, err), 0);
+	obj_info_release(&info);
+	CHECK_INT(obj_head(f.o, &root, "04-user-drop-zone/b.csv", &info, err), 0);
+	CHECK_STR(info.content_type, "text/csv");
+	CHECK_STR(info.user_meta, "{\"owner\":\"ops\"}");
+	obj_info_release(&info);
+	struct obj_put_opts repl = { .content_type = "text/plain" };
+	CHECK_INT(obj_copy(f.o, &root, "04-user-drop-zone/a.csv", "04-user-drop-zone/c.csv", &repl,
+			   &info, err), 0);
+	obj_info_release(&info);
+	CHECK_INT(obj_head(f.o, &root, "04-user-drop-zone/c.csv", &info, err), 0);
+	CHECK_STR(info.content_type, "text/plain");
+	CHECK(info.user_meta == NULL);
+	obj_info_release(&info);
+	/* a file appended in place (as the audit trail is) gets a fresh ETag */
+	char first[OBJ_ETAG_LEN], path[600];
+	CHECK_INT(obj_head(f.o, &root, "04-user-drop-zone/b.csv", &info, err), 0);
+	snprintf(first, sizeof first, "%s", info.etag);
+	obj_info_release(&info);
+	snprintf(path, sizeof path, "%s/04-user-drop-zone/b.csv", test_tmpdir());
+	FILE *fp = fopen(path, "a");
+	fputs("more\n", fp);
+	fclose(fp);
+	CHECK_INT(obj_head(f.o, &root, "04-user-drop-zone/b.csv", &info, err), 0);
+	CHECK(strcmp(first, info.etag) != 0);
+	CHECK_INT(info.size, 9);
+	obj_info_release(&info);
+	fix_close(&f);
+}
