@@ -2,7 +2,9 @@
 # make check: the rules of CONVENTIONS.md a script can see.
 #   - every .c under src/ includes "core/banned.h", as its last include;
 #   - core/ includes nothing above core/;
-#   - edges (http/, s3/, pg/) do not include each other;
+#   - edges (http/, s3/, pg/) do not include each other, except that the
+#     HTTP listener, which serves the S3 API, uses the S3 protocol library
+#     (s3/op.h, s3/xml.h: pure, no I/O);
 #   - no source file passes 1,500 lines without saying why (a "size:" comment);
 #   - no unfinished-work markers in src/.
 set -u
@@ -20,7 +22,9 @@ for e in http s3 pg; do
   [ -d "src/$e" ] || continue
   for o in http s3 pg; do
     [ "$e" = "$o" ] && continue
-    grep -Hn "#include \"$o/" src/$e/* 2>/dev/null && say "src/$e includes src/$o internals"
+    grep -Hn "#include \"$o/" src/$e/* 2>/dev/null |
+      grep -vE '^src/http/api_s3\.c:[0-9]+:#include "s3/(op|xml)\.h"' &&
+      say "src/$e includes src/$o internals"
   done
 done
 for f in $(find src -name '*.[ch]' -o -name '*.cc'); do

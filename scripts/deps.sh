@@ -9,8 +9,8 @@ cd "$(dirname "$0")/.."
 PKGS=(
   gcc g++ make pkg-config
   libmicrohttpd-dev libsqlite3-dev libssl-dev libyaml-dev libcurl4-openssl-dev
-  libjansson-dev libsimdjson-dev
-  curl jq awscli python3 python3-boto3
+  libjansson-dev libsimdjson-dev libexpat1-dev
+  curl jq awscli python3 python3-boto3 rclone s3cmd
   nginx-light wrk postgresql
   e2fsprogs util-linux procps
 )

@@ -49,10 +49,12 @@ for _ in $(seq 1 100); do
 done
 
 export TARN_URL=$url TARN_USER=$TARN_ROOT_USER TARN_PASSWORD=$TARN_ROOT_PASSWORD
+bucket=$("$TARN" config show "$LAKE" | awk '$1 == "name:" {print $2; exit}')
 cat <<MSG
 
   tarn is serving the lake in $LAKE
     REST, Kinesis, Firehose:  $url          (health: $url/healthz)
+    S3 (bucket '$bucket'):    http://127.0.0.1:9000
     root user:                $TARN_ROOT_USER
     root password:            $TARN_ROOT_PASSWORD
     raw zone:                 $LAKE/01-raw-data-zone/
@@ -63,6 +65,10 @@ cat <<MSG
     AWS_ACCESS_KEY_ID=$TARN_ROOT_USER AWS_SECRET_ACCESS_KEY=$TARN_ROOT_PASSWORD AWS_DEFAULT_REGION=us-east-1 \\
       aws --endpoint-url $url kinesis put-record --stream-name immunizations \\
           --partition-key p1 --cli-binary-format raw-in-base64-out --data '{"patient_id":"P1"}'
+
+  Browse it with any S3 tool:
+    AWS_ACCESS_KEY_ID=$TARN_ROOT_USER AWS_SECRET_ACCESS_KEY=$TARN_ROOT_PASSWORD AWS_DEFAULT_REGION=us-east-1 \\
+      aws --endpoint-url http://127.0.0.1:9000 s3 ls s3://$bucket/
 
   Streaming synthetic immunization events into 'immunizations' (1,000 now, then 20 every 2 s).
   Ctrl-C stops the server; every acknowledged record is flushed first.

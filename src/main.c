@@ -40,7 +40,7 @@ static const struct command {
 	const char *usage;
 	const char *help;
 } commands[] = {
-	{ "init", cmd_init, "init DIR", "create a lake in DIR (absent or empty)" },
+	{ "init", cmd_init, "init DIR [--tls]", "create a lake in DIR (absent or empty)" },
 	{ "serve", cmd_serve, "serve DIR [--http ADDR:PORT] [--set NAME=VALUE]...",
 	  "serve the lake in DIR until SIGTERM or SIGINT" },
 	{ "config", cmd_config, "config show DIR | config reference",
@@ -84,7 +84,9 @@ static void usage(FILE *f)
 	for (size_t i = 0; i < NCOMMANDS; i++)
 		fprintf(f, "  %-52s %s\n", commands[i].usage, commands[i].help);
 	fprintf(f, "\nclient commands talk to TARN_URL (default http://127.0.0.1:7070) with\n"
-		   "TARN_TOKEN, or TARN_USER and TARN_PASSWORD.  `tarn COMMAND --help` says more.\n");
+		   "TARN_TOKEN, or TARN_USER and TARN_PASSWORD; for https, TARN_CACERT names the\n"
+		   "certificate to trust (a lake's .tarn/tls/server.crt).  `tarn COMMAND --help`\n"
+		   "says more.\n");
 }
 
 static bool wants_help(int argc, char **argv)
@@ -95,19 +97,36 @@ static bool wants_help(int argc, char **argv)
 	return false;
 }
 
-/* tarn init DIR */
+/* tarn init DIR [--tls] */
 static int cmd_init(int argc, char **argv)
 {
 	if (wants_help(argc, argv)) {
-		printf("usage: tarn init DIR\n\n"
+		printf("usage: tarn init DIR [--tls]\n\n"
 		       "Creates a lake in DIR (absent or empty): the zone folders, a commented\n"
 		       "tarn.yaml, the metastore and the master key.  The root user is\n"
 		       "TARN_ROOT_USER / TARN_ROOT_PASSWORD; if they are not set, a password\n"
-		       "is generated and printed once.\n");
+		       "is generated and printed once.\n\n"
+		       "  --tls    also make a self-signed test certificate and key in\n"
+		       "           DIR/" LAKE_TLS_CERT " and .key, named in tarn.yaml, so the\n"
+		       "           HTTP listener serves HTTPS (clients trust the certificate\n"
+		       "           with curl --cacert FILE, or TARN_CACERT=FILE for tarn)\n");
 		return 0;
 	}
-	if (argc != 2) {
-		fprintf(stderr, "usage: tarn init DIR\n");
+	const char *dir = NULL;
+	bool tls = false;
+	for (int i = 1; i < argc; i++) {
+		if (!strcmp(argv[i], "--tls") && !tls) {
+			tls = true;
+		} else if (argv[i][0] != '-' && !dir) {
+			dir = argv[i];
+		} else {
+			fprintf(stderr, "tarn init: unexpected argument '%s'\nusage: tarn init DIR "
+				"[--tls]\n", argv[i]);
+			return 2;
+		}
+	}
+	if (!dir) {
+		fprintf(stderr, "usage: tarn init DIR [--tls]\n");
 		return 2;
 	}
 	const char *user = getenv("TARN_ROOT_USER");
@@ -130,16 +149,38 @@ static int cmd_init(int argc, char **argv)
 		generated = true;
 	}
 	char err[TN_ERRLEN];
-	if (lake_init(argv[1], user, pw, err)) {
+	if (lake_init(dir, user, pw, tls, err)) {
 		fprintf(stderr, "tarn: %s\n", err);
 		return 1;
 	}
-	printf("created lake in %s\n", argv[1]);
+	printf("created lake in %s\n", dir);
+	if (tls) {
+		struct tn_config c;
+		config_defaults(&c);
+		printf("HTTPS: self-signed test certificate %s/%s (key %s/%s)\n"
+		       "  for localhost, 127.0.0.1 and ::1; clients must trust it explicitly:\n"
+		       "  curl --cacert %s/%s https://%s/healthz\n"
+		       "  TARN_URL=https://%s TARN_CACERT=%s/%s tarn sql \"SELECT 1\"\n",
+		       dir, LAKE_TLS_CERT, dir, LAKE_TLS_KEY, dir, LAKE_TLS_CERT, c.http_listen,
+		       c.http_listen, dir, LAKE_TLS_CERT);
+	}
 	if (generated)
 		printf("root user: %s\nroot password: %s\n"
 		       "(shown once; set TARN_ROOT_USER / TARN_ROOT_PASSWORD to choose them)\n",
 		       user, pw);
 	return 0;
+}
+
+/*
+ * "name=value" for a flag of tarn serve.  A file named on the command line
+ * is relative to the current directory (in tarn.yaml, to the lake).
+ */
+static char *flag_setting(const char *name, const char *v)
+{
+	char cwd[4096];
+	if (strncmp(name, "http.tls_", 9) == 0 && v[0] && v[0] != '/' && getcwd(cwd, sizeof cwd))
+		return xasprintf("%s=%s/%s", name, cwd, v);
+	return xasprintf("%s=%s", name, v);
 }
 
 /* tarn serve DIR [--http ADDR] [--set NAME=VALUE]... */
@@ -148,6 +189,9 @@ static int cmd_serve(int argc, char **argv)
 	if (wants_help(argc, argv)) {
 		printf("usage: tarn serve DIR [options]\n\n"
 		       "  --http ADDR:PORT     REST, Kinesis and Firehose API (default 127.0.0.1:7070)\n"
+		       "  --s3 ADDR:PORT       S3 API (default 127.0.0.1:9000; \"\" turns it off)\n"
+		       "  --tls-cert FILE      serve HTTPS with this PEM certificate (http.tls_cert)\n"
+		       "  --tls-key FILE       and this PEM private key, mode 0600 (http.tls_key)\n"
 		       "  --set NAME=VALUE     override a tarn.yaml setting (tarn config reference)\n"
 		       "  --log-level LEVEL    debug, info, warn or error\n\n"
 		       "Stops on SIGTERM or SIGINT: stops accepting, makes the WAL durable,\n"
@@ -163,10 +207,16 @@ static int cmd_serve(int argc, char **argv)
 		const char *name = NULL;
 		if (!strcmp(a, "--http"))
 			name = "http.listen";
+		else if (!strcmp(a, "--s3"))
+			name = "s3.listen";
 		else if (!strcmp(a, "--log-level"))
 			name = "log.level";
+		else if (!strcmp(a, "--tls-cert"))
+			name = "http.tls_cert";
+		else if (!strcmp(a, "--tls-key"))
+			name = "http.tls_key";
 		if ((name || !strcmp(a, "--set")) && i + 1 < argc && no < 63) {
-			owned[no] = name ? xasprintf("%s=%s", name, argv[++i]) : xstrdup(argv[++i]);
+			owned[no] = name ? flag_setting(name, argv[++i]) : xstrdup(argv[++i]);
 			over[no] = owned[no];
 			no++;
 		} else if (a[0] != '-' && !dir) {
@@ -209,6 +259,7 @@ static int cmd_serve(int argc, char **argv)
 		.audit = l->audit,
 		.objects = l->objects,
 		.cfg = &l->cfg,
+		.tls = l->http_tls,
 		.started_ms = time_now_ms(),
 	};
 	struct http_server *http = NULL;
@@ -217,15 +268,32 @@ static int cmd_serve(int argc, char **argv)
 		lake_close(l);
 		return 1;
 	}
+	struct http_deps s3deps = deps;
+	struct http_server *s3 = NULL;
+	s3deps.s3 = true;
+	if (l->cfg.s3_listen[0] && http_start(l->cfg.s3_listen, &s3deps, &s3, err)) {
+		fprintf(stderr, "tarn: s3: %s\n", err);
+		http_stop(http);
+		lake_close(l);
+		return 1;
+	}
 	char host[TN_MAX_ADDR];
 	int port = 0;
+	if (s3) {
+		config_parse_addr(l->cfg.s3_listen, host, sizeof host, &port, NULL);
+		log_info("serve", "S3 API: %s://%s%s%s:%d (bucket '%s')",
+			 s3deps.tls ? "https" : "http", strchr(host, ':') ? "[" : "", host, strchr(host, ':') ? "]" : "", http_port(s3),
+			 l->cfg.lake_name);
+	}
 	config_parse_addr(l->cfg.http_listen, host, sizeof host, &port, NULL);
-	log_info("serve", "lake '%s' (%s) ready: http://%s%s%s:%d", l->cfg.lake_name, l->root,
-		 strchr(host, ':') ? "[" : "", host, strchr(host, ':') ? "]" : "", http_port(http));
+	log_info("serve", "lake '%s' (%s) ready: %s://%s%s%s:%d", l->cfg.lake_name, l->root,
+		 l->http_tls ? "https" : "http", strchr(host, ':') ? "[" : "", host,
+		 strchr(host, ':') ? "]" : "", http_port(http));
 	int sig = 0;
 	sigwait(&set, &sig);
 	log_info("serve", "%s: stopping (no new requests; flushing streams)",
 		 sig == SIGTERM ? "SIGTERM" : "SIGINT");
+	http_stop(s3);
 	http_stop(http);
 	lake_close(l);
 	log_info("serve", "stopped cleanly");

@@ -738,7 +738,8 @@ static int payload_line(const struct sigv4_request *req, const struct sigv4_auth
 	}
 	if (req->payload_deferred)
 		return tn_fail(err, TN_EINVAL,
-			       "x-amz-content-sha256 is required when the body is streamed");
+			       "Missing required header for this request: x-amz-content-sha256 "
+			       "(the payload hash, UNSIGNED-PAYLOAD or STREAMING-...)");
 	if (req->payload_sha256) {
 		size_t n = strlen(req->payload_sha256);
 		if (!is_hex64(req->payload_sha256, n))
@@ -1011,7 +1012,14 @@ int sigv4_verify(const struct sigv4_request *req, struct sigv4_auth *auth, const
 			       auth->key_id);
 	}
 
-	/* 5. The body the client declared. */
+	/* 5. Chunk-signed bodies: the key that verifies each chunk (auth/chunked.h). */
+	if (strncmp(auth->payload_hash, "STREAMING-AWS4-HMAC-SHA256-PAYLOAD", 34) == 0) {
+		sigv4_signing_key(secret, secret_len, auth->date, auth->region, auth->service,
+				  auth->signing_key);
+		auth->has_signing_key = true;
+	}
+
+	/* 6. The body the client declared. */
 	if (declared && !req->payload_deferred) {
 		uint8_t want[SHA256_LEN], got[SHA256_LEN];
 		hex_decode(auth->payload_hash, 64, want, sizeof want, NULL);

@@ -119,6 +119,16 @@ struct sigv4_auth {
 	/* Filled by sigv4_verify(): the payload line signed (hex hash or a keyword). */
 	char payload_hash[72];
 	int64_t time_ms;                         /* filled by sigv4_verify(): the request time */
+	/*
+	 * Filled by sigv4_verify() only when the body is signed chunk by chunk
+	 * (x-amz-content-sha256 STREAMING-AWS4-HMAC-SHA256-PAYLOAD[-TRAILER]):
+	 * the derived signing key (sigv4_signing_key() of the scope), which
+	 * the chunk verifier of auth/chunked.h needs; all zero otherwise.  It
+	 * is a secret for the day, region and service: wipe the struct
+	 * (explicit_bzero) when the request is done.
+	 */
+	bool has_signing_key;
+	uint8_t signing_key[32];
 };
 
 /*
@@ -183,7 +193,8 @@ int sigv4_sign(const struct sigv4_request *req, const char *key_id, const char *
  * must equal the body's SHA-256 unless the payload is deferred
  * (AUTH_BAD_PAYLOAD).  Structural faults are AUTH_MALFORMED.
  * Returns 0, or TN_EAUTH with *why and a message.  Fills auth->amz_date,
- * auth->time_ms and auth->payload_hash.
+ * auth->time_ms and auth->payload_hash, and for a chunk-signed body
+ * auth->signing_key.
  */
 int sigv4_verify(const struct sigv4_request *req, struct sigv4_auth *auth, const char *secret,
 		 size_t secret_len, int64_t now_ms, int skew_s, enum auth_fail *why, char *err);

@@ -17,6 +17,7 @@
 #include "cli/client.h"
 
 #include <ctype.h>
+#include <fcntl.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -25,6 +26,7 @@
 
 #include "core/err.h"
 #include "core/mem.h"
+#include "core/os.h"
 #include "core/banned.h"
 
 #define DEFAULT_URL "http://127.0.0.1:7070"
@@ -77,6 +79,16 @@ int client_init(struct client *c, char *err)
 		c->user = xstrdup(user);
 		c->password = xstrdup(password);
 	}
+	const char *cacert = env_nonempty("TARN_CACERT");
+	if (cacert) {
+		/* Checked here so a wrong path is named, not a TLS failure later. */
+		char msg[TN_ERRLEN];
+		int fd = os_open(cacert, O_RDONLY, 0, msg);
+		if (fd < 0)
+			return tn_fail(err, TN_EINVAL, "TARN_CACERT: cannot %s", msg);
+		os_close(fd);
+		c->cacert = xstrdup(cacert);
+	}
 	c->easy = curl_easy_init();
 	if (!c->easy)
 		return tn_fail(err, TN_EINTERNAL, "cannot create a libcurl handle");
@@ -92,6 +104,7 @@ void client_release(struct client *c)
 	free(c->url);
 	free(c->auth_header);
 	free(c->user);
+	free(c->cacert);
 	if (c->password) {
 		/* Do not leave the password in freed memory. */
 		volatile char *p = c->password;
@@ -182,6 +195,9 @@ void client_setup(const struct client *c, CURL *h, const char *method, const cha
 	curl_easy_setopt(h, CURLOPT_TCP_KEEPALIVE, 1L);
 	curl_easy_setopt(h, CURLOPT_USERAGENT, "tarn-cli");
 	curl_easy_setopt(h, CURLOPT_PROTOCOLS_STR, "http,https");
+	/* Peer and host verification stay on (curl's default); this only picks the anchor. */
+	if (c->cacert)
+		curl_easy_setopt(h, CURLOPT_CAINFO, c->cacert);
 
 	buf_reset(&resp->body);
 	resp->status = 0;
@@ -224,6 +240,22 @@ int client_transfer_error(const struct client *c, CURLcode rc, const char *errbu
 			       c->url, CLIENT_MAX_RESPONSE >> 20);
 	const char *why = errbuf && errbuf[0] ? errbuf : curl_easy_strerror(rc);
 	switch (rc) {
+	case CURLE_PEER_FAILED_VERIFICATION:
+		if (c->cacert)
+			return tn_fail(err, TN_EIO, "the server at %s is not trusted: %s (TARN_CACERT "
+				       "is '%s': is it this server's certificate?)", c->url, why,
+				       c->cacert);
+		return tn_fail(err, TN_EIO, "the server at %s is not trusted: %s (for a lake's "
+			       "self-signed certificate set TARN_CACERT=LAKE/.tarn/tls/server.crt)",
+			       c->url, why);
+	case CURLE_GOT_NOTHING:
+		if (strncmp(c->url, "http://", 7) == 0)
+			return tn_fail(err, TN_EIO, "request to the server at %s failed: %s (if it "
+				       "serves HTTPS, use https:// in TARN_URL)", c->url, why);
+		return tn_fail(err, TN_EIO, "request to the server at %s failed: %s", c->url, why);
+	case CURLE_SSL_CACERT_BADFILE:
+		return tn_fail(err, TN_EINVAL, "TARN_CACERT '%s' is not a PEM certificate file: %s",
+			       c->cacert ? c->cacert : "", why);
 	case CURLE_COULDNT_CONNECT:
 	case CURLE_COULDNT_RESOLVE_HOST:
 	case CURLE_COULDNT_RESOLVE_PROXY:

@@ -5,7 +5,11 @@
  *
  * The server is at TARN_URL (default http://127.0.0.1:7070).  Credentials
  * come from TARN_TOKEN (sent as "Authorization: Bearer ...") or, without a
- * token, TARN_USER and TARN_PASSWORD (HTTP Basic).  A struct client keeps
+ * token, TARN_USER and TARN_PASSWORD (HTTP Basic).  For an https:// TARN_URL
+ * the server's certificate is verified against the system's CAs, or
+ * against the PEM file TARN_CACERT names (a lake's self-signed
+ * <lake>/.tarn/tls/server.crt); verification is never turned off.  A struct
+ * client keeps
  * one curl easy handle, so the requests of a command reuse one keep-alive
  * connection.
  *
@@ -45,6 +49,7 @@ struct client {
 	char *url;                  /* base URL without a trailing '/' */
 	char *auth_header;          /* "Authorization: Bearer ...", or NULL */
 	char *user, *password;      /* for Basic, or NULL */
+	char *cacert;               /* TARN_CACERT: CA / pinned certificate file, or NULL */
 	const char *accept;         /* Accept of the requests (static); NULL: application/json */
 	char curl_err[CURL_ERROR_SIZE];
 };
@@ -58,9 +63,10 @@ struct client_resp {
 };
 
 /*
- * Reads TARN_URL, TARN_TOKEN, TARN_USER and TARN_PASSWORD and creates the
- * curl handle.  Returns 0, or TN_EINVAL (bad TARN_URL) / TN_EINTERNAL with
- * a message.  Release with client_release() (also after a failure).
+ * Reads TARN_URL, TARN_TOKEN, TARN_USER, TARN_PASSWORD and TARN_CACERT and
+ * creates the curl handle.  Returns 0, or TN_EINVAL (bad TARN_URL, a
+ * TARN_CACERT that is not a readable file) / TN_EINTERNAL with a message.
+ * Release with client_release() (also after a failure).
  */
 int client_init(struct client *c, char *err);
 /* Frees the handle and strings; accepts a zeroed or released client. */

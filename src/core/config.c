@@ -46,10 +46,20 @@ static const struct crow rows[] = {
 	  "name of the lake: the S3 bucket and the PostgreSQL database" },
 	{ "http.listen", C_STR, "127.0.0.1:7070", STR(http_listen), 0, 0,
 	  "REST API, Kinesis/Firehose API and console (host:port; port 0 picks one)" },
+	{ "s3.listen", C_STR, "127.0.0.1:9000", STR(s3_listen), 0, 0,
+	  "S3 API: the lake is one bucket named lake.name (host:port; \"\" turns it off)" },
+	{ "s3.domain", C_STR, "", STR(s3_domain), 0, 0,
+	  "virtual-host style addressing: requests to <bucket>.<domain> name the bucket by host" },
+	{ "s3.upload_max_age", C_DUR, "7d", NUM(s3_upload_max_age_s), 60, 365 * 86400,
+	  "incomplete multipart uploads older than this are removed" },
 	{ "http.max_connections", C_INT, "256", NUM(http_max_connections), 1, 10000,
 	  "concurrent HTTP connections (one thread each)" },
 	{ "http.timeout", C_DUR, "60s", NUM(http_timeout_s), 1, 86400,
 	  "idle HTTP connection timeout" },
+	{ "http.tls_cert", C_STR, "", STR(http_tls_cert), 0, 0,
+	  "HTTPS: PEM certificate, then any intermediates (with http.tls_key; relative to the lake)" },
+	{ "http.tls_key", C_STR, "", STR(http_tls_key), 0, 0,
+	  "HTTPS: PEM private key of http.tls_cert, unencrypted, mode 0600 (empty: plain HTTP)" },
 	{ "zones.raw", C_STR, "01-raw-data-zone", STR(zone_dirs[0]), 0, 0,
 	  "bronze: exact copies of source data, immutable" },
 	{ "zones.transient", C_STR, "02-transient-zone", STR(zone_dirs[1]), 0, 0,
@@ -310,6 +320,30 @@ static void value_str(const struct tn_config *c, const struct crow *r, char *out
 	}
 }
 
+/*
+ * A value as YAML: plain when that reads back unchanged, else double-quoted
+ * (an empty string, a path with spaces, '#', quotes or other indicators).
+ */
+static int put_value(struct buf *out, const struct crow *r, const char *v)
+{
+	bool plain = r->type != C_STR || (v[0] && strchr("-?:,[]{}#&*!|>'\"%@`~ ", v[0]) == NULL);
+	for (const char *q = v; plain && r->type == C_STR && *q; q++)
+		plain = (*q >= 'a' && *q <= 'z') || (*q >= 'A' && *q <= 'Z') ||
+			(*q >= '0' && *q <= '9') || strchr("_./:-+@", *q);
+	if (plain)
+		return buf_puts(out, v);
+	int rc = buf_putc(out, '"');
+	for (const unsigned char *q = (const unsigned char *)v; rc == 0 && *q; q++) {
+		if (*q == '"' || *q == '\\')
+			rc = buf_printf(out, "\\%c", *q);
+		else if (*q < 0x20 || *q == 0x7f)
+			rc = buf_printf(out, "\\x%02x", *q);
+		else
+			rc = buf_putc(out, (char)*q);
+	}
+	return rc ? rc : buf_putc(out, '"');
+}
+
 int config_dump(const struct tn_config *c, bool commented, struct buf *out)
 {
 	char section[64] = "";
@@ -321,11 +355,13 @@ int config_dump(const struct tn_config *c, bool commented, struct buf *out)
 			snprintf(section, sizeof section, "%.*s", (int)sl, rows[i].name);
 			rc = buf_printf(out, "%s%s:\n", i ? "\n" : "", section);
 		}
-		char v[TN_MAX_ADDR + 64];
+		char v[TN_MAX_CFG_PATH + 64];
 		value_str(c, &rows[i], v, sizeof v);
 		if (commented)
 			rc = rc ? rc : buf_printf(out, "  # %s\n", rows[i].help);
-		rc = rc ? rc : buf_printf(out, "  %s: %s\n", dot + 1, v);
+		rc = rc ? rc : buf_printf(out, "  %s: ", dot + 1);
+		rc = rc ? rc : put_value(out, &rows[i], v);
+		rc = rc ? rc : buf_putc(out, '\n');
 	}
 	return rc;
 }
@@ -336,9 +372,11 @@ int config_reference(struct buf *out)
 	config_defaults(&c);
 	int rc = buf_puts(out, "| setting | default | meaning |\n|---|---|---|\n");
 	for (size_t i = 0; i < NROWS && rc == 0; i++) {
-		char v[TN_MAX_ADDR + 64];
+		char v[TN_MAX_CFG_PATH + 64];
 		value_str(&c, &rows[i], v, sizeof v);
-		rc = buf_printf(out, "| `%s` | `%s` | %s |\n", rows[i].name, v, rows[i].help);
+		rc = buf_printf(out, "| `%s` | `", rows[i].name);
+		rc = rc ? rc : put_value(out, &rows[i], v);
+		rc = rc ? rc : buf_printf(out, "` | %s |\n", rows[i].help);
 	}
 	return rc;
 }

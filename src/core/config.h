@@ -19,12 +19,18 @@ struct buf;
 
 #define TN_MAX_ADDR 128
 #define TN_MAX_DIRNAME 128
+#define TN_MAX_CFG_PATH 1024  /* a file path setting (http.tls_cert) */
 
 struct tn_config {
 	char lake_name[64];              /* lake.name: bucket name, pg database name */
 	char http_listen[TN_MAX_ADDR];   /* http.listen */
+	char s3_listen[TN_MAX_ADDR];     /* s3.listen: the S3 API ("" turns it off) */
+	int64_t s3_upload_max_age_s;     /* s3.upload_max_age: incomplete multipart uploads */
+	char s3_domain[TN_MAX_ADDR];     /* s3.domain: virtual-host style "<bucket>.<domain>" */
 	int64_t http_max_connections;    /* http.max_connections */
 	int64_t http_timeout_s;          /* http.timeout: idle connection timeout */
+	char http_tls_cert[TN_MAX_CFG_PATH]; /* http.tls_cert: "" is plain HTTP */
+	char http_tls_key[TN_MAX_CFG_PATH];  /* http.tls_key */
 	char zone_dirs[11][TN_MAX_DIRNAME]; /* zones.<db>: folder of each zone (enum zone order) */
 	bool streams_auto_create;        /* streams.auto_create */
 	int64_t streams_buffer_bytes;    /* streams.buffer_size */

@@ -26,6 +26,7 @@ struct policy;
 struct audit;
 struct objects;
 struct tn_config;
+struct tls_pair;
 
 struct http_deps {
 	struct streams *streams;
@@ -37,7 +38,9 @@ struct http_deps {
 	struct policy *policy;        /* /v1/grants, /v1/masks */
 	struct audit *audit;          /* authentications, denials, changes */
 	struct objects *objects;      /* /v1/objects (and S3): governed object operations */
+	bool s3;                      /* this listener speaks the S3 API (api_s3.c) */
 	const struct tn_config *cfg;
+	const struct tls_pair *tls;   /* serve HTTPS with this pair (core/tls.h); NULL: HTTP */
 	int64_t started_ms;
 };
 
@@ -45,7 +48,10 @@ struct http_server;
 
 /*
  * Starts listening on addr ("127.0.0.1:7070", "[::1]:0").  deps are
- * borrowed and must outlive the server.  Caller stops with http_stop().
+ * borrowed and must outlive the server (deps->tls too: its PEM text is
+ * handed to libmicrohttpd).  With deps->tls the listener speaks only HTTPS
+ * (TLS 1.2 or 1.3, GnuTLS); TN_EUNSUPPORTED if libmicrohttpd was built
+ * without TLS.  Caller stops with http_stop().
  */
 int http_start(const char *addr, const struct http_deps *deps, struct http_server **out,
 	       char *err);

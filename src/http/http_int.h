@@ -54,6 +54,19 @@ typedef void (*http_ctx_free_fn)(void *ctx);
 #define ROUTE_PUBLIC 1  /* no authentication (health checks) */
 #define ROUTE_AWS 2     /* AWS JSON 1.1: SigV4 after the body, AWS-style errors */
 #define ROUTE_USER 4    /* any authenticated user (else admins only, until grants exist) */
+#define ROUTE_S3 8      /* the S3 listener: the S3 edge authenticates, streams, answers XML */
+
+/*
+ * Takes one piece of a streamed request body (set by an edge at begin,
+ * e.g. an upload going to an object writer).  Returns 0 or a TN_E* code;
+ * after an error the rest of the body is dropped and the handler answers
+ * from r->body_rc.
+ */
+typedef int (*http_body_fn)(struct http_req *r, const char *p, size_t n);
+/* Bytes still read (and dropped) after a streamed body's error, before closing. */
+#define HTTP_STREAM_DRAIN (8u << 20)
+/* Cap of a buffered S3 request body (DeleteObjects, CompleteMultipartUpload XML). */
+#define HTTP_S3_XML_BODY (4u << 20)
 
 struct route {
 	const char *method;   /* "GET", "POST", ... */
@@ -65,12 +78,12 @@ struct route {
 
 #define HTTP_MAX_PARAMS 2
 #define HTTP_MAX_PARAM 256        /* bytes of one {param} (names are <= 128) */
-#define HTTP_MAX_RESP_HEADERS 6
+#define HTTP_MAX_RESP_HEADERS 40     /* S3 answers carry x-amz-meta-* and response-* overrides */
 #define HTTP_REQUEST_ID_LEN 36    /* 8-4-4-4-12 hex, like a UUID */
 
 struct http_resp_header {
-	const char *name;     /* static string */
-	char value[160];
+	char *name;           /* owned copies */
+	char *value;
 };
 
 struct http_req {
@@ -87,7 +100,12 @@ struct http_req {
 	char param[HTTP_MAX_PARAMS][HTTP_MAX_PARAM];
 	unsigned nparam;
 
-	struct buf body;                  /* max = route->max_body */
+	struct buf body;                  /* max = route->max_body; unused when streamed */
+	http_body_fn body_fn;             /* non-NULL: the body is streamed to it */
+	int body_rc;                      /* its first error */
+	uint64_t body_err_at;             /* body_seen at that error */
+	void *edge;                       /* an edge's per-request state (S3) */
+	http_ctx_free_fn edge_free;       /* frees it when the request ends */
 	size_t body_seen;                 /* bytes received, kept or not */
 	bool body_too_big;
 
@@ -231,7 +249,7 @@ int awsj_unescape(const struct awsj_str *s, struct buf *out);
 
 /* ---- server.c: replies -------------------------------------------------- */
 
-/* Adds a response header (name static; value copied, truncated to fit). */
+/* Adds a response header (name and value copied). */
 void http_header_add(struct http_req *r, const char *name, const char *fmt, ...)
 	__attribute__((format(printf, 3, 4)));
 /*
@@ -360,6 +378,10 @@ void api_role_member_put(struct http_req *r);
 void api_role_member_delete(struct http_req *r);
 
 void api_aws(struct http_req *r);
+
+/* api_s3.c: the S3 listener's begin (headers complete; false if answered) and end */
+bool s3_begin(struct http_req *r);
+void s3_finish(struct http_req *r);
 
 /* api_objects.c */
 void api_objects_list(struct http_req *r);

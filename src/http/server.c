@@ -81,6 +81,7 @@
 #include "core/mem.h"
 #include "core/os.h"
 #include "core/timeutil.h"
+#include "core/tls.h"
 #include "http/http_int.h"
 #include "policy/audit.h"
 
@@ -185,9 +186,10 @@ void http_header_add(struct http_req *r, const char *name, const char *fmt, ...)
 	if (r->nheaders >= HTTP_MAX_RESP_HEADERS)
 		TN_BUG("too many response headers (adding '%s')", name);
 	h = &r->headers[r->nheaders++];
-	h->name = name;
+	h->name = xstrdup(name);
 	va_start(ap, fmt);
-	vsnprintf(h->value, sizeof(h->value), fmt, ap);
+	if (vasprintf(&h->value, fmt, ap) < 0)
+		TN_BUG("out of memory");
 	va_end(ap);
 }
 
@@ -596,6 +598,14 @@ static bool begin(struct http_req *r)
 	bool path_known;
 	const char *cl;
 
+	if (r->deps->s3) {
+		/* the S3 listener: one route; the edge authenticates and streams */
+		static const struct route s3_route = { "*", "/*", ROUTE_S3, HTTP_S3_XML_BODY,
+						       s3_finish };
+		r->route = &s3_route;
+		buf_init(&r->body, s3_route.max_body);
+		return s3_begin(r);
+	}
 	r->route = route_find(r, &path_known);
 	if (!r->route) {
 		if (path_known) {
@@ -787,6 +797,24 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *conn, const 
 		*upload_size = 0;
 		return MHD_YES;
 	}
+	if (*upload_size && r->body_fn) {
+		/*
+		 * A streamed body (the S3 edge): each piece goes to the edge as it
+		 * arrives.  After its first error the rest is read and dropped --
+		 * MHD cannot answer while upload data is pending -- up to
+		 * HTTP_STREAM_DRAIN more bytes, then the connection is closed.
+		 */
+		r->body_seen += *upload_size;
+		if (r->body_rc == 0) {
+			r->body_rc = r->body_fn(r, upload_data, *upload_size);
+			if (r->body_rc)
+				r->body_err_at = r->body_seen;
+		} else if (r->body_seen - r->body_err_at > HTTP_STREAM_DRAIN) {
+			return MHD_NO;
+		}
+		*upload_size = 0;
+		return MHD_YES;
+	}
 	if (*upload_size) {
 		r->body_seen += *upload_size;
 		if (!r->body_too_big && buf_append(&r->body, upload_data, *upload_size) != 0) {
@@ -847,6 +875,12 @@ static void on_completed(void *cls, struct MHD_Connection *conn, void **req_cls,
 	}
 	if (r->async_free)
 		r->async_free(r->async_ctx);
+	if (r->edge_free)
+		r->edge_free(r->edge);
+	for (unsigned i = 0; i < r->nheaders; i++) {
+		free(r->headers[i].name);
+		free(r->headers[i].value);
+	}
 	buf_release(&r->body);
 	buf_release(&r->resp);
 	if (r->resp_fd >= 0)
@@ -876,6 +910,14 @@ static void on_mhd_log(void *cls, const char *fmt, va_list ap)
 
 /* ---- lifecycle ------------------------------------------------------------ */
 
+/*
+ * HTTPS (deps->tls): GnuTLS through libmicrohttpd, TLS 1.2 and 1.3 only,
+ * GnuTLS's NORMAL cipher choice otherwise.  The generated test pair's EC
+ * P-256 key works with it as is (ECDSA; checked by tests/integration/
+ * test_tls.py), so no RSA fallback is needed.
+ */
+#define HTTPS_PRIORITIES "NORMAL:-VERS-ALL:+VERS-TLS1.3:+VERS-TLS1.2"
+
 int http_start(const char *addr, const struct http_deps *deps, struct http_server **out,
 	       char *err)
 {
@@ -890,6 +932,8 @@ int http_start(const char *addr, const struct http_deps *deps, struct http_serve
 	/* MHD splits the connection limit across the pool: every thread gets one */
 	unsigned threads = max_conns < HTTP_THREADS ? max_conns : HTTP_THREADS;
 	int port, rc, grc;
+	/* MHD_OPTION_ARRAY: the HTTPS options, or nothing */
+	struct MHD_OptionItem tls_opts[4] = { { MHD_OPTION_END, 0, NULL } };
 
 	flags |= max_conns <= POLL_MAX_CONNECTIONS ? MHD_USE_POLL : MHD_USE_EPOLL;
 
@@ -897,6 +941,21 @@ int http_start(const char *addr, const struct http_deps *deps, struct http_serve
 	rc = config_parse_addr(addr, host, sizeof(host), &port, err);
 	if (rc)
 		return rc;
+	if (deps->tls) {
+		if (MHD_is_feature_supported(MHD_FEATURE_TLS) != MHD_YES)
+			return tn_fail(err, TN_EUNSUPPORTED, "http: this libmicrohttpd (%s) was built "
+				       "without TLS support: install one built with GnuTLS, or unset "
+				       "http.tls_cert and http.tls_key to serve plain HTTP",
+				       MHD_get_version());
+		flags |= MHD_USE_TLS;
+		/* MHD reads the PEM text at start; deps->tls outlives the daemon anyway */
+		tls_opts[0] = (struct MHD_OptionItem){ MHD_OPTION_HTTPS_MEM_CERT, 0,
+						       (void *)tls_pair_cert_pem(deps->tls) };
+		tls_opts[1] = (struct MHD_OptionItem){ MHD_OPTION_HTTPS_MEM_KEY, 0,
+						       (void *)tls_pair_key_pem(deps->tls) };
+		tls_opts[2] = (struct MHD_OptionItem){ MHD_OPTION_HTTPS_PRIORITIES, 0,
+						       (void *)HTTPS_PRIORITIES };
+	}
 	memset(&hints, 0, sizeof(hints));
 	hints.ai_family = AF_UNSPEC;
 	hints.ai_socktype = SOCK_STREAM;
@@ -927,6 +986,7 @@ int http_start(const char *addr, const struct http_deps *deps, struct http_serve
 		MHD_OPTION_CONNECTION_MEMORY_LIMIT, (size_t)TN_MAX_HEADER_BYTES + (16u << 10),
 		MHD_OPTION_URI_LOG_CALLBACK, on_uri, h,
 		MHD_OPTION_NOTIFY_COMPLETED, on_completed, h,
+		MHD_OPTION_ARRAY, tls_opts,
 		MHD_OPTION_END);
 	freeaddrinfo(ai);
 	if (!h->d) {
@@ -938,8 +998,9 @@ int http_start(const char *addr, const struct http_deps *deps, struct http_serve
 	}
 	info = MHD_get_daemon_info(h->d, MHD_DAEMON_INFO_BIND_PORT);
 	h->port = info ? info->port : port;
-	log_info("http", "listening on %s (port %d, %u event-loop threads, %s)", addr, h->port,
-		 threads, (flags & MHD_USE_EPOLL) ? "epoll" : "poll");
+	log_info("http", "listening on %s://%s (port %d, %u event-loop threads, %s)",
+		 deps->tls ? "https" : "http", addr, h->port, threads,
+		 (flags & MHD_USE_EPOLL) ? "epoll" : "poll");
 	*out = h;
 	return 0;
 }

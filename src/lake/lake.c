@@ -2,9 +2,10 @@
  * lake.c - lake creation and the open/close sequence of its services.
  *
  * Layout (DESIGN.md): <lake>/tarn.yaml, <lake>/.tarn/{meta.db, master.key,
- * lock, wal/}, and the zone folders.  Open order: config -> lock -> log ->
- * store -> metastore -> credentials -> catalog -> query engine and
- * service -> streams (WAL recovery, flush redo);
+ * lock, wal/, tls/ (with `tarn init --tls`)}, and the zone folders.  Open
+ * order: config -> the HTTPS pair (checked before anything else is
+ * touched) -> lock -> log -> store -> metastore -> credentials -> catalog
+ * -> query engine and service -> streams (WAL recovery, flush redo);
  * close runs it backwards, so every durable record is flushed before the
  * metastore closes and the lock is released last.
  */
@@ -31,6 +32,8 @@
 #include "core/log.h"
 #include "core/mem.h"
 #include "core/os.h"
+#include "core/timeutil.h"
+#include "core/tls.h"
 #include "policy/audit.h"
 #include "policy/policy.h"
 #include "query/query.h"
@@ -95,7 +98,26 @@ static int read_master_key(const char *root, uint8_t key[MASTER_KEY_LEN], char *
 	return rc;
 }
 
-int lake_init(const char *dir, const char *user, const char *password, char *err)
+/* Makes the self-signed test pair of `tarn init --tls` and names it in cfg. */
+static int init_tls(const char *dir, struct tn_config *cfg, char *err)
+{
+	char crt[PATH_MAX], key[PATH_MAX];
+	int rc;
+
+	lake_path(dir, ".tarn/tls", crt, sizeof crt);
+	if ((rc = os_mkdir_p(crt, 0700, err)))
+		return rc;
+	lake_path(dir, LAKE_TLS_CERT, crt, sizeof crt);
+	lake_path(dir, LAKE_TLS_KEY, key, sizeof key);
+	if ((rc = tls_generate(crt, key, NULL, err)))
+		return rc;
+	/* Relative: the lake folder can move and keep its certificate. */
+	snprintf(cfg->http_tls_cert, sizeof cfg->http_tls_cert, "%s", LAKE_TLS_CERT);
+	snprintf(cfg->http_tls_key, sizeof cfg->http_tls_key, "%s", LAKE_TLS_KEY);
+	return 0;
+}
+
+int lake_init(const char *dir, const char *user, const char *password, bool tls, char *err)
 {
 	if (lake_exists(dir))
 		return tn_fail(err, TN_ECONFLICT, "'%s' is already a lake", dir);
@@ -164,13 +186,17 @@ int lake_init(const char *dir, const char *user, const char *password, char *err
 	meta_close(meta);
 	if (rc)
 		return rc;
+	if (tls && (rc = init_tls(dir, &cfg, err)))
+		return rc;
 
 	/* tarn.yaml last: its presence marks a complete lake. */
 	struct buf y = BUF_INIT(0);
 	buf_puts(&y, "# tarn.yaml - configuration of this lake.\n"
 		     "# Every setting is shown with its default; `tarn config show DIR` prints\n"
 		     "# the values in force.  Sizes take B/KiB/MiB/GiB, durations s/m/h/d.\n"
-		     "# Flags of `tarn serve` override these (e.g. --http 127.0.0.1:7070).\n\n");
+		     "# Flags of `tarn serve` override these (e.g. --http 127.0.0.1:7070).\n"
+		     "# HTTPS: set http.tls_cert and http.tls_key (`tarn init --tls` makes a\n"
+		     "# self-signed pair for testing; use a real certificate otherwise).\n\n");
 	config_dump(&cfg, true, &y);
 	lake_path(dir, "tarn.yaml", p, sizeof p);
 	rc = os_write_file_atomic(p, y.data, y.len, 0600, err);
@@ -202,6 +228,13 @@ static int take_lock(struct lake *l, char *err)
 	return 0;
 }
 
+/* An object written or deleted (REST, S3): crawl its folder once things are quiet. */
+static void on_object(void *arg, const char *folder)
+{
+	struct lake *l = arg;
+	crawl_sched_touch(l->crawls, folder);
+}
+
 /* New objects in a stream's folder: crawl it once things are quiet. */
 static void on_flush(void *arg, const char *stream, const char *prefix)
 {
@@ -226,6 +259,32 @@ static int private_mode(const char *root, const char *name, char *err)
 			       "%04o): chmod %s %s", p, (unsigned)(st.st_mode & 07777),
 			       S_ISDIR(st.st_mode) ? "700" : "600", p);
 	return 0;
+}
+
+/*
+ * Loads the HTTP listener's certificate and key when tarn.yaml names them
+ * (paths relative to the lake root unless absolute).
+ */
+static int load_http_tls(struct lake *l, char *err)
+{
+	const char *c = l->cfg.http_tls_cert, *k = l->cfg.http_tls_key;
+	char cp[PATH_MAX], kp[PATH_MAX];
+
+	if (!c[0] && !k[0])
+		return 0;
+	if (!c[0] || !k[0])
+		return tn_fail(err, TN_EINVAL, "setting '%s' is set but '%s' is not: HTTPS needs "
+			       "both a certificate and its key", c[0] ? "http.tls_cert" :
+			       "http.tls_key", c[0] ? "http.tls_key" : "http.tls_cert");
+	if (c[0] == '/')
+		snprintf(cp, sizeof cp, "%s", c);
+	else
+		lake_path(l->root, c, cp, sizeof cp);
+	if (k[0] == '/')
+		snprintf(kp, sizeof kp, "%s", k);
+	else
+		lake_path(l->root, k, kp, sizeof kp);
+	return tls_pair_load(cp, kp, &l->http_tls, err);
 }
 
 int lake_open(const char *dir, const char *const *overrides, struct lake **out, char *err)
@@ -265,6 +324,8 @@ int lake_open(const char *dir, const char *const *overrides, struct lake **out, 
 		goto fail;
 	}
 	log_set_level((enum log_level)lvl);
+	if ((rc = load_http_tls(l, err)))
+		goto fail;
 	if ((rc = take_lock(l, err)))
 		goto fail;
 	struct zone_dirs zd;
@@ -276,6 +337,15 @@ int lake_open(const char *dir, const char *const *overrides, struct lake **out, 
 	snprintf(p, sizeof p, "%s/%s/server/tarn.log", abs, store_zone_dir(l->store, ZONE_LOG));
 	if ((rc = log_open(p, err)))
 		goto fail;
+	if (l->http_tls) {
+		int64_t left = tls_pair_not_after(l->http_tls) - time_now_ms() / 1000;
+		char until[40];
+		time_format_iso_ms(tls_pair_not_after(l->http_tls) * 1000, until, sizeof until);
+		log_msg(left < 30 * 86400 ? LOG_WARN : LOG_INFO, "tls",
+			"https: certificate '%s' (%s), valid until %s (%lld days)",
+			tls_pair_cert_path(l->http_tls), tls_pair_subject(l->http_tls), until,
+			(long long)(left / 86400));
+	}
 	snprintf(p, sizeof p, "%s/%s/audit", abs, store_zone_dir(l->store, ZONE_LOG));
 	if ((rc = audit_open(p, &l->audit, err)))
 		goto fail;
@@ -306,6 +376,8 @@ int lake_open(const char *dir, const char *const *overrides, struct lake **out, 
 	if ((rc = crawl_sched_start(l->catalog, l->cfg.catalog_crawl_delay_ms,
 				    l->cfg.catalog_crawl_interval_s * 1000, &l->crawls, err)))
 		goto fail;
+	objects_on_change(l->objects, on_object, l);
+	objects_set_upload_age(l->objects, l->cfg.s3_upload_max_age_s * 1000);
 	struct query_limits ql = {
 		.timeout_ms = l->cfg.query_timeout_s * 1000,
 		.memory_bytes = l->cfg.query_memory_bytes,
@@ -354,6 +426,7 @@ void lake_close(struct lake *l)
 	meta_close(l->meta);
 	audit_close(l->audit);
 	store_close(l->store);
+	tls_pair_free(l->http_tls);
 	if (l->lock_fd >= 0) {
 		flock(l->lock_fd, LOCK_UN);
 		os_close(l->lock_fd);

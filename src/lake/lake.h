@@ -22,6 +22,7 @@ struct query_engine;
 struct qservice;
 struct policy;
 struct audit;
+struct tls_pair;
 
 struct lake {
 	char *root;            /* absolute path */
@@ -38,17 +39,25 @@ struct lake {
 	struct query_engine *engine; /* SQL over the lake */
 	struct qservice *queries;    /* query ids, results, history */
 	struct streams *streams;
+	struct tls_pair *http_tls;   /* http.tls_cert + http.tls_key, loaded; NULL: plain HTTP */
 };
 
 /* True if dir holds a lake (tarn.yaml and .tarn/). */
 bool lake_exists(const char *dir);
 
+/* Where `tarn init --tls` puts the test pair, relative to the lake. */
+#define LAKE_TLS_CERT ".tarn/tls/server.crt"
+#define LAKE_TLS_KEY ".tarn/tls/server.key"
+
 /*
  * Creates a lake in dir (which must be absent or empty): the zone layout,
  * a commented tarn.yaml, the metastore, the master key (0600) and the root
- * principal user/password.  Refuses a non-empty directory (TN_ECONFLICT).
+ * principal user/password.  With tls, also a self-signed test pair
+ * (LAKE_TLS_CERT, LAKE_TLS_KEY; folder 0700, key 0600) named by
+ * http.tls_cert / http.tls_key in tarn.yaml, so the lake serves HTTPS.
+ * Refuses a non-empty directory (TN_ECONFLICT).
  */
-int lake_init(const char *dir, const char *user, const char *password, char *err);
+int lake_init(const char *dir, const char *user, const char *password, bool tls, char *err);
 
 /*
  * Opens the lake in dir for serving: reads tarn.yaml, applies the
@@ -56,7 +65,10 @@ int lake_init(const char *dir, const char *user, const char *password, char *err
  * NULL), takes the exclusive lock (TN_ECONFLICT if another tarn holds
  * it), opens the log, store, metastore, credentials and streams
  * (recovering the WALs) and the catalog.  Root comes from TARN_ROOT_USER /
- * TARN_ROOT_PASSWORD when set.  Caller frees with lake_close().
+ * TARN_ROOT_PASSWORD when set.  When http.tls_cert / http.tls_key are set
+ * (both or neither; relative paths are inside the lake), the pair is
+ * loaded and checked (core/tls.h) into l->http_tls, and any problem with
+ * it fails the open.  Caller frees with lake_close().
  */
 int lake_open(const char *dir, const char *const *overrides, struct lake **out, char *err);
 /* Flushes streams, closes everything, releases the lock. Accepts NULL. */

@@ -19,6 +19,7 @@
  * denied); nothing here holds a lock across calls.
  */
 #include "store/objects.h"
+#include "store/objects_int.h"
 
 #include <errno.h>
 #include <jansson.h>
@@ -39,11 +40,24 @@
 #include "store/store.h"
 #include "core/banned.h"
 
-struct objects {
-	struct store *s;
-	struct policy *p;
-	struct audit *a;
-};
+
+
+void objects_on_change(struct objects *o, void (*fn)(void *arg, const char *folder), void *arg)
+{
+	o->on_change = fn;
+	o->change_arg = arg;
+}
+
+void changed(struct objects *o, const char *key)
+{
+	char folder[PATH_MAX];
+	const char *slash = strrchr(key, '/');
+	if (!o->on_change || !slash || (size_t)(slash - key) + 2 > sizeof folder)
+		return;
+	memcpy(folder, key, (size_t)(slash - key) + 1);
+	folder[slash - key + 1] = '\0';
+	o->on_change(o->change_arg, folder);
+}
 
 static const char *const action_names[] = { "read", "write", "list", "delete" };
 static const enum grant_kind action_kinds[] = { GRANT_READ, GRANT_WRITE, GRANT_LIST,
@@ -90,7 +104,7 @@ void obj_list_release(struct obj_list *l)
 
 /* ---- audit ---- */
 
-static void audit_object(struct objects *o, const struct obj_caller *c, const char *action,
+void audit_object(struct objects *o, const struct obj_caller *c, const char *action,
 			 const char *key, const char *outcome, json_t *extra)
 {
 	if (!o->a) {
@@ -111,7 +125,7 @@ static void audit_object(struct objects *o, const struct obj_caller *c, const ch
 }
 
 /* Audits a failed operation with its message; returns rc. */
-static int audit_fail(struct objects *o, const struct obj_caller *c, const char *action,
+int audit_fail(struct objects *o, const struct obj_caller *c, const char *action,
 		      const char *key, int rc, const char *err)
 {
 	audit_object(o, c, action, key, rc == TN_EDENIED ? "denied" : "error",
@@ -259,7 +273,7 @@ void obj_grant_target(const struct store *s, const char *input, char *out, size_
 
 /* ---- attributes ---- */
 
-static void info_from_blob(const struct buf *b, struct obj_info *info, bool *etag_valid)
+void info_from_blob(const struct buf *b, struct obj_info *info, bool *etag_valid)
 {
 	json_t *doc = json_loadb(b->data, b->len, 0, NULL);
 	*etag_valid = false;
@@ -283,7 +297,7 @@ static void info_from_blob(const struct buf *b, struct obj_info *info, bool *eta
 	json_decref(doc);
 }
 
-static char *blob_of(const struct obj_info *info, bool with_mtime)
+char *blob_of(const struct obj_info *info, bool with_mtime)
 {
 	json_t *doc = json_pack("{s:s, s:s, s:I}", "etag", info->etag, "type", info->content_type,
 				"size", (json_int_t)info->size);
@@ -352,18 +366,9 @@ static int info_fill(struct objects *o, const char *key, int fd, const struct st
 
 /* ---- operations ---- */
 
-struct obj_writer {
-	struct objects *o;
-	struct obj_caller c;
-	char *name, *source, *request_id, *via;
-	char *key;
-	struct store_writer *sw;
-	struct crypto_digest *md5;
-	struct obj_info info;
-	char *preset_etag;
-};
 
-static void writer_free(struct obj_writer *w)
+
+void writer_free(struct obj_writer *w)
 {
 	crypto_digest_free(w->md5);
 	obj_info_release(&w->info);
@@ -376,7 +381,7 @@ static void writer_free(struct obj_writer *w)
 	free(w);
 }
 
-static char *dup_or_null(const char *s)
+char *dup_or_null(const char *s)
 {
 	return s ? xstrdup(s) : NULL;
 }
@@ -454,16 +459,17 @@ int obj_writer_commit(struct obj_writer *w, struct obj_info *info, char *err)
 		store_writer_abort(w->sw);
 	} else {
 		rc = store_writer_commit(w->sw, err);
-		if (rc == TN_EUNSUPPORTED) /* no xattrs here: keep the object, ETags get recomputed */
-			rc = 0;
 	}
 	w->sw = NULL;
+	const char *action = w->part ? "upload-part" : "write";
 	if (rc) {
-		audit_fail(w->o, &w->c, "write", w->key, rc, err);
+		audit_fail(w->o, &w->c, action, w->key, rc, err);
 	} else {
-		audit_object(w->o, &w->c, "write", w->key, "ok",
-			     json_pack("{s:I, s:s}", "bytes", (json_int_t)w->info.size, "etag",
-				       w->info.etag));
+		audit_object(w->o, &w->c, action, w->key, "ok",
+			     json_pack("{s:I, s:s, s:I}", "bytes", (json_int_t)w->info.size, "etag",
+				       w->info.etag, "part", (json_int_t)w->part));
+		if (!w->part)
+			changed(w->o, w->key);
 		if (info) {
 			*info = w->info;
 			w->info.user_meta = NULL;
@@ -478,7 +484,7 @@ void obj_writer_abort(struct obj_writer *w, const char *why)
 	if (!w)
 		return;
 	store_writer_abort(w->sw);
-	audit_object(w->o, &w->c, "write", w->key, "aborted",
+	audit_object(w->o, &w->c, w->part ? "upload-part" : "write", w->key, "aborted",
 		     json_pack("{s:s, s:I}", "error", why ? why : "", "bytes",
 			       (json_int_t)0));
 	writer_free(w);
@@ -530,6 +536,7 @@ int obj_delete(struct objects *o, const struct obj_caller *c, const char *key, c
 	if (rc)
 		return audit_fail(o, c, "delete", key, rc, err);
 	audit_object(o, c, "delete", key, "ok", NULL);
+	changed(o, key);
 	return 0;
 }
 

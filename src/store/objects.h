@@ -51,6 +51,13 @@ const char *obj_action_name(enum obj_action a);
 int objects_open(struct store *s, struct policy *p, struct audit *a, struct objects **out,
 		 char *err);
 void objects_close(struct objects *o);
+/*
+ * Calls fn(arg, folder) after every object written or deleted, with the
+ * key's folder ("04-user-drop-zone/team/"): the lake hands it to the
+ * crawler, so an upload becomes a table moments later.  Set once, before
+ * serving.
+ */
+void objects_on_change(struct objects *o, void (*fn)(void *arg, const char *folder), void *arg);
 
 /*
  * May the caller do a on key?  0, or TN_EDENIED with a message naming the
@@ -124,6 +131,71 @@ int obj_copy(struct objects *o, const struct obj_caller *c, const char *src, con
  * is neither is copied as is (the grant then names what is wrong).
  */
 void obj_grant_target(const struct store *s, const char *input, char *out, size_t n);
+
+/*
+ * Multipart uploads (multipart.c).  Every call needs the write grant on
+ * the key.  Ids are OBJ_UPLOAD_ID_LEN lowercase hex characters.
+ */
+#define OBJ_UPLOAD_ID_LEN 32
+#define OBJ_MAX_PARTS 10000u
+#define OBJ_MIN_PART_SIZE (5u << 20)   /* every part but the last, as S3 */
+int obj_mpu_create(struct objects *o, const struct obj_caller *c, const char *key,
+		   const struct obj_put_opts *opts, char id[OBJ_UPLOAD_ID_LEN + 1], char *err);
+/* A writer of one part (1..OBJ_MAX_PARTS); its commit gives the part's ETag (MD5). */
+int obj_part_open(struct objects *o, const struct obj_caller *c, const char *key, const char *id,
+		  unsigned part, struct obj_writer **out, char *err);
+struct obj_part_ref {
+	unsigned number;
+	const char *etag;              /* without quotes */
+};
+enum obj_mpu_fail { OBJ_MPU_OK, OBJ_MPU_NO_UPLOAD, OBJ_MPU_BAD_PART, OBJ_MPU_TOO_SMALL,
+		    OBJ_MPU_ORDER, OBJ_MPU_TOO_BIG };
+#define OBJ_MAX_OBJECT (5ull << 40)    /* 5 TiB, S3's largest object */
+/*
+ * Builds the object from the listed parts (ascending; each as uploaded,
+ * with its ETag), then removes the upload.  *why says which S3 error a
+ * failure is (NoSuchUpload, InvalidPart, EntityTooSmall, InvalidPartOrder).
+ */
+int obj_mpu_complete(struct objects *o, const struct obj_caller *c, const char *key,
+		     const char *id, const struct obj_part_ref *want, size_t nwant,
+		     struct obj_info *info, enum obj_mpu_fail *why, char *err);
+int obj_mpu_abort(struct objects *o, const struct obj_caller *c, const char *key, const char *id,
+		  char *err);
+struct obj_part_info {
+	unsigned number;
+	uint64_t size;
+	int64_t mtime_ns;
+	char etag[OBJ_ETAG_LEN];
+};
+struct obj_part_list {
+	struct obj_part_info *v;       /* by number */
+	size_t n;
+	char initiator[72];
+};
+int obj_mpu_parts(struct objects *o, const struct obj_caller *c, const char *key, const char *id,
+		  struct obj_part_list *out, char *err);
+void obj_part_list_release(struct obj_part_list *l);
+struct obj_upload {
+	char *key;
+	char id[OBJ_UPLOAD_ID_LEN + 1];
+	char initiator[72];
+	int64_t created_ns;
+};
+struct obj_upload_list {
+	struct obj_upload *v;          /* by key, then id */
+	size_t n;
+};
+/* Uploads in progress under prefix whose key the caller may write. */
+int obj_mpu_list(struct objects *o, const struct obj_caller *c, const char *prefix,
+		 struct obj_upload_list *out, char *err);
+void obj_upload_list_release(struct obj_upload_list *l);
+/* Removes uploads started more than max_age_ms ago; returns how many. */
+unsigned obj_mpu_sweep(struct objects *o, int64_t max_age_ms);
+/*
+ * Uploads older than max_age_ms expire: swept now, and then at most hourly
+ * as new uploads start (0: never).
+ */
+void objects_set_upload_age(struct objects *o, int64_t max_age_ms);
 
 /* One page of a listing. */
 struct obj_entry {

@@ -171,6 +171,38 @@ struct store_stat {
 int store_open_read(struct store *s, const char *key, int *fd, struct store_stat *st, char *err);
 
 /*
+ * Multipart uploads: staged under .tarn/uploads/<id>/ (never objects, never
+ * listed), an id being 16..64 lowercase hex characters (anything else is
+ * TN_ENOTFOUND: ids never reach a path unchecked).  upload.json holds the
+ * caller's description; each part is a file written like an object
+ * (atomic, fsync'd) with its own attribute blob.
+ */
+int store_upload_create(struct store *s, const char *id, const void *meta, size_t n, char *err);
+/* Appends upload.json to out; *created_ns (may be NULL) its time.  TN_ENOTFOUND if none. */
+int store_upload_meta(struct store *s, const char *id, struct buf *out, int64_t *created_ns,
+		      char *err);
+/* A writer of part number part (replacing an earlier upload of it at commit). */
+int store_part_writer_open(struct store *s, const char *id, unsigned part,
+			   struct store_writer **out, char *err);
+struct store_part {
+	unsigned number;
+	uint64_t size;
+	int64_t mtime_ns;
+	char attr[512];      /* its attribute blob (NUL-terminated), "" if none */
+	size_t attr_len;
+};
+/* The parts uploaded so far, by number (caller frees *out). */
+int store_upload_parts(struct store *s, const char *id, struct store_part **out, size_t *n,
+		       char *err);
+/* Appends part's bytes to a writer (copy_file_range: in the kernel). */
+int store_writer_append_part(struct store_writer *w, const char *id, unsigned part, char *err);
+/* Removes an upload and its parts.  TN_ENOTFOUND if there is none. */
+int store_upload_remove(struct store *s, const char *id, char *err);
+/* Calls fn(arg, id) for each upload; fn returns nonzero to stop (negative: an error). */
+typedef int (*store_upload_fn)(void *arg, const char *id);
+int store_uploads(struct store *s, store_upload_fn fn, void *arg, char *err);
+
+/*
  * Lists objects in key order (bytewise, as S3 does), calling fn for each
  * key that starts with prefix and sorts after start_after (NULL or "":
  * from the first).  With folders true, a folder below prefix's last "/"

@@ -85,7 +85,9 @@ class Lake:
 
     def start(self, wait=True, env=None):
         self.port = free_port()
-        args = [TARN, "serve", self.dir, "--http", f"127.0.0.1:{self.port}"]
+        self.s3_port = free_port()
+        args = [TARN, "serve", self.dir, "--http", f"127.0.0.1:{self.port}",
+                "--s3", f"127.0.0.1:{self.s3_port}"]
         for k, v in self.settings.items():
             args += ["--set", f"{k}={v}"]
         self.logf = open(self.log, "ab")

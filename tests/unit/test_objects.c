@@ -348,3 +348,90 @@ TEST(copy_keeps_or_replaces_metadata_and_etag_tracks_appends)
 	obj_info_release(&info);
 	fix_close(&f);
 }
+
+TEST(delete_prunes_empty_folders_but_not_zones)
+{
+	char err[TN_ERRLEN], p[600];
+	struct store *s;
+	CHECK_INT(store_open(test_tmpdir(), NULL, &s, err), 0);
+	CHECK_INT(store_create_layout(s, err), 0);
+	put(s, "04-user-drop-zone/a/b/c.csv", "1");
+	put(s, "04-user-drop-zone/a/keep.csv", "2");
+	CHECK_INT(store_delete(s, "04-user-drop-zone/a/b/c.csv", err), 0);
+	snprintf(p, sizeof p, "%s/04-user-drop-zone/a/b", test_tmpdir());
+	CHECK(!os_exists(p));
+	snprintf(p, sizeof p, "%s/04-user-drop-zone/a", test_tmpdir());
+	CHECK(os_is_dir(p));
+	CHECK_INT(store_delete(s, "04-user-drop-zone/a/keep.csv", err), 0);
+	CHECK(!os_exists(p));
+	snprintf(p, sizeof p, "%s/04-user-drop-zone", test_tmpdir());
+	CHECK(os_is_dir(p));
+	/* the fixed folders of the layout stay */
+	put(s, "02-transient-zone/01-athena/x.csv", "3");
+	CHECK_INT(store_delete(s, "02-transient-zone/01-athena/x.csv", err), 0);
+	snprintf(p, sizeof p, "%s/02-transient-zone/01-athena", test_tmpdir());
+	CHECK(os_is_dir(p));
+	/* a folder is not an object */
+	put(s, "04-user-drop-zone/d/e.csv", "4");
+	CHECK_INT(store_delete(s, "04-user-drop-zone/d", err), TN_ENOTFOUND);
+	store_close(s);
+}
+
+TEST(multipart_parts_complete_and_expire)
+{
+	struct fix f;
+	char err[TN_ERRLEN], id[OBJ_UPLOAD_ID_LEN + 1], id2[OBJ_UPLOAD_ID_LEN + 1];
+	struct obj_writer *w;
+	struct obj_info info;
+	enum obj_mpu_fail why;
+	fix_open(&f);
+	struct obj_caller root = { .name = "root", .admin = true };
+	struct obj_caller bob = { .name = "bob" };
+	CHECK_INT(obj_mpu_create(f.o, &bob, "04-user-drop-zone/m.bin", NULL, id, err), TN_EDENIED);
+	CHECK_INT(obj_mpu_create(f.o, &root, "04-user-drop-zone/m.bin", NULL, id, err), 0);
+	CHECK_INT(strlen(id), OBJ_UPLOAD_ID_LEN);
+	CHECK_INT(obj_part_open(f.o, &root, "04-user-drop-zone/m.bin", id, 1, &w, err), 0);
+	CHECK_INT(obj_writer_write(w, "hello ", 6, err), 0);
+	CHECK_INT(obj_writer_commit(w, &info, err), 0);
+	char e1[OBJ_ETAG_LEN];
+	snprintf(e1, sizeof e1, "%s", info.etag);
+	obj_info_release(&info);
+	/* another key cannot use this upload; an id that is not hex is no upload */
+	CHECK_INT(obj_part_open(f.o, &root, "04-user-drop-zone/other", id, 2, &w, err), TN_ENOTFOUND);
+	CHECK_INT(obj_part_open(f.o, &root, "04-user-drop-zone/m.bin", "../../x", 2, &w, err),
+		  TN_ENOTFOUND);
+	CHECK_INT(obj_part_open(f.o, &root, "04-user-drop-zone/m.bin", id, 2, &w, err), 0);
+	CHECK_INT(obj_writer_write(w, "world", 5, err), 0);
+	CHECK_INT(obj_writer_commit(w, &info, err), 0);
+	char e2[OBJ_ETAG_LEN];
+	snprintf(e2, sizeof e2, "%s", info.etag);
+	obj_info_release(&info);
+	/* part 1 is under 5 MiB and not last */
+	struct obj_part_ref refs[2] = { { 1, e1 }, { 2, e2 } };
+	CHECK_INT(obj_mpu_complete(f.o, &root, "04-user-drop-zone/m.bin", id, refs, 2, &info, &why,
+				   err), TN_EINVAL);
+	CHECK_INT(why, OBJ_MPU_TOO_SMALL);
+	struct obj_part_ref bad[1] = { { 1, "0123" } };
+	CHECK_INT(obj_mpu_complete(f.o, &root, "04-user-drop-zone/m.bin", id, bad, 1, &info, &why,
+				   err), TN_EINVAL);
+	CHECK_INT(why, OBJ_MPU_BAD_PART);
+	CHECK_INT(obj_mpu_complete(f.o, &root, "04-user-drop-zone/m.bin", id, refs + 1, 1, &info,
+				   &why, err), 0);
+	CHECK_INT(info.size, 5);
+	CHECK(strstr(info.etag, "-1") != NULL);
+	obj_info_release(&info);
+	struct obj_part_list pl;
+	CHECK_INT(obj_mpu_parts(f.o, &root, "04-user-drop-zone/m.bin", id, &pl, err), TN_ENOTFOUND);
+	/* an upload past its age is swept */
+	CHECK_INT(obj_mpu_create(f.o, &root, "04-user-drop-zone/n.bin", NULL, id2, err), 0);
+	struct obj_upload_list ul;
+	CHECK_INT(obj_mpu_list(f.o, &root, "", &ul, err), 0);
+	CHECK_INT(ul.n, 1);
+	obj_upload_list_release(&ul);
+	CHECK_INT(obj_mpu_sweep(f.o, 3600 * 1000), 0);
+	CHECK_INT(obj_mpu_sweep(f.o, -1000), 1);
+	CHECK_INT(obj_mpu_list(f.o, &root, "", &ul, err), 0);
+	CHECK_INT(ul.n, 0);
+	obj_upload_list_release(&ul);
+	fix_close(&f);
+}

@@ -1,0 +1,55 @@
+/*
+ * objects_int.h - what objects.c shares with multipart.c (not an API).
+ */
+#ifndef TN_OBJECTS_INT_H
+#define TN_OBJECTS_INT_H
+
+#include <jansson.h>
+#include <stdatomic.h>
+#include <stdint.h>
+
+#include "store/objects.h"
+
+struct store;
+struct store_writer;
+struct crypto_digest;
+struct buf;
+
+struct objects {
+	struct store *s;
+	struct policy *p;
+	struct audit *a;
+	int64_t upload_max_age_ms;       /* 0: uploads never expire */
+	_Atomic int64_t last_sweep_ms;   /* obj_mpu_create sweeps at most hourly */
+	void (*on_change)(void *arg, const char *folder);
+	void *change_arg;
+};
+
+struct obj_writer {
+	struct objects *o;
+	struct obj_caller c;
+	char *name, *source, *request_id, *via;
+	char *key;
+	struct store_writer *sw;
+	struct crypto_digest *md5;
+	struct obj_info info;
+	char *preset_etag;
+	unsigned part;           /* > 0: a part of a multipart upload (multipart.c) */
+};
+
+/* One audit line for an object operation (extra: more fields, stolen, may be NULL). */
+void audit_object(struct objects *o, const struct obj_caller *c, const char *action,
+		  const char *key, const char *outcome, json_t *extra);
+/* Audits a failed operation with its message; returns rc. */
+int audit_fail(struct objects *o, const struct obj_caller *c, const char *action,
+	       const char *key, int rc, const char *err);
+/* Tells the lake that key's folder changed (the crawler). */
+void changed(struct objects *o, const char *key);
+void writer_free(struct obj_writer *w);
+char *dup_or_null(const char *s);
+/* The attribute blob of info (with_mtime: record the mtime it describes). */
+char *blob_of(const struct obj_info *info, bool with_mtime);
+/* Fills info's type, metadata and (when it describes these bytes) ETag from a blob. */
+void info_from_blob(const struct buf *b, struct obj_info *info, bool *etag_valid);
+
+#endif
