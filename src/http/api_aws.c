@@ -1046,6 +1046,7 @@ static enum MHD_Result collect_header(void *cls, enum MHD_ValueKind kind, const 
 {
 	struct header_list *l = cls;
 
+	(void)kind;
 	if (l->n == l->cap) {
 		l->cap = l->cap ? l->cap * 2 : 32;
 		l->h = xrealloc(l->h, l->cap * sizeof(*l->h));
@@ -1054,6 +1055,15 @@ static enum MHD_Result collect_header(void *cls, enum MHD_ValueKind kind, const 
 	l->h[l->n].value = value ? value : "";
 	l->n++;
 	return MHD_YES;
+}
+
+size_t http_sigv4_headers(struct http_req *r, struct sigv4_header **out)
+{
+	struct header_list hl = { NULL, 0, 0 };
+
+	MHD_get_connection_values(r->conn, MHD_HEADER_KIND, collect_header, &hl);
+	*out = hl.h;
+	return hl.n;
 }
 
 /* "Signature expired: ..." / "not yet current" in AWS's words, for a skewed request. */
@@ -1082,25 +1092,24 @@ static void skew_message(struct http_req *r, int skew_s, char *msg, size_t n, co
 /* SigV4.  Answers and returns false when the request is not authenticated. */
 static bool aws_authenticate(struct http_req *r, enum aws_service svc)
 {
-	struct header_list hl = { NULL, 0, 0 };
+	struct sigv4_header *hh = NULL;
 	struct sigv4_request req;
 	enum auth_fail why = AUTH_OK;
 	char err[TN_ERRLEN] = "", msg[TN_ERRLEN];
 	int skew = (int)r->deps->cfg->auth_clock_skew_s;
 	int rc;
 
-	MHD_get_connection_values(r->conn, MHD_HEADER_KIND, collect_header, &hl);
 	memset(&req, 0, sizeof(req));
+	req.nheaders = http_sigv4_headers(r, &hh);
 	req.method = r->method;
 	req.path = r->raw_path;
 	req.query = r->raw_query;
-	req.headers = hl.h;
-	req.nheaders = hl.n;
+	req.headers = hh;
 	req.body = r->body.data;
 	req.body_len = r->body.len;
 	rc = auth_sigv4(r->deps->auth, &req, time_now_ms(), skew, aws_service_name(svc), &r->who,
 			&why, err);
-	free(hl.h);
+	free(hh);
 	if (rc == 0) {
 		r->authed = true;
 		return true;  /* what a user who is not an admin may do is checked per operation */

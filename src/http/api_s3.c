@@ -138,39 +138,18 @@ static void s3_fail(struct http_req *r, int rc, const char *msg)
 
 /* ---- authentication ---- */
 
-struct header_list {
-	struct sigv4_header *h;
-	size_t n, cap;
-};
-
-static enum MHD_Result collect_header(void *cls, enum MHD_ValueKind kind, const char *key,
-				      const char *value)
-{
-	struct header_list *l = cls;
-	(void)kind;
-	if (l->n == l->cap) {
-		l->cap = l->cap ? l->cap * 2 : 32;
-		l->h = xrealloc(l->h, l->cap * sizeof *l->h);
-	}
-	l->h[l->n].name = key;
-	l->h[l->n].value = value ? value : "";
-	l->n++;
-	return MHD_YES;
-}
-
 static bool s3_authenticate(struct http_req *r, struct s3req *s)
 {
-	struct header_list hl = { NULL, 0, 0 };
+	struct sigv4_header *hh = NULL;
 	struct sigv4_request req;
 	enum auth_fail why = AUTH_OK;
 	char err[TN_ERRLEN] = "";
-	MHD_get_connection_values(r->conn, MHD_HEADER_KIND, collect_header, &hl);
 	memset(&req, 0, sizeof req);
+	req.nheaders = http_sigv4_headers(r, &hh);
 	req.method = r->method;
 	req.path = r->raw_path;
 	req.query = r->raw_query;
-	req.headers = hl.h;
-	req.nheaders = hl.n;
+	req.headers = hh;
 	/*
 	 * A body is checked once it has streamed through (deferred); a request
 	 * without one (GET, HEAD, DELETE) signs the hash of nothing, also when
@@ -179,7 +158,7 @@ static bool s3_authenticate(struct http_req *r, struct s3req *s)
 	req.payload_deferred = !strcmp(r->method, "PUT") || !strcmp(r->method, "POST");
 	int rc = auth_sigv4_ex(r->deps->auth, &req, time_now_ms(), (int)r->deps->cfg->auth_clock_skew_s,
 			       "s3", &r->who, &s->sig, &why, err);
-	free(hl.h);
+	free(hh);
 	if (rc == 0) {
 		r->authed = true;
 		http_audit(r, "auth", r->who.name,

@@ -379,6 +379,10 @@ void api_role_member_delete(struct http_req *r);
 
 void api_aws(struct http_req *r);
 
+/* api_aws.c: every request header, for SigV4 (borrowed from MHD; free the array). */
+struct sigv4_header;
+size_t http_sigv4_headers(struct http_req *r, struct sigv4_header **out);
+
 /* api_s3.c: the S3 listener's begin (headers complete; false if answered) and end */
 bool s3_begin(struct http_req *r);
 void s3_finish(struct http_req *r);
