@@ -1186,6 +1186,11 @@ bool s3_begin(struct http_req *r)
 				       http_req_header(r, "Host"), r->deps->cfg->s3_domain,
 				       http_req_header(r, "x-amz-copy-source"), &s->t, msg,
 				       sizeof msg);
+	if (!code && strstr(r->raw_path, "%00")) {
+		/* the decoded path ends at the NUL: the key would silently be another one */
+		code = "InvalidArgument";
+		snprintf(msg, sizeof msg, "the key contains a NUL byte (%%00)");
+	}
 	if (code) {
 		s3_error(r, !strcmp(code, "MethodNotAllowed") ? 405 : 400, code, msg);
 		return false;

@@ -329,6 +329,70 @@ def virtual_host_style_with_curls_own_sigv4():
         lake.stop()
 
 
+def signed_headers(lake, method, path, body_len, payload="UNSIGNED-PAYLOAD"):
+    """Headers of a SigV4-signed request (as boto3 would sign it), for raw sockets."""
+    from botocore.auth import S3SigV4Auth
+    from botocore.awsrequest import AWSRequest
+    from botocore.credentials import Credentials
+    url = f"http://127.0.0.1:{lake.s3_port}{path}"
+    req = AWSRequest(method=method, url=url, headers={"x-amz-content-sha256": payload,
+                                                      "Content-Length": str(body_len)})
+    S3SigV4Auth(Credentials(ROOT_USER, ROOT_PASSWORD), "s3", "us-east-1").add_auth(req)
+    return dict(req.headers.items())
+
+
+def leftovers(lake):
+    """Temp files anywhere under the zones (a failed upload must leave none)."""
+    out = []
+    for root, _, files in os.walk(lake.dir):
+        if "/.tarn" in root:
+            continue
+        out += [os.path.join(root, f) for f in files if f.startswith(".tarn-tmp-")]
+    return out
+
+
+@test
+def bad_keys_and_truncated_bodies_change_nothing():
+    import http.client
+    import socket
+    lake = Lake(settings=QUIET).start()
+    try:
+        for key, want in (("04-user-drop-zone/a/../tarn.yaml", "InvalidArgument"),
+                          ("04-user-drop-zone//a", "InvalidArgument"),
+                          ("04-user-drop-zone/a%00b", "InvalidArgument"),
+                          (".tarn/master.key", "InvalidArgument"),
+                          ("04-user-drop-zone/" + "k" * 1020, "KeyTooLongError")):
+            path = "/lake/" + key
+            h = signed_headers(lake, "PUT", path, 1)
+            c = http.client.HTTPConnection("127.0.0.1", lake.s3_port, timeout=30)
+            c.request("PUT", path, body=b"x", headers=h)
+            r = c.getresponse()
+            body = r.read()
+            c.close()
+            check(r.status == 400 and f"<Code>{want}</Code>".encode() in body,
+                  f"{key[:60]}: {r.status} {body[:300]!r}")
+        check(not os.path.exists(os.path.join(lake.dir, "04-user-drop-zone/a")), "nothing made")
+        # a body cut short: the client promises 1 MiB, sends 1000 bytes and hangs up
+        h = signed_headers(lake, "PUT", "/lake/04-user-drop-zone/cut.bin", 1 << 20)
+        sock = socket.create_connection(("127.0.0.1", lake.s3_port))
+        head = "PUT /lake/04-user-drop-zone/cut.bin HTTP/1.1\r\n" + \
+            "".join(f"{k}: {v}\r\n" for k, v in h.items()) + "\r\n"
+        sock.sendall(head.encode() + b"y" * 1000)
+        sock.close()
+        import time
+        time.sleep(0.5)
+        check(not os.path.exists(os.path.join(lake.dir, "04-user-drop-zone/cut.bin")),
+              "a truncated upload is not an object")
+        eq(leftovers(lake), [], "and leaves no temp file")
+        # the server is still up and serves the next request
+        s3 = client(lake)
+        s3.put_object(Bucket="lake", Key="04-user-drop-zone/after.bin", Body=b"ok")
+        eq(s3.get_object(Bucket="lake", Key="04-user-drop-zone/after.bin")["Body"].read(), b"ok",
+           "still serving")
+    finally:
+        lake.stop()
+
+
 @test
 def an_upload_becomes_a_table():
     lake = Lake(settings={"catalog.crawl_delay": "200ms", "catalog.crawl_interval": "0"}).start()
