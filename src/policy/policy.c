@@ -8,11 +8,12 @@
  * per query and per table: a handful of rows, no cache, so a revoke is in
  * force for the next query.
  *
- * The hash mask is HMAC-SHA256 written in SQL (DuckDB has sha256 but no
- * HMAC): sha256(K^opad || unhex(sha256(K^ipad || value))), with K derived
- * from the master key, so the same value masks to the same digest in every
- * query (joins and GROUP BY on masked keys work) and nobody without the
- * key can build the table of digests of, say, every SSN.
+ * The hash mask is HMAC-SHA256 under a key K derived from the master key,
+ * computed by tarn_mask_hash, a C function the query engine registers in
+ * DuckDB with K (query/udf.c, policy_mask_key): the same value masks to the
+ * same digest in every query (joins and GROUP BY on masked keys work), and
+ * nobody without K can build the table of digests of, say, every SSN.  K
+ * never appears in SQL text; users cannot call the function (the guard).
  */
 #include "policy/policy.h"
 
@@ -34,7 +35,7 @@
 
 struct policy {
 	struct meta *m;
-	char ipad_hex[129], opad_hex[129];  /* HMAC pads of the mask key, hex */
+	uint8_t mask_key[32];  /* K of the hash mask: HMAC(master key, "tarn mask key v1") */
 };
 
 static const char *const kind_names[] = { "select", "clearance", "stream", "write",
@@ -62,20 +63,8 @@ static int db_fail(struct policy *p, char *err, const char *what)
 int policy_open(struct meta *m, const uint8_t master_key[32], struct policy **out, char *err)
 {
 	struct policy *p = xcalloc(1, sizeof *p);
-	uint8_t key[SHA256_LEN], ipad[64], opad[64];
 	p->m = m;
-	crypto_hmac_sha256(master_key, 32, "tarn mask key v1", 16, key);
-	memset(ipad, 0x36, sizeof ipad);
-	memset(opad, 0x5c, sizeof opad);
-	for (size_t i = 0; i < sizeof key; i++) {
-		ipad[i] ^= key[i];
-		opad[i] ^= key[i];
-	}
-	hex_encode(ipad, sizeof ipad, p->ipad_hex);
-	hex_encode(opad, sizeof opad, p->opad_hex);
-	explicit_bzero(key, sizeof key);
-	explicit_bzero(ipad, sizeof ipad);
-	explicit_bzero(opad, sizeof opad);
+	crypto_hmac_sha256(master_key, 32, "tarn mask key v1", 16, p->mask_key);
 	sqlite3_stmt *st = NULL;
 	meta_lock(m);
 	int rc = sqlite3_prepare_v2(meta_db(m), "SELECT 1 FROM policy_grants, policy_masks LIMIT 0",
@@ -387,6 +376,11 @@ bool policy_mask_set(struct policy *p, const char *tag, enum mask_kind *k)
 	return set;
 }
 
+void policy_mask_key(struct policy *p, uint8_t key[32])
+{
+	memcpy(key, p->mask_key, sizeof p->mask_key);
+}
+
 enum mask_kind policy_mask(struct policy *p, const char *tag)
 {
 	enum mask_kind k = MASK_REDACT;
@@ -406,9 +400,8 @@ void policy_mask_sql(struct policy *p, enum mask_kind k, const char *expr, const
 				"right(CAST(%s AS VARCHAR), 4) END", expr, expr);
 		return;
 	case MASK_HASH:
-		buf_printf(out, "CASE WHEN %s IS NULL THEN NULL ELSE sha256(unhex('%s') || "
-				"unhex(sha256(unhex('%s') || encode(CAST(%s AS VARCHAR))))) END",
-			   expr, p->opad_hex, p->ipad_hex, expr);
+		/* the bytes of the value's text; NULL stays NULL (query/udf.c) */
+		buf_printf(out, "tarn_mask_hash(CAST(%s AS VARCHAR))", expr);
 		return;
 	case MASK_REDACT:
 	default:

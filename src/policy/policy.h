@@ -113,6 +113,11 @@ int mask_parse(const char *s);
 const char *mask_name(enum mask_kind k);
 /* Sets the mask of a tag (an admin's decision). */
 int policy_set_mask(struct policy *p, const char *tag, enum mask_kind k, char *err);
+/*
+ * Copies the hash mask's key (32 bytes, derived from the master key: the
+ * HMAC-SHA256 key of tarn_mask_hash) into key.  The caller wipes its copy.
+ */
+void policy_mask_key(struct policy *p, uint8_t key[32]);
 /* The mask of a tag (pii: redact unless set). */
 enum mask_kind policy_mask(struct policy *p, const char *tag);
 /* True (with *k) when an admin set a mask for tag: tags other than pii mask only then. */
@@ -149,7 +154,9 @@ bool table_access_column(const struct table_access *a, const char *name);
 
 /*
  * Appends the SQL of column expression expr masked with k (type: the
- * column's type, used by null).  hash uses the lake's mask secret.
+ * column's type, used by null).  hash calls tarn_mask_hash, which the
+ * query engine registers with policy_mask_key's key (query/udf.h): the
+ * SQL holds no key material.
  */
 void policy_mask_sql(struct policy *p, enum mask_kind k, const char *expr, const char *type,
 		     struct buf *out);

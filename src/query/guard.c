@@ -19,9 +19,17 @@
  *                   it is a file path, a system table or catalog-qualified;
  *   TABLE_FUNCTION  refused (read_csv, glob, query, duckdb_tables(), ...);
  *   SHOW_REF        refused (DESCRIBE, SHOW, SUMMARIZE).
+ * With GUARD_SYSCAT, system tables (not the system or temp catalogs) and
+ * unqualified duckdb_*() calls without arguments are collected into
+ * res->sys instead: the engine decides which it offers and makes them
+ * show only what the principal may read (query/syscat.c).  An unqualified
+ * name that is a CTE in scope is then the CTE, as DuckDB binds it.
  * In the slots that hold a table reference (from_table, a JOIN's left and
  * right, a PIVOT's source) only the known kinds are allowed, so a kind a
  * later DuckDB adds is refused until it is looked at.
+ * Expressions (objects with a "class") naming a function that starts with
+ * "tarn_" are refused: those are tarn's own, keyed with the lake's secrets
+ * (query/udf.h), for its secured views only.
  *
  * CTE scoping.  A query node's cte_map lists its CTEs in order; entry i's
  * body sees the CTEs before it (and the outer ones), the node's other parts
@@ -63,6 +71,7 @@
 #include "core/err.h"
 #include "core/mem.h"
 #include "core/utf8.h"
+#include "query/udf.h"
 #include "core/banned.h"
 
 struct guard {
@@ -89,6 +98,7 @@ struct walk {
 	const json_t *sel_from;   /* its from_table */
 	const json_t *sel_where;  /* its where_clause (NULL: none) */
 	bool sel_sample;          /* it has USING SAMPLE (sampled before the WHERE) */
+	unsigned flags;           /* GUARD_SYSCAT */
 };
 
 static const char *const read_hint =
@@ -181,6 +191,13 @@ void guard_result_release(struct guard_result *r)
 	free(r->tables);
 	r->tables = NULL;
 	r->ntables = 0;
+	for (size_t i = 0; i < r->nsys; i++) {
+		free(r->sys[i].schema);
+		free(r->sys[i].name);
+	}
+	free(r->sys);
+	r->sys = NULL;
+	r->nsys = 0;
 }
 
 /* ---- reading the text: keywords for EXPLAIN and for messages ---- */
@@ -395,6 +412,9 @@ static int check_slot(struct walk *w, const json_t *ref)
 	if (!strcmp(type, "BASE_TABLE") || !strcmp(type, "JOIN") ||
 	    !strcmp(type, "SUBQUERY") || !strcmp(type, "EXPRESSION_LIST") ||
 	    !strcmp(type, "EMPTY") || !strcmp(type, "PIVOT"))
+		return 0;
+	/* the walk checks it when it reaches it (add_sysfunc) */
+	if ((w->flags & GUARD_SYSCAT) && !strcmp(type, "TABLE_FUNCTION"))
 		return 0;
 	return refuse_ref(w, ref, type);
 }
@@ -709,6 +729,40 @@ static int add_table(struct walk *w, const char *schema, const char *name, const
 	return 0;
 }
 
+/* Adds a system catalog reference to the result (once per schema, name and kind). */
+static int add_sysref(struct walk *w, const char *schema, const char *name,
+		      enum guard_sys_kind kind, long pos)
+{
+	struct guard_result *r = w->res;
+	for (size_t i = 0; i < r->nsys; i++)
+		if (r->sys[i].kind == kind && !strcasecmp(r->sys[i].schema, schema) &&
+		    !strcasecmp(r->sys[i].name, name))
+			return 0;
+	if (r->nsys >= GUARD_MAX_TABLES)
+		return tn_fail(w->err, TN_ETOOBIG, "sql references more than %u system tables",
+			       GUARD_MAX_TABLES);
+	r->sys = xrealloc(r->sys, (r->nsys + 1) * sizeof r->sys[0]);
+	r->sys[r->nsys++] = (struct guard_sysref){ xstrdup(schema), xstrdup(name), kind, pos };
+	return 0;
+}
+
+/*
+ * GUARD_SYSCAT: a table function is collected when it is an unqualified
+ * duckdb_*() called without arguments (the engine offers some of those,
+ * filtered); every other one is refused as without the flag.
+ */
+static int add_sysfunc(struct walk *w, const json_t *ref)
+{
+	const json_t *fn = json_object_get(ref, "function");
+	const char *name = jstr(fn, "function_name");
+	long pos = node_pos(w, ref);
+	if (strcmp(jstr(fn, "class"), "FUNCTION") || jstr(fn, "schema")[0] ||
+	    jstr(fn, "catalog")[0] || json_array_size(json_object_get(fn, "children")) > 0 ||
+	    !has_prefix_ci(name, "duckdb_"))
+		return refuse_ref(w, ref, "TABLE_FUNCTION");
+	return add_sysref(w, "", name, GUARD_SYS_FUNCTION, pos >= 0 ? pos : node_pos(w, fn));
+}
+
 static int check_base_table(struct walk *w, const json_t *ref, const struct scope *sc)
 {
 	const char *catalog = jstr(ref, "catalog_name");
@@ -736,6 +790,11 @@ static int check_base_table(struct walk *w, const json_t *ref, const struct scop
 		snprintf(full, sizeof(full), "file path %s used as a table", what);
 		return refuse(w, TN_EDENIED, pos, full, table_hint);
 	}
+	if ((w->flags & GUARD_SYSCAT) && !schema[0] && in_scope(sc, name))
+		return 0;
+	if ((w->flags & GUARD_SYSCAT) && is_system_table(schema, name) &&
+	    strcasecmp(schema, "system") && strcasecmp(schema, "temp"))
+		return add_sysref(w, schema, name, GUARD_SYS_RELATION, pos);
 	if (is_system_table(schema, name)) {
 		char full[TN_ERRLEN / 2];
 		snprintf(full, sizeof(full), "system table %s", what);
@@ -747,6 +806,24 @@ static int check_base_table(struct walk *w, const json_t *ref, const struct scop
 	if (!schema[0] && in_scope(sc, name))
 		return 0;
 	return add_table(w, schema, name, ref);
+}
+
+/*
+ * tarn's own functions (query/udf.h) serve its secured views only: a user
+ * calling tarn_mask_hash would hash any value under the lake's mask key,
+ * and could build the table of digests of every SSN that the keyed hash
+ * exists to prevent.  Every expression naming one (a call, a method call,
+ * a window, quoted, schema-qualified, any case) is refused.
+ */
+static int check_function(struct walk *w, const json_t *e)
+{
+	const char *fn = json_string_value(json_object_get(e, "function_name"));
+	char what[160];
+	if (!fn || !has_prefix_ci(fn, UDF_PREFIX))
+		return 0;
+	snprintf(what, sizeof(what), "function '%.100s'", fn);
+	return refuse(w, TN_EDENIED, node_pos(w, e), what,
+		      "tarn's internal functions serve its secured views only");
 }
 
 static int walk(struct walk *w, const json_t *v, unsigned depth, const struct scope *sc);
@@ -784,11 +861,16 @@ static int walk_object(struct walk *w, const json_t *o, unsigned depth, const st
 	bool cte_node = false;
 	int rc = 0;
 
+	if (json_object_get(o, "class") && (rc = check_function(w, o)))
+		return rc;
 	if (!json_object_get(o, "class"))
 		type = json_string_value(json_object_get(o, "type"));
 	if (type) {
 		if (!strcmp(type, "BASE_TABLE")) {
 			if ((rc = check_base_table(w, o, sc)))
+				return rc;
+		} else if (!strcmp(type, "TABLE_FUNCTION") && (w->flags & GUARD_SYSCAT)) {
+			if ((rc = add_sysfunc(w, o)))
 				return rc;
 		} else if (!strcmp(type, "TABLE_FUNCTION") || !strcmp(type, "SHOW_REF")) {
 			return refuse_ref(w, o, type);
@@ -920,7 +1002,13 @@ out:
 
 int guard_check(struct guard *g, const char *sql, struct guard_result *res, char *err)
 {
-	struct walk w = { .res = res, .err = err };
+	return guard_check_ex(g, sql, 0, res, err);
+}
+
+int guard_check_ex(struct guard *g, const char *sql, unsigned flags, struct guard_result *res,
+		   char *err)
+{
+	struct walk w = { .res = res, .err = err, .flags = flags };
 	json_error_t jerr;
 	json_t *doc = NULL;
 	const json_t *stmts, *err_flag;
@@ -930,6 +1018,8 @@ int guard_check(struct guard *g, const char *sql, struct guard_result *res, char
 
 	res->tables = NULL;
 	res->ntables = 0;
+	res->sys = NULL;
+	res->nsys = 0;
 	res->error_pos = -1;
 	if (!g || !sql)
 		return tn_fail(err, TN_EINVAL, "sql guard: no statement");

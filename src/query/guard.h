@@ -111,15 +111,37 @@ struct guard_table {
 	size_t nrefs;
 };
 
+/* What a system catalog reference names (guard_check_ex with GUARD_SYSCAT). */
+enum guard_sys_kind {
+	GUARD_SYS_RELATION,  /* information_schema.x, pg_catalog.x, or an unqualified (or main.)
+			      * duckdb_*, pg_*, sqlite_*, pragma_* name */
+	GUARD_SYS_FUNCTION,  /* an unqualified duckdb_*() table function called without arguments */
+};
+
+/*
+ * A reference to DuckDB's system catalogs, as written (case kept).
+ * schema: "information_schema", "pg_catalog", "main" or "" (unqualified);
+ * "" for a function.  pos: byte offset in the SQL, or -1.
+ */
+struct guard_sysref {
+	char *schema;
+	char *name;
+	enum guard_sys_kind kind;
+	long pos;
+};
+
 /*
  * What guard_check found.  tables: each distinct table once (compared
  * case-insensitively, as DuckDB does), in the order of the parse tree.
- * error_pos: on a refusal or a syntax error, the byte offset in the SQL of
- * the offending part when DuckDB reports it, else -1.
+ * sys: each distinct system catalog reference once (only with GUARD_SYSCAT;
+ * empty otherwise).  error_pos: on a refusal or a syntax error, the byte
+ * offset in the SQL of the offending part when DuckDB reports it, else -1.
  */
 struct guard_result {
 	struct guard_table *tables;
 	size_t ntables;
+	struct guard_sysref *sys;
+	size_t nsys;
 	long error_pos;
 };
 
@@ -153,6 +175,25 @@ struct guard_result {
  */
 int guard_check(struct guard *g, const char *sql, struct guard_result *res,
 		char *err);
+
+/*
+ * guard_check with flags:
+ *   GUARD_SYSCAT  system catalog references are collected into res->sys
+ *                 instead of refused: information_schema.x, pg_catalog.x,
+ *                 unqualified or main. duckdb_* / pg_* / sqlite_* / pragma_*
+ *                 names that are not CTEs in scope, and unqualified duckdb_*()
+ *                 table functions called without arguments.  The caller
+ *                 decides which of them it offers (and refuses the rest);
+ *                 it must make them resolve to what the principal may see
+ *                 (query/syscat.c).  Still refused: the system and temp
+ *                 catalogs and schemas, catalog-qualified names, qualified
+ *                 or argument-taking table functions, every other table
+ *                 function.
+ * flags 0 is guard_check.
+ */
+#define GUARD_SYSCAT 1u
+int guard_check_ex(struct guard *g, const char *sql, unsigned flags, struct guard_result *res,
+		   char *err);
 
 /* Frees what guard_check put in r and empties it.  Accepts NULL. */
 void guard_result_release(struct guard_result *r);

@@ -12,7 +12,8 @@
  * external access off (files only under the zone folders, through
  * allowed_directories) and locks the configuration.  Users cannot reach
  * another connection's database: the guard refuses catalog-qualified
- * names, ATTACH, USE and every statement that is not a query.
+ * names, ATTACH, USE and every statement that is not a query, and the
+ * system catalogs show each connection only its own catalog image.
  *
  * Views.  A view is rebuilt only when its SQL text changes (new files,
  * a new schema version, other partitions kept): each connection remembers
@@ -32,6 +33,21 @@
  * DuckDB renders every value (nested ones through to_json), and streams
  * chunks of the result to the sink.  DuckDB keeps the order of an ORDER BY
  * in a subquery under a projection.
+ *
+ * System catalogs (syscat.c).  DuckDB's catalog functions list every
+ * attached database, so information_schema, pg_catalog and duckdb_*()
+ * would show other connections' views and their SQL.  Each connection
+ * also attaches "cat<i>", its catalog image: one empty table per catalog
+ * table the principal of the last catalog query may read, with only the
+ * columns they read and their secured types.  Table macros in q<i>.main
+ * shadow DuckDB's duckdb_*() functions with versions filtered to cat<i>
+ * (DuckDB's system views bind those names through the running
+ * connection's search path, so information_schema.tables, pg_class, ...
+ * and pg_get_viewdef() all read the filtered ones), and current_database()
+ * answers "tarn".  The guard (GUARD_SYSCAT) reports the system relations
+ * a statement references; before it runs, syscat_refresh makes cat<i> this
+ * principal's (rebuilt only when it differs).  A statement that references
+ * no system catalog pays nothing for any of this.
  *
  * Deadlines and cancel.  A watchdog thread interrupts (duckdb_interrupt)
  * the connection of a query whose deadline passed or whose ctl was
@@ -65,6 +81,7 @@
 #include "query/guard.h"
 #include "query/query_int.h"
 #include "query/result.h"
+#include "query/udf.h"
 #include "store/store.h"
 #include "core/banned.h"
 
@@ -203,10 +220,11 @@ static void *watchdog_main(void *arg)
 }
 
 /* Schemas every connection holds: each database name and alias. */
-static const char *const view_schemas[] = {
+const char *const query_schemas[] = {
 	"raw", "transient", "master", "drop", "sandbox", "log", "stage", "cleanse", "core",
 	"mart", "references", "bronze", "silver", "gold",
 };
+const size_t query_nschemas = sizeof query_schemas / sizeof query_schemas[0];
 
 static int setup_slot(struct query_engine *e, struct slot *s, char *err)
 {
@@ -220,16 +238,16 @@ static int setup_slot(struct query_engine *e, struct slot *s, char *err)
 	snprintf(sql, sizeof sql, "USE q%u", s->index);
 	if ((rc = exec(s->con, sql, err)))
 		return rc;
-	for (size_t i = 0; i < sizeof view_schemas / sizeof view_schemas[0]; i++) {
+	for (size_t i = 0; i < query_nschemas; i++) {
 		struct buf b = BUF_INIT(0);
 		buf_puts(&b, "CREATE SCHEMA ");
-		query_sql_ident(&b, view_schemas[i]);
+		query_sql_ident(&b, query_schemas[i]);
 		rc = exec(s->con, b.data, err);
 		buf_release(&b);
 		if (rc)
 			return rc;
 	}
-	return 0;
+	return syscat_slot_init(e, s, err);
 }
 
 /* Locks the engine down: files only under the zones, no configuration changes. */
@@ -310,6 +328,9 @@ int query_engine_open(struct store *s, struct catalog *c, struct policy *pol,
 		if ((rc = setup_slot(e, &e->slots[i], err)))
 			goto fail;
 	}
+	/* The hash mask's function: in the system catalog, one registration serves every slot. */
+	if ((rc = udf_register_policy(e->slots[0].con, e->policy, err)))
+		goto fail;
 	if ((rc = lock_down(e, err)))
 		goto fail;
 	if (pthread_create(&e->watchdog, NULL, watchdog_main, e) != 0) {
@@ -956,16 +977,21 @@ static int run(struct query_engine *e, const struct query_req *q, const struct q
 		timeout = q->timeout_ms;
 	int64_t deadline = timeout > 0 ? t0 + timeout * 1000000 : 0;
 
-	rc = guard_check(e->guard, q->sql, &g, err);
+	rc = guard_check_ex(e->guard, q->sql, GUARD_SYSCAT, &g, err);
 	if (rc) {
 		st->error_pos = g.error_pos;
 		goto out_guard;
 	}
+	if ((rc = syscat_check(&g, st, err)))
+		goto out_guard;
 	if ((rc = acquire(e, q, deadline, &s, err)))
 		goto out_guard;
 	st->queued_ms = ms_since(t0);
 	int64_t t1 = time_mono_ns();
-	rc = query_build_views(e, s, &g, q->user, q->admin, st, err);
+	/* system catalogs: this connection's catalog image becomes this principal's */
+	rc = g.nsys ? syscat_refresh(e, s, q->user, q->admin, err) : 0;
+	if (rc == 0)
+		rc = query_build_views(e, s, &g, q->user, q->admin, st, err);
 	/* an interrupt while building views shows as a failed CREATE VIEW */
 	int why = stopped(s, q, deadline, err);
 	if (why)

@@ -1,6 +1,7 @@
 /*
- * query_int.h - internals shared by query.c (the engine, running) and
- * views.c (views, pruning, secured views); nothing else includes it.
+ * query_int.h - internals shared by query.c (the engine, running),
+ * views.c (views, pruning, secured views) and syscat.c (the system
+ * catalogs a principal sees); nothing else includes it.
  */
 #ifndef TN_QUERY_INT_H
 #define TN_QUERY_INT_H
@@ -21,6 +22,16 @@ struct guard_result;
 /* How often the watchdog looks at deadlines and cancels. */
 #define QUERY_WATCH_MS 50
 
+/*
+ * The catalog name the system catalogs show (table_catalog, pg_database,
+ * current_database()): one name for every connection and principal.
+ */
+#define QUERY_CATALOG_NAME "tarn"
+
+/* Schemas every connection holds: each database name and alias (raw, bronze, ...). */
+extern const char *const query_schemas[];
+extern const size_t query_nschemas;
+
 struct view_memo {
 	char *name;         /* "schema.table", lowercase, as the SQL names it */
 	uint64_t hash;      /* of the view's SQL */
@@ -35,6 +46,7 @@ struct slot {
 	atomic_int interrupted;     /* why the watchdog interrupts: 0, TN_ETIMEDOUT, TN_ECANCELED */
 	struct view_memo *views;
 	size_t nviews;
+	uint64_t sys_image;         /* hash of the catalog image in "cat<i>" (0: none) */
 };
 
 struct query_engine {
@@ -76,5 +88,45 @@ void query_sql_str(struct buf *b, const char *s);
  */
 int query_build_views(struct query_engine *e, struct slot *s, const struct guard_result *g,
 		      const char *user, bool admin, struct query_stats *st, char *err);
+
+/* One top-level column of a table as a principal reads it. */
+struct query_shape_col {
+	const struct cat_column *col;  /* borrowed from the table */
+	bool masked;
+	int mask;                      /* enum mask_kind, when masked */
+};
+
+/*
+ * The columns user reads of t (top-level, in table order, as the view
+ * query_build_views makes has them): all for admins and the owner of a
+ * sandbox table, else the granted ones with their masks.  t must come
+ * from catalog_table_get.  TN_EDENIED when user may read none of it.
+ * *cols (borrowing from t) is freed by the caller.
+ */
+int query_table_shape(struct query_engine *e, const struct cat_table *t, const char *user,
+		      bool admin, struct query_shape_col **cols, size_t *n, char *err);
+
+/* ---- syscat.c: system catalogs ---- */
+
+/*
+ * Sets up slot s's filtered system catalogs: attaches its catalog image
+ * database "cat<i>" (one schema per query_schemas name) and creates, in
+ * q<i>.main, the table macros that shadow DuckDB's duckdb_*() catalog
+ * functions (and current_database()).  Called once per connection, by
+ * query_engine_open.
+ */
+int syscat_slot_init(struct query_engine *e, struct slot *s, char *err);
+/*
+ * Refuses (TN_EDENIED, st->error_pos set) the system references in g the
+ * engine does not offer.  0 when every one is offered (or there are none).
+ */
+int syscat_check(const struct guard_result *g, struct query_stats *st, char *err);
+/*
+ * Makes "cat<i>" of slot s hold exactly what user may read (every table,
+ * its readable columns with the types its view gives them), unless it
+ * already does.  Runs on the query's thread, which owns s.
+ */
+int syscat_refresh(struct query_engine *e, struct slot *s, const char *user, bool admin,
+		   char *err);
 
 #endif

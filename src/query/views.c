@@ -469,6 +469,50 @@ static int secured_sql(struct query_engine *e, const struct cat_table *t,
 	return 0;
 }
 
+int query_table_shape(struct query_engine *e, const struct cat_table *t, const char *user,
+		      bool admin, struct query_shape_col **cols, size_t *n, char *err)
+{
+	struct table_access acc;
+	struct column_plan *plan = NULL;
+	bool secured = !admin && !policy_owns(user, t);
+	int rc = 0;
+	*cols = NULL;
+	*n = 0;
+	memset(&acc, 0, sizeof acc);
+	if (secured) {
+		if ((rc = policy_read_access(e->policy, user, false, t, &acc, err)))
+			return rc;
+		if (!acc.allowed) {
+			rc = tn_fail(err, TN_EDENIED, "user '%s' has no grant to read table '%s.%s'",
+				     user ? user : "", t->db, t->name);
+			goto out;
+		}
+		plan = xcalloc(t->ncols ? t->ncols : 1, sizeof *plan);
+		plan_columns(e, t, &acc, plan);
+	}
+	*cols = xcalloc(t->ncols ? t->ncols : 1, sizeof **cols);
+	for (size_t i = 0; i < t->ncols; i++) {
+		if (t->cols[i].depth || (plan && !plan[i].granted))
+			continue;
+		struct query_shape_col *c = &(*cols)[(*n)++];
+		c->col = &t->cols[i];
+		c->masked = plan && plan[i].masked;
+		c->mask = plan ? (int)plan[i].mask : 0;
+	}
+	if (*n == 0 && secured)
+		rc = tn_fail(err, TN_EDENIED, "user '%s' has no grant to any column of table "
+			     "'%s.%s'", user ? user : "", t->db, t->name);
+out:
+	if (rc) {
+		free(*cols);
+		*cols = NULL;
+		*n = 0;
+	}
+	free(plan);
+	table_access_release(&acc);
+	return rc;
+}
+
 /* Builds the view of every table the statement reads on slot s, as user sees it. */
 int query_build_views(struct query_engine *e, struct slot *s, const struct guard_result *g,
 		       const char *user, bool admin, struct query_stats *st, char *err)

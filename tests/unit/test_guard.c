@@ -568,3 +568,53 @@ TEST(guard_invalid_utf8)
 	expect_fail("SELECT '\xff' FROM raw.t", TN_EINVAL, "not valid UTF-8", 8);
 	expect_fail("SELECT 1 -- \xc3", TN_EINVAL, "not valid UTF-8", 12);
 }
+
+TEST(guard_refuses_tarn_functions)
+{
+	const char *why = "tarn's internal functions";
+	expect_fail("SELECT tarn_mask_hash('123-45-6789')", TN_EDENIED,
+		    "function 'tarn_mask_hash' at byte 7 is not allowed", 7);
+	expect_fail("SELECT TARN_MASK_HASH(ssn) FROM raw.patients", TN_EDENIED, why, 7);
+	expect_fail("SELECT \"tarn_mask_hash\"(ssn) FROM raw.patients", TN_EDENIED, why, ANY_POS);
+	expect_fail("SELECT \"TARN_Mask_Hash\"(ssn) FROM raw.patients", TN_EDENIED, why, ANY_POS);
+	expect_fail("SELECT main.tarn_mask_hash('x')", TN_EDENIED, why, ANY_POS);
+	expect_fail("SELECT system.main.tarn_mask_hash('x')", TN_EDENIED, why, ANY_POS);
+	expect_fail("SELECT tarn_anything_else(1)", TN_EDENIED, "function 'tarn_anything_else'",
+		    ANY_POS);
+	/* method-call syntax, nested, in every clause */
+	expect_fail("SELECT ('123-45-6789').tarn_mask_hash()", TN_EDENIED, why, ANY_POS);
+	expect_fail("SELECT upper(lower(tarn_mask_hash(ssn))) FROM raw.patients", TN_EDENIED, why,
+		    ANY_POS);
+	expect_fail("SELECT * FROM raw.patients WHERE tarn_mask_hash(ssn) = 'ab'", TN_EDENIED, why,
+		    ANY_POS);
+	expect_fail("SELECT count(*) FROM raw.patients GROUP BY tarn_mask_hash(ssn)", TN_EDENIED,
+		    why, ANY_POS);
+	expect_fail("SELECT ssn FROM raw.patients ORDER BY tarn_mask_hash(ssn)", TN_EDENIED, why,
+		    ANY_POS);
+	expect_fail("SELECT count(*) FILTER (WHERE tarn_mask_hash(ssn) > 'a') FROM raw.patients",
+		    TN_EDENIED, why, ANY_POS);
+	/* in a CTE, a subquery, a lambda, a window, a VALUES list */
+	expect_fail("WITH d AS (SELECT tarn_mask_hash(ssn) AS h FROM raw.patients) SELECT * FROM d",
+		    TN_EDENIED, why, ANY_POS);
+	expect_fail("WITH d AS MATERIALIZED (SELECT tarn_mask_hash('a') AS h) SELECT * FROM d",
+		    TN_EDENIED, why, ANY_POS);
+	expect_fail("SELECT (SELECT tarn_mask_hash('a'))", TN_EDENIED, why, ANY_POS);
+	expect_fail("SELECT list_transform(['1', '2'], x -> tarn_mask_hash(x))", TN_EDENIED, why,
+		    ANY_POS);
+	expect_fail("SELECT [tarn_mask_hash(x) FOR x IN ['1', '2']]", TN_EDENIED, why, ANY_POS);
+	expect_fail("SELECT tarn_mask_hash(ssn) OVER () FROM raw.patients", TN_EDENIED, why,
+		    ANY_POS);
+	expect_fail("VALUES (tarn_mask_hash('a'))", TN_EDENIED, why, ANY_POS);
+	expect_fail("EXPLAIN SELECT tarn_mask_hash('a')", TN_EDENIED, why, 15);
+	expect_fail("SELECT TRY(tarn_mask_hash('a'))", TN_EDENIED, why, ANY_POS);
+	expect_fail("SELECT tarn_mask_hash(COLUMNS(*)) FROM raw.patients", TN_EDENIED, why,
+		    ANY_POS);
+	expect_fail("SELECT * REPLACE (tarn_mask_hash(ssn) AS ssn) FROM raw.patients", TN_EDENIED,
+		    why, ANY_POS);
+	expect_fail("SELECT * FROM raw.patients a JOIN raw.visits b ON tarn_mask_hash(a.ssn) = b.h",
+		    TN_EDENIED, why, ANY_POS);
+	/* other names are functions or text as usual */
+	expect_ok("SELECT sha256(ssn), 'tarn_mask_hash(x)' AS tarn_mask_hash FROM raw.patients",
+		  "raw.patients");
+	expect_ok("SELECT ssn AS tarn_x, mytarn_fn FROM raw.patients", "raw.patients");
+}

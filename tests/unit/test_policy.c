@@ -1,8 +1,10 @@
 /*
  * test_policy.c - grants through roles, column and row unions, tag
  * targets, clearances, and the masks' SQL (the hash mask is HMAC-SHA256,
- * checked against crypto_hmac_sha256 by running the SQL in DuckDB).
+ * checked against crypto_hmac_sha256 by running the SQL in DuckDB with
+ * tarn_mask_hash registered under policy_mask_key's key).
  */
+#include <duckdb.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -16,6 +18,7 @@
 #include "core/os.h"
 #include "policy/policy.h"
 #include "query/engine.h"
+#include "query/udf.h"
 #include "harness.h"
 
 struct fix {
@@ -140,6 +143,30 @@ TEST(grants_through_roles_add_up)
 	fix_close(&f);
 }
 
+/* Runs sql in a fresh DuckDB with p's hash mask function; the first value as text. */
+static int eval_masked(struct policy *p, const char *sql, char *out, size_t n, char *err)
+{
+	duckdb_database db;
+	duckdb_connection con;
+	duckdb_result r;
+	int rc;
+	CHECK(duckdb_open(NULL, &db) == DuckDBSuccess);
+	CHECK(duckdb_connect(db, &con) == DuckDBSuccess);
+	CHECK_INT(udf_register_policy(con, p, err), 0);
+	if (duckdb_query(con, sql, &r) != DuckDBSuccess) {
+		rc = tn_fail(err, TN_EINVAL, "duckdb: %s", duckdb_result_error(&r));
+	} else {
+		char *v = duckdb_value_varchar(&r, 0, 0);
+		snprintf(out, n, "%s", v ? v : "NULL");
+		duckdb_free(v);
+		rc = 0;
+	}
+	duckdb_destroy_result(&r);
+	duckdb_disconnect(&con);
+	duckdb_close(&db);
+	return rc;
+}
+
 TEST(mask_sql_and_hmac)
 {
 	struct fix f;
@@ -162,18 +189,38 @@ TEST(mask_sql_and_hmac)
 	buf_reset(&sql);
 	buf_puts(&sql, "SELECT ");
 	policy_mask_sql(f.p, MASK_HASH, "'123-45-6789'", "VARCHAR", &sql);
-	CHECK_INT(engine_eval(sql.data, out, sizeof out, err), 0);
-	uint8_t k[SHA256_LEN], mac[SHA256_LEN];
+	CHECK_INT(eval_masked(f.p, sql.data, out, sizeof out, err), 0);
+	uint8_t k[SHA256_LEN], mac[SHA256_LEN], pk[32];
 	char hex[2 * SHA256_LEN + 1];
 	crypto_hmac_sha256(f.key, 32, "tarn mask key v1", 16, k);
+	policy_mask_key(f.p, pk);
+	CHECK(memcmp(pk, k, sizeof k) == 0);
 	crypto_hmac_sha256(k, sizeof k, "123-45-6789", 11, mac);
 	hex_encode(mac, sizeof mac, hex);
 	CHECK_STR(out, hex);
+	/* no key material in the SQL: not the key, nor its pads, in hex */
+	{
+		uint8_t pad[64];
+		char kh[2 * sizeof pad + 1];
+		hex_encode(k, sizeof k, kh);
+		CHECK(strstr(sql.data, kh) == NULL);
+		for (int c = 0; c < 2; c++) {
+			memset(pad, c ? 0x5c : 0x36, sizeof pad);
+			for (size_t i = 0; i < sizeof k; i++)
+				pad[i] ^= k[i];
+			hex_encode(pad, sizeof pad, kh);
+			kh[16] = 0;  /* even a part of one */
+			CHECK(strcasestr(sql.data, kh) == NULL);
+		}
+		CHECK(strstr(sql.data, "tarn_mask_hash(") != NULL);
+	}
+	/* without the function (an engine that did not register it) the SQL fails */
+	CHECK(engine_eval(sql.data, out, sizeof out, err) != 0);
 	/* any UTF-8 value: the bytes of its text */
 	buf_reset(&sql);
 	buf_puts(&sql, "SELECT ");
 	policy_mask_sql(f.p, MASK_HASH, "'Pe\xc3\xb1" "a'", "VARCHAR", &sql);
-	CHECK_INT(engine_eval(sql.data, out, sizeof out, err), 0);
+	CHECK_INT(eval_masked(f.p, sql.data, out, sizeof out, err), 0);
 	crypto_hmac_sha256(k, sizeof k, "Pe\xc3\xb1" "a", 5, mac);
 	hex_encode(mac, sizeof mac, hex);
 	CHECK_STR(out, hex);
@@ -182,7 +229,21 @@ TEST(mask_sql_and_hmac)
 	buf_puts(&sql, "SELECT coalesce(");
 	policy_mask_sql(f.p, MASK_HASH, "CAST(NULL AS VARCHAR)", "VARCHAR", &sql);
 	buf_puts(&sql, ", 'NULL')");
-	CHECK_INT(engine_eval(sql.data, out, sizeof out, err), 0);
+	CHECK_INT(eval_masked(f.p, sql.data, out, sizeof out, err), 0);
+	CHECK_STR(out, "NULL");
+	/* a non-text column hashes its text: 42 as '42' */
+	buf_reset(&sql);
+	buf_puts(&sql, "SELECT ");
+	policy_mask_sql(f.p, MASK_HASH, "CAST(42 AS BIGINT)", "BIGINT", &sql);
+	CHECK_INT(eval_masked(f.p, sql.data, out, sizeof out, err), 0);
+	crypto_hmac_sha256(k, sizeof k, "42", 2, mac);
+	hex_encode(mac, sizeof mac, hex);
+	CHECK_STR(out, hex);
+	buf_reset(&sql);
+	buf_puts(&sql, "SELECT coalesce(");
+	policy_mask_sql(f.p, MASK_HASH, "CAST(NULL AS BIGINT)", "BIGINT", &sql);
+	buf_puts(&sql, ", 'NULL')");
+	CHECK_INT(eval_masked(f.p, sql.data, out, sizeof out, err), 0);
 	CHECK_STR(out, "NULL");
 	CHECK_INT(policy_set_mask(f.p, "pii", MASK_HASH, err), 0);
 	CHECK_INT((int)policy_mask(f.p, "pii"), MASK_HASH);

@@ -407,3 +407,249 @@ TEST(timeout_cancel_and_queue)
 	release(&c);
 	fx_close(&f);
 }
+
+/* ---- system catalogs (query/syscat.c) ---- */
+
+#include "auth/auth.h"
+#include "policy/policy.h"
+
+/* The lake of fx_open with grants: user "ana" exists, the engine reads through a policy. */
+struct gx {
+	struct fx f;
+	struct auth *a;
+	struct policy *p;
+};
+
+static void gx_open(struct gx *g, unsigned max_running)
+{
+	char err[TN_ERRLEN];
+	uint8_t key[32];
+	for (int i = 0; i < 32; i++)
+		key[i] = (uint8_t)(i * 5 + 3);
+	fx_open(&g->f, max_running, 4, 0);
+	query_engine_close(g->f.e);
+	CHECK_INT(auth_open(g->f.m, key, &g->a, err), 0);
+	CHECK_INT(policy_open(g->f.m, key, &g->p, err), 0);
+	CHECK_INT(auth_user_add(g->a, "ana", "ana-password-1", err), 0);
+	struct query_limits lim = { 0, 256ll << 20, 2, max_running, 4 };
+	int rc = query_engine_open(g->f.s, g->f.c, g->p, &lim, &g->f.e, err);
+	if (rc)
+		fprintf(stderr, "engine: %s\n", err);
+	CHECK_INT(rc, 0);
+}
+
+static void gx_close(struct gx *g)
+{
+	query_engine_close(g->f.e);
+	g->f.e = NULL;
+	policy_close(g->p);
+	auth_close(g->a);
+	catalog_close(g->f.c);
+	meta_close(g->f.m);
+	store_close(g->f.s);
+}
+
+static int64_t gx_grant(struct gx *g, const char *target, const char *cols, bool exclude)
+{
+	char err[TN_ERRLEN];
+	struct grant gr = { .principal = "ana", .kind = GRANT_SELECT, .target = (char *)target,
+			    .columns = (char *)cols, .exclude = exclude };
+	int rc = policy_grant(g->p, &gr, err);
+	if (rc)
+		fprintf(stderr, "grant: %s\n", err);
+	CHECK_INT(rc, 0);
+	return gr.id;
+}
+
+/* Runs sql as user (admin or not); returns the code, rows in out (caller releases). */
+static int run_as(struct gx *g, const char *user, bool admin, const char *sql, struct collect *c,
+		  char *err)
+{
+	struct query_sink sink = { c_columns, c_row, c };
+	struct query_req q = { sql, user, admin, 0, NULL };
+	struct query_stats st;
+	buf_init(&c->cols, 0);
+	buf_init(&c->rows, 0);
+	return query_run(g->f.e, &q, &sink, &st, err);
+}
+
+static void expect_as(struct gx *g, const char *user, bool admin, const char *sql,
+		      const char *rows)
+{
+	struct collect c = { 0 };
+	char err[TN_ERRLEN];
+	int rc = run_as(g, user, admin, sql, &c, err);
+	if (rc)
+		fprintf(stderr, "%s: %s\n-> %s\n", user, sql, err);
+	CHECK_INT(rc, 0);
+	if (strcmp(c.rows.data, rows))
+		fprintf(stderr, "%s: %s\n-> rows:\n%s\nwanted:\n%s", user, sql, c.rows.data, rows);
+	CHECK_STR(c.rows.data, rows);
+	release(&c);
+}
+
+static void refused_as(struct gx *g, const char *user, const char *sql, int code, const char *part)
+{
+	struct collect c = { 0 };
+	char err[TN_ERRLEN];
+	int rc = run_as(g, user, false, sql, &c, err);
+	if (rc != code || !strstr(err, part))
+		fprintf(stderr, "%s: %s\n-> rc %d: %s (wanted %d, '%s')\n", user, sql, rc,
+			rc ? err : c.rows.data, code, part);
+	CHECK_INT(rc, code);
+	CHECK(strstr(err, part) != NULL);
+	release(&c);
+}
+
+struct slow {
+	struct gx *g;
+	struct query_ctl *ctl;
+	int rc;
+};
+
+static void *slow_main(void *arg)
+{
+	struct slow *s = arg;
+	struct query_sink sink = { null_columns, null_row, NULL };
+	struct query_req q = { slow_sql, "root", true, 0, s->ctl };
+	struct query_stats st;
+	char err[TN_ERRLEN];
+	s->rc = query_run(s->g->f.e, &q, &sink, &st, err);
+	return NULL;
+}
+
+TEST(system_catalogs_show_what_the_principal_may_read)
+{
+	struct gx g;
+	char err[TN_ERRLEN];
+	gx_open(&g, 2);
+	/* raw.imm without addr; dose tagged pii (read masked, as VARCHAR) */
+	CHECK_INT(catalog_tag(g.f.c, "raw", "imm", "dose", "pii", CAT_TAG_SET, NULL, err), 0);
+	CHECK_INT(catalog_comment(g.f.c, "raw", "imm", "code", "vaccine code", err), 0);
+	int64_t id = gx_grant(&g, "raw.imm", "[\"addr\"]", true);
+
+	/*
+	 * Another connection holds the admin's view of master.vaccines (a table
+	 * ana may not read): slot 0 busy with a slow query, the admin's query
+	 * takes slot 1; then slot 0 is freed and ana's queries take it.
+	 */
+	struct slow sl = { &g, query_ctl_new(), 0 };
+	pthread_t t;
+	pthread_create(&t, NULL, slow_main, &sl);
+	usleep(200000);
+	expect_as(&g, "root", true, "SELECT name FROM master.vaccines ORDER BY 1", "Hep B\nMMR\n");
+	query_cancel(sl.ctl);
+	pthread_join(t, NULL);
+	CHECK_INT(sl.rc, TN_ECANCELED);
+	query_ctl_free(sl.ctl);
+
+	/* tables: raw.imm, and under raw's alias bronze; the catalog is "tarn" */
+	expect_as(&g, "ana", false, "SELECT table_catalog, table_schema, table_name, table_type "
+		  "FROM information_schema.tables ORDER BY ALL",
+		  "tarn|bronze|imm|BASE TABLE\ntarn|raw|imm|BASE TABLE\n");
+	expect_as(&g, "ana", false, "SELECT c.relname, n.nspname, c.relkind FROM pg_catalog.pg_class c "
+		  "JOIN pg_catalog.pg_namespace n ON c.relnamespace = n.oid ORDER BY ALL",
+		  "imm|bronze|r\nimm|raw|r\n");
+	expect_as(&g, "ana", false, "SELECT schemaname, tablename FROM pg_tables ORDER BY ALL",
+		  "bronze|imm\nraw|imm\n");
+	expect_as(&g, "ana", false, "SELECT schema_name, table_name FROM duckdb_tables() ORDER BY ALL",
+		  "bronze|imm\nraw|imm\n");
+	/* columns: granted ones only, with the types the view gives (dose masked: VARCHAR) */
+	expect_as(&g, "ana", false, "SELECT column_name, data_type, COLUMN_COMMENT FROM "
+		  "information_schema.columns WHERE table_schema = 'raw' ORDER BY ordinal_position",
+		  "id|BIGINT|∅\ncode|VARCHAR|vaccine code\ndose|VARCHAR|∅\nok|BOOLEAN|∅\n"
+		  "year|INTEGER|∅\nmonth|INTEGER|∅\nday|INTEGER|∅\n");
+	expect_as(&g, "ana", false, "SELECT a.attname FROM pg_attribute a JOIN pg_class c ON "
+		  "a.attrelid = c.oid JOIN pg_namespace n ON c.relnamespace = n.oid "
+		  "WHERE n.nspname = 'raw' ORDER BY a.attnum",
+		  "id\ncode\ndose\nok\nyear\nmonth\nday\n");
+	/* the view reads the same columns, with the same types */
+	{
+		struct collect c = { 0 };
+		CHECK_INT(run_as(&g, "ana", false, "SELECT * FROM raw.imm LIMIT 1", &c, err), 0);
+		CHECK_STR(c.cols.data, "id:BIGINT:1,code:VARCHAR:0,dose:VARCHAR:0,ok:BOOLEAN:2,"
+			  "year:INTEGER:1,month:INTEGER:1,day:INTEGER:1");
+		release(&c);
+	}
+	/* nothing of the table ana cannot read, of the excluded column, of any view or its SQL */
+	expect_as(&g, "ana", false, "SELECT count(*) FROM information_schema.columns "
+		  "WHERE table_name = 'vaccines' OR column_name IN ('name', 'addr')", "0\n");
+	expect_as(&g, "ana", false, "SELECT count(*) FROM pg_class WHERE relname IN ('vaccines', 'doses', 'fi')",
+		  "0\n");
+	expect_as(&g, "ana", false, "SELECT count(*) FROM pg_attribute WHERE attname IN ('name', 'addr')",
+		  "0\n");
+	expect_as(&g, "ana", false, "SELECT (SELECT count(*) FROM information_schema.views), "
+		  "(SELECT count(*) FROM duckdb_views()), (SELECT count(*) FROM pg_views), "
+		  "(SELECT count(*) FROM sqlite_master WHERE type = 'view')", "0|0|0|0\n");
+	expect_as(&g, "ana", false, "SELECT count(*) FROM sqlite_master WHERE sql LIKE '%read_%' "
+		  "OR sql LIKE '%/%' OR name = 'vaccines'", "0\n");
+	expect_as(&g, "ana", false, "SELECT count(pg_get_viewdef(o)) FROM "
+		  "(SELECT unnest(range(0, 20000)) AS o)", "0\n");
+	/* databases and schemas: one catalog, the zone schemas */
+	expect_as(&g, "ana", false, "SELECT database_name, path FROM duckdb_databases()", "tarn|∅\n");
+	expect_as(&g, "ana", false, "SELECT datname FROM pg_database", "tarn\n");
+	expect_as(&g, "ana", false, "SELECT current_database()", "tarn\n");
+	/* built-in types and functions, without tarn's own */
+	expect_as(&g, "ana", false, "SELECT typname FROM pg_type WHERE typname IN ('int8', 'varchar') "
+		  "ORDER BY 1", "int8\nvarchar\n");
+	expect_as(&g, "ana", false, "SELECT count(*) > 1000, count(*) FILTER (WHERE proname LIKE "
+		  "'tarn%') FROM pg_proc", "true|0\n");
+	expect_as(&g, "ana", false, "SELECT string_agg(schema_name, ',' ORDER BY schema_name) "
+		  "FROM information_schema.schemata",
+		  "bronze,cleanse,core,drop,gold,log,mart,master,raw,references,sandbox,silver,"
+		  "stage,transient\n");
+	expect_as(&g, "ana", false, "SELECT count(*) FROM duckdb_schemas() WHERE "
+		  "database_name <> 'tarn' OR schema_name IN ('main', '__tarn', 'pg_catalog')", "0\n");
+	/* joined with a lake table, in a CTE, a subquery, a UNION */
+	expect_as(&g, "ana", false, "WITH t AS (SELECT table_name FROM information_schema.tables "
+		  "WHERE table_schema = 'raw') SELECT t.table_name, (SELECT count(*) FROM raw.imm) "
+		  "FROM t", "imm|18\n");
+	expect_as(&g, "ana", false, "SELECT table_name FROM information_schema.tables WHERE "
+		  "table_schema = 'raw' UNION ALL SELECT code FROM raw.imm WHERE id = 1", "imm\n03\n");
+	/* a CTE named like a system table is the CTE */
+	expect_as(&g, "ana", false, "WITH pg_class AS (SELECT 7 AS relname) SELECT * FROM pg_class",
+		  "7\n");
+	/* not offered, or not reachable unfiltered */
+	refused_as(&g, "ana", "SELECT * FROM pg_catalog.pg_settings", TN_EDENIED, "pg_settings");
+	refused_as(&g, "ana", "SELECT * FROM duckdb_settings()", TN_EDENIED, "duckdb_settings");
+	refused_as(&g, "ana", "SELECT * FROM duckdb_logs", TN_EDENIED, "duckdb_logs");
+	refused_as(&g, "ana", "SELECT * FROM system.information_schema.tables", TN_EDENIED,
+		   "system table");
+	refused_as(&g, "ana", "SELECT * FROM system.main.duckdb_tables()", TN_EDENIED,
+		   "table function");
+	refused_as(&g, "ana", "SELECT * FROM main.duckdb_tables()", TN_EDENIED, "table function");
+	refused_as(&g, "ana", "SELECT * FROM q1.master.vaccines", TN_EDENIED, "catalog-qualified");
+	refused_as(&g, "ana", "SELECT * FROM cat1.master.vaccines", TN_EDENIED, "catalog-qualified");
+	refused_as(&g, "ana", "SELECT * FROM temp.main.x", TN_EDENIED, "system table");
+	refused_as(&g, "ana", "SELECT * FROM read_csv('/etc/passwd')", TN_EDENIED, "read_csv");
+	refused_as(&g, "ana", "SELECT * FROM master.vaccines", TN_EDENIED, "no grant");
+
+	/* an admin sees every table, every column; then ana's catalog is hers again */
+	expect_as(&g, "root", true, "SELECT table_schema || '.' || table_name FROM "
+		  "information_schema.tables ORDER BY 1",
+		  "bronze.fi\nbronze.imm\ngold.doses\nmart.doses\nmaster.vaccines\nraw.fi\nraw.imm\n");
+	expect_as(&g, "root", true, "SELECT string_agg(column_name || ' ' || data_type, ', ' "
+		  "ORDER BY ordinal_position) FROM information_schema.columns WHERE "
+		  "table_schema = 'master'", "code VARCHAR, name VARCHAR\n");
+	expect_as(&g, "ana", false, "SELECT count(*) FROM information_schema.tables", "2\n");
+	/* a revoke bites at once */
+	CHECK_INT(policy_revoke(g.p, id, err), 0);
+	expect_as(&g, "ana", false, "SELECT count(*) FROM information_schema.tables", "0\n");
+	expect_as(&g, "ana", false, "SELECT count(*) FROM pg_attribute", "0\n");
+	gx_close(&g);
+}
+
+TEST(system_catalogs_cost_nothing_to_other_queries)
+{
+	struct gx g;
+	gx_open(&g, 1);
+	gx_grant(&g, "master", NULL, false);
+	/* a catalog query builds the image; a plain query leaves it alone */
+	expect_as(&g, "ana", false, "SELECT count(*) FROM information_schema.tables", "1\n");
+	expect_as(&g, "ana", false, "SELECT count(*) FROM master.vaccines", "2\n");
+	expect_as(&g, "ana", false, "SELECT table_name FROM information_schema.tables", "vaccines\n");
+	/* the image follows the principal asking */
+	expect_as(&g, "root", true, "SELECT count(*) FROM information_schema.tables", "7\n");
+	expect_as(&g, "ana", false, "SELECT table_name FROM information_schema.tables", "vaccines\n");
+	gx_close(&g);
+}
