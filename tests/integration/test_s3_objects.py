@@ -394,6 +394,73 @@ def bad_keys_and_truncated_bodies_change_nothing():
 
 
 @test
+def concurrent_puts_to_one_key_and_the_s3api_commands():
+    from concurrent.futures import ThreadPoolExecutor
+    lake = Lake(settings=QUIET).start()
+    try:
+        s3 = client(lake)
+        bodies = [bytes([65 + i]) * (256 << 10) for i in range(8)]
+        with ThreadPoolExecutor(8) as ex:
+            for _ in range(3):
+                list(ex.map(lambda b: s3.put_object(Bucket="lake", Key="04-user-drop-zone/c/k",
+                                                    Body=b), bodies))
+                got = s3.get_object(Bucket="lake", Key="04-user-drop-zone/c/k")["Body"].read()
+                check(got in bodies, "the object is one writer's bytes, whole")
+        eq(leftovers(lake), [], "no temp files")
+        # the aws s3api commands for the operations
+        env = aws_env(lake)
+        api = ["/usr/bin/aws", "--endpoint-url", f"http://127.0.0.1:{lake.s3_port}", "s3api"]
+
+        def run_api(*args):
+            out = subprocess.run([*api, *args], capture_output=True, text=True, env=env,
+                                 timeout=120)
+            eq(out.returncode, 0, f"aws s3api {args[0]}: {out.stderr}")
+            return json.loads(out.stdout) if out.stdout.strip() else None
+        eq([b["Name"] for b in run_api("list-buckets")["Buckets"]], ["lake"], "list-buckets")
+        run_api("head-bucket", "--bucket", "lake")
+        run_api("get-bucket-location", "--bucket", "lake")
+        r = run_api("list-objects-v2", "--bucket", "lake", "--prefix", "04-user-drop-zone/")
+        eq([o["Key"] for o in r["Contents"]], ["04-user-drop-zone/c/k"], "list-objects-v2")
+        r = run_api("list-objects", "--bucket", "lake", "--prefix", "04-user-drop-zone/",
+                    "--delimiter", "/")
+        eq([p["Prefix"] for p in r["CommonPrefixes"]], ["04-user-drop-zone/c/"], "list-objects")
+        eq(run_api("head-object", "--bucket", "lake", "--key",
+                   "04-user-drop-zone/c/k")["ContentLength"], 256 << 10, "head-object")
+        run_api("copy-object", "--bucket", "lake", "--key", "04-user-drop-zone/c/k2",
+                "--copy-source", "lake/04-user-drop-zone/c/k")
+        up = run_api("create-multipart-upload", "--bucket", "lake", "--key",
+                     "04-user-drop-zone/c/mp")["UploadId"]
+        part = os.path.join(lake.tmp, "part")
+        with open(part, "wb") as f:
+            f.write(b"p" * 1000)
+        e = run_api("upload-part", "--bucket", "lake", "--key", "04-user-drop-zone/c/mp",
+                    "--upload-id", up, "--part-number", "1", "--body", part)["ETag"]
+        eq(len(run_api("list-parts", "--bucket", "lake", "--key", "04-user-drop-zone/c/mp",
+                       "--upload-id", up)["Parts"]), 1, "list-parts")
+        eq(len(run_api("list-multipart-uploads", "--bucket", "lake")["Uploads"]), 1,
+           "list-multipart-uploads")
+        mpu = os.path.join(lake.tmp, "mpu.json")
+        with open(mpu, "w") as f:
+            json.dump({"Parts": [{"PartNumber": 1, "ETag": e}]}, f)
+        run_api("complete-multipart-upload", "--bucket", "lake", "--key",
+                "04-user-drop-zone/c/mp", "--upload-id", up, "--multipart-upload",
+                f"file://{mpu}")
+        up = run_api("create-multipart-upload", "--bucket", "lake", "--key",
+                     "04-user-drop-zone/c/gone")["UploadId"]
+        run_api("abort-multipart-upload", "--bucket", "lake", "--key",
+                "04-user-drop-zone/c/gone", "--upload-id", up)
+        r = run_api("delete-objects", "--bucket", "lake", "--delete",
+                    '{"Objects": [{"Key": "04-user-drop-zone/c/k2"}, '
+                    '{"Key": "04-user-drop-zone/c/mp"}]}')
+        eq(len(r["Deleted"]), 2, "delete-objects")
+        run_api("delete-object", "--bucket", "lake", "--key", "04-user-drop-zone/c/k")
+        check(not os.path.exists(os.path.join(lake.dir, "04-user-drop-zone/c")),
+              "everything deleted, the folder too")
+    finally:
+        lake.stop()
+
+
+@test
 def an_upload_becomes_a_table():
     lake = Lake(settings={"catalog.crawl_delay": "200ms", "catalog.crawl_interval": "0"}).start()
     try:
