@@ -35,6 +35,7 @@
 #include "core/config.h"
 #include "core/crypto.h"
 #include "core/err.h"
+#include "core/limits.h"
 #include "core/mem.h"
 #include "core/os.h"
 #include "core/timeutil.h"
@@ -46,15 +47,15 @@
 
 #include "core/banned.h"
 
-enum payload { PAY_NONE, PAY_HASHED, PAY_UNSIGNED };
+/* The largest body of one PutObject or UploadPart (S3's limit). */
+#define S3_MAX_PUT (5ull << 30)
 
 struct s3req {
 	struct s3_target t;
 	struct sigv4_auth sig;
 	struct obj_caller c;
 	char addr[64];
-	enum payload pay;
-	struct crypto_digest *sha;   /* PAY_HASHED: SHA-256 of the body so far */
+	struct crypto_digest *sha;   /* a signed payload: SHA-256 of the body so far */
 	bool has_md5;
 	uint8_t md5[MD5_LEN];        /* Content-MD5 */
 	struct obj_writer *w;        /* an upload in progress */
@@ -117,7 +118,7 @@ static void s3_fail(struct http_req *r, int rc, const char *msg)
 		s3_error(r, 403, "AccessDenied", msg);
 		break;
 	case TN_EINVAL:
-		s3_error(r, 400, strstr(msg, "limit") ? "KeyTooLongError" : "InvalidArgument", msg);
+		s3_error(r, 400, "InvalidArgument", msg);
 		break;
 	case TN_ETOOBIG:
 		s3_error(r, 400, "EntityTooLarge", msg);
@@ -280,6 +281,11 @@ static void meta_headers(struct http_req *r, const char *meta)
 static int to_writer(void *arg, const void *p, size_t n, char *err)
 {
 	struct s3req *s = arg;
+	/* a body without a length (chunked transfer) is held to the cap as it streams */
+	if (obj_writer_size(s->w) + n > S3_MAX_PUT)
+		return tn_fail(err, TN_ETOOBIG, "the upload passes %llu bytes, the largest object "
+			       "of one PUT or part (larger: a multipart upload)",
+			       (unsigned long long)S3_MAX_PUT);
 	if (s->sum)
 		checksum_update(s->sum, p, n);
 	return obj_writer_write(s->w, p, n, err);
@@ -309,7 +315,7 @@ static bool upload_begin(struct http_req *r, struct s3req *s, unsigned part, con
 	const char *dl = http_req_header(r, "x-amz-decoded-content-length");
 	enum chunked_mode mode;
 	int cm = chunked_mode_parse(s->sig.payload_hash, &mode, err);
-	if (cm == TN_EUNSUPPORTED) {
+	if (cm && cm != TN_ENOTFOUND) {
 		s3_error(r, 400, "InvalidRequest", err);
 		return false;
 	}
@@ -319,7 +325,7 @@ static bool upload_begin(struct http_req *r, struct s3req *s, unsigned part, con
 		return false;
 	}
 	uint64_t size = strtoull(cm == 0 && dl ? dl : cl ? cl : "0", NULL, 10);
-	if (size > (part ? (5ull << 30) : (5ull << 30))) {
+	if (size > S3_MAX_PUT) {
 		s3_error(r, 400, "EntityTooLarge", "Your proposed upload exceeds the maximum allowed "
 			 "size (5 GiB per PUT or part; larger objects: a multipart upload).");
 		return false;
@@ -1186,6 +1192,11 @@ bool s3_begin(struct http_req *r)
 				       http_req_header(r, "Host"), r->deps->cfg->s3_domain,
 				       http_req_header(r, "x-amz-copy-source"), &s->t, msg,
 				       sizeof msg);
+	if (!code && s->t.key && strlen(s->t.key) > TN_MAX_KEY) {
+		code = "KeyTooLongError";
+		snprintf(msg, sizeof msg, "Your key is too long: %zu bytes, over the %u-byte limit",
+			 strlen(s->t.key), TN_MAX_KEY);
+	}
 	if (!code && strstr(r->raw_path, "%00")) {
 		/* the decoded path ends at the NUL: the key would silently be another one */
 		code = "InvalidArgument";
