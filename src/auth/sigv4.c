@@ -52,23 +52,12 @@ static bool is_space(char c)
 	return c == ' ' || c == '\t' || c == '\r' || c == '\n' || c == '\v' || c == '\f';
 }
 
-static int hexval(char c)
-{
-	if (c >= '0' && c <= '9')
-		return c - '0';
-	if (c >= 'a' && c <= 'f')
-		return c - 'a' + 10;
-	if (c >= 'A' && c <= 'F')
-		return c - 'A' + 10;
-	return -1;
-}
-
 static bool is_hex64(const char *s, size_t n)
 {
 	if (n != 64)
 		return false;
 	for (size_t i = 0; i < n; i++)
-		if (hexval(s[i]) < 0)
+		if (hex_digit(s[i]) < 0)
 			return false;
 	return true;
 }
@@ -98,8 +87,8 @@ static int pct_decode(struct buf *out, const char *p, size_t n)
 {
 	int rc = buf_grow(out, n);
 	for (size_t i = 0; i < n && rc == 0; i++) {
-		if (p[i] == '%' && i + 2 < n && hexval(p[i + 1]) >= 0 && hexval(p[i + 2]) >= 0) {
-			rc = buf_putc(out, (char)(hexval(p[i + 1]) << 4 | hexval(p[i + 2])));
+		if (p[i] == '%' && i + 2 < n && hex_digit(p[i + 1]) >= 0 && hex_digit(p[i + 2]) >= 0) {
+			rc = buf_putc(out, (char)(hex_digit(p[i + 1]) << 4 | hex_digit(p[i + 2])));
 			i += 2;
 		} else {
 			rc = buf_putc(out, p[i]);

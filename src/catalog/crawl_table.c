@@ -41,6 +41,7 @@
 
 #include "catalog/meta.h"
 #include "catalog/pii.h"
+#include "core/crypto.h"
 #include "core/buf.h"
 #include "core/err.h"
 #include "core/mem.h"
@@ -102,25 +103,14 @@ static bool all_digits(const char *s, size_t n)
 	return true;
 }
 
-static int hexval(char ch)
-{
-	if (ch >= '0' && ch <= '9')
-		return ch - '0';
-	if (ch >= 'a' && ch <= 'f')
-		return ch - 'a' + 10;
-	if (ch >= 'A' && ch <= 'F')
-		return ch - 'A' + 10;
-	return -1;
-}
-
 /* Hive escapes special characters in values as %XX. */
 static char *url_decode(const char *s, size_t n)
 {
 	struct buf b = BUF_INIT(0);
 	for (size_t i = 0; i < n; i++) {
 		int h, l;
-		if (s[i] == '%' && i + 2 < n && (h = hexval(s[i + 1])) >= 0 &&
-		    (l = hexval(s[i + 2])) >= 0) {
+		if (s[i] == '%' && i + 2 < n && (h = hex_digit(s[i + 1])) >= 0 &&
+		    (l = hex_digit(s[i + 2])) >= 0) {
 			buf_putc(&b, (char)(h * 16 + l));
 			i += 2;
 		} else {

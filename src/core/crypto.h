@@ -45,6 +45,8 @@ bool crypto_equal(const void *a, size_t alen, const void *b, size_t blen);
 
 /* Lowercase hex; out must hold 2n+1 bytes. */
 void hex_encode(const void *p, size_t n, char *out);
+/* The value of one hex digit (either case), or -1. */
+int hex_digit(int c);
 /* Decodes 2n hex chars into n bytes; TN_EINVAL on a bad digit or odd length. */
 int hex_decode(const char *s, size_t slen, uint8_t *out, size_t outcap, size_t *outlen);
 

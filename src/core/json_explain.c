@@ -25,6 +25,7 @@
  * tokens so that validity is preserved.  The splitter copies and minifies
  * each element in the same single pass that finds its end.
  */
+#include "core/crypto.h"
 #include "core/json.h"
 
 #include <locale.h>
@@ -89,17 +90,6 @@ static void skip_ws(struct scan *s)
 		s->i++;
 }
 
-static int hexval(unsigned char c)
-{
-	if (c >= '0' && c <= '9')
-		return c - '0';
-	if (c >= 'a' && c <= 'f')
-		return c - 'a' + 10;
-	if (c >= 'A' && c <= 'F')
-		return c - 'A' + 10;
-	return -1;
-}
-
 /* Reads the 4 hex digits of a \u escape starting at p[at] ("\uXXXX": at is
  * the backslash).  Returns the code unit, -1 if bad hex, -2 if cut off. */
 static long read_u_escape(const struct scan *s, size_t at)
@@ -109,7 +99,7 @@ static long read_u_escape(const struct scan *s, size_t at)
 	for (size_t k = 0; k < 4; k++) {
 		if (at + 2 + k >= s->n)
 			return -2;
-		int h = hexval(s->p[at + 2 + k]);
+		int h = hex_digit(s->p[at + 2 + k]);
 		if (h < 0)
 			return -1;
 		v = v * 16 + h;

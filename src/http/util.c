@@ -234,17 +234,6 @@ void http_utf8_copy(const char *in, char *out, size_t n)
 	out[o] = '\0';
 }
 
-static int hexval(char c)
-{
-	if (c >= '0' && c <= '9')
-		return c - '0';
-	if (c >= 'a' && c <= 'f')
-		return c - 'a' + 10;
-	if (c >= 'A' && c <= 'F')
-		return c - 'A' + 10;
-	return -1;
-}
-
 int http_query_param(const char *raw_query, const char *name, char *out, size_t n)
 {
 	const char *p = raw_query ? raw_query : "";
@@ -262,9 +251,9 @@ int http_query_param(const char *raw_query, const char *name, char *out, size_t 
 
 				if (c == '+') {
 					c = ' ';
-				} else if (c == '%' && i + 2 < len && hexval(p[i + 1]) >= 0 &&
-					   hexval(p[i + 2]) >= 0) {
-					c = hexval(p[i + 1]) * 16 + hexval(p[i + 2]);
+				} else if (c == '%' && i + 2 < len && hex_digit(p[i + 1]) >= 0 &&
+					   hex_digit(p[i + 2]) >= 0) {
+					c = hex_digit(p[i + 1]) * 16 + hex_digit(p[i + 2]);
 					i += 2;
 				}
 				if (c == 0 || o + 1 >= n)
