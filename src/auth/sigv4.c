@@ -21,10 +21,19 @@
  *     body, so neither a swapped body nor a swapped header passes;
  *   - all input is bounded: header fields by their struct sizes, the
  *     canonical request by SIGV4_MAX_CANONICAL (TN_ETOOBIG past it);
- *   - derived keys and the "AWS4"+secret buffer are wiped after use.
+ *   - derived keys and the "AWS4"+secret buffer are wiped after use,
+ *     but for the memo of recent signing keys (scope_key): a signing key
+ *     depends only on the secret and the scope (date, region, service),
+ *     so a day's requests under one key share it, as the AWS SDKs' signers
+ *     keep it.  The memo is found by a SHA-256 of secret and scope, holds
+ *     no secret, and decides nothing: whether a key id may sign at all is
+ *     auth.c's question, asked on every request before the signature is
+ *     computed, so a disabled or deleted key is refused at once whatever
+ *     the memo holds.
  */
 #include "auth/sigv4.h"
 
+#include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -812,6 +821,51 @@ void sigv4_signing_key(const char *secret, size_t secret_len, const char *date,
 	free(k);
 }
 
+/* Recent signing keys by SHA-256(secret, scope); round-robin replacement. */
+#define SIGV4_KEY_MEMO 32
+
+static struct {
+	pthread_mutex_t mu;
+	unsigned next;
+	struct {
+		bool used;
+		uint8_t id[SHA256_LEN];
+		uint8_t key[SHA256_LEN];
+	} e[SIGV4_KEY_MEMO];
+} memo = { .mu = PTHREAD_MUTEX_INITIALIZER };
+
+/* sigv4_signing_key through the memo. */
+static void scope_key(const char *secret, size_t secret_len, const char *date,
+		      const char *region, const char *service, uint8_t out[SHA256_LEN])
+{
+	struct buf b = BUF_INIT(0);
+	uint8_t id[SHA256_LEN];
+	const char *parts[] = { date, region, service };
+	buf_printf(&b, "%zu:", secret_len);
+	buf_append(&b, secret, secret_len);
+	for (size_t i = 0; i < 3; i++)
+		buf_append(&b, parts[i], strlen(parts[i]) + 1); /* each with its NUL */
+	crypto_sha256(b.data, b.len, id);
+	explicit_bzero(b.data, b.len);
+	buf_release(&b);
+	pthread_mutex_lock(&memo.mu);
+	for (unsigned i = 0; i < SIGV4_KEY_MEMO; i++) {
+		if (memo.e[i].used && crypto_equal(memo.e[i].id, SHA256_LEN, id, SHA256_LEN)) {
+			memcpy(out, memo.e[i].key, SHA256_LEN);
+			pthread_mutex_unlock(&memo.mu);
+			return;
+		}
+	}
+	pthread_mutex_unlock(&memo.mu);
+	sigv4_signing_key(secret, secret_len, date, region, service, out);
+	pthread_mutex_lock(&memo.mu);
+	unsigned i = memo.next++ % SIGV4_KEY_MEMO;
+	memo.e[i].used = true;
+	memcpy(memo.e[i].id, id, SHA256_LEN);
+	memcpy(memo.e[i].key, out, SHA256_LEN);
+	pthread_mutex_unlock(&memo.mu);
+}
+
 /* hex HMAC of the string to sign for req under secret, into sig[65]. */
 static int compute_signature(const struct sigv4_request *req, const struct sigv4_auth *auth,
 			     const char *amz_date, const char *secret, size_t secret_len,
@@ -825,7 +879,7 @@ static int compute_signature(const struct sigv4_request *req, const struct sigv4
 		rc = sigv4_string_to_sign(auth, amz_date, creq.data, creq.len, &sts);
 	if (rc == 0) {
 		uint8_t key[SHA256_LEN], mac[SHA256_LEN];
-		sigv4_signing_key(secret, secret_len, auth->date, auth->region, auth->service, key);
+		scope_key(secret, secret_len, auth->date, auth->region, auth->service, key);
 		crypto_hmac_sha256(key, sizeof key, sts.data, sts.len, mac);
 		hex_encode(mac, sizeof mac, sig);
 		explicit_bzero(key, sizeof key);

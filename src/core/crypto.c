@@ -7,6 +7,7 @@
 #include <openssl/evp.h>
 #include <openssl/hmac.h>
 #include <openssl/rand.h>
+#include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -17,6 +18,37 @@
 #include "core/mem.h"
 #include "core/banned.h"
 
+/*
+ * The digests, fetched from the provider once.  EVP_sha256() and
+ * EVP_md5() hand out legacy handles that OpenSSL 3 resolves to the
+ * provider's implementation on every init, under a lock: on the request
+ * paths (SigV4, the audit chain, ETags) that lookup cost more than
+ * hashing a few hundred bytes.  Falls back to the legacy handle if the
+ * fetch fails.
+ */
+static pthread_once_t md_once = PTHREAD_ONCE_INIT;
+static const EVP_MD *md_sha256, *md_md5;
+
+static void md_fetch(void)
+{
+	EVP_MD *s = EVP_MD_fetch(NULL, "SHA256", NULL);
+	EVP_MD *m = EVP_MD_fetch(NULL, "MD5", NULL);
+	md_sha256 = s ? s : EVP_sha256();
+	md_md5 = m ? m : EVP_md5();
+}
+
+static const EVP_MD *sha256_md(void)
+{
+	pthread_once(&md_once, md_fetch);
+	return md_sha256;
+}
+
+static const EVP_MD *md5_md(void)
+{
+	pthread_once(&md_once, md_fetch);
+	return md_md5;
+}
+
 static void digest(const EVP_MD *md, const void *p, size_t n, uint8_t *out)
 {
 	unsigned int len = 0;
@@ -26,12 +58,12 @@ static void digest(const EVP_MD *md, const void *p, size_t n, uint8_t *out)
 
 void crypto_sha256(const void *p, size_t n, uint8_t out[SHA256_LEN])
 {
-	digest(EVP_sha256(), p, n, out);
+	digest(sha256_md(), p, n, out);
 }
 
 void crypto_md5(const void *p, size_t n, uint8_t out[MD5_LEN])
 {
-	digest(EVP_md5(), p, n, out);
+	digest(md5_md(), p, n, out);
 }
 
 struct crypto_digest {
@@ -43,7 +75,7 @@ struct crypto_digest *crypto_digest_new(enum crypto_algo a)
 	struct crypto_digest *d = xcalloc(1, sizeof *d);
 	d->ctx = EVP_MD_CTX_new();
 	if (!d->ctx ||
-	    !EVP_DigestInit_ex(d->ctx, a == CRYPTO_MD5 ? EVP_md5() : EVP_sha256(), NULL))
+	    !EVP_DigestInit_ex(d->ctx, a == CRYPTO_MD5 ? md5_md() : sha256_md(), NULL))
 		TN_BUG("digest init failed");
 	return d;
 }
@@ -79,12 +111,40 @@ void crypto_digest_free(struct crypto_digest *d)
 	free(d);
 }
 
+/*
+ * HMAC-SHA-256 (RFC 2104) over two digests of the fetched SHA-256: the
+ * one-shot HMAC() of OpenSSL 3 builds a MAC context through the provider
+ * on every call, several times the cost of the hashing for the short
+ * messages SigV4 signs.
+ */
 void crypto_hmac_sha256(const void *key, size_t klen, const void *p, size_t n,
 			uint8_t out[SHA256_LEN])
 {
+	enum { BLOCK = 64 };
+	uint8_t k[BLOCK], pad[BLOCK], inner[SHA256_LEN];
 	unsigned int len = 0;
-	if (!HMAC(EVP_sha256(), key, (int)klen, p, n, out, &len))
+	memset(k, 0, sizeof k);
+	if (klen > BLOCK)
+		digest(sha256_md(), key, klen, k);
+	else if (klen)
+		memcpy(k, key, klen);
+	EVP_MD_CTX *c = EVP_MD_CTX_new();
+	if (!c)
+		TN_BUG("HMAC: no digest context");
+	for (int i = 0; i < BLOCK; i++)
+		pad[i] = k[i] ^ 0x36;
+	if (!EVP_DigestInit_ex(c, sha256_md(), NULL) || !EVP_DigestUpdate(c, pad, BLOCK) ||
+	    (n && !EVP_DigestUpdate(c, p, n)) || !EVP_DigestFinal_ex(c, inner, &len))
 		TN_BUG("HMAC failed");
+	for (int i = 0; i < BLOCK; i++)
+		pad[i] = k[i] ^ 0x5c;
+	if (!EVP_DigestInit_ex(c, sha256_md(), NULL) || !EVP_DigestUpdate(c, pad, BLOCK) ||
+	    !EVP_DigestUpdate(c, inner, sizeof inner) || !EVP_DigestFinal_ex(c, out, &len))
+		TN_BUG("HMAC failed");
+	EVP_MD_CTX_free(c);
+	OPENSSL_cleanse(k, sizeof k);
+	OPENSSL_cleanse(pad, sizeof pad);
+	OPENSSL_cleanse(inner, sizeof inner);
 }
 
 void crypto_pbkdf2_sha256(const char *pw, size_t pwlen, const uint8_t *salt, size_t saltlen,

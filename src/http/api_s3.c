@@ -64,13 +64,49 @@ struct s3req {
 	enum checksum_algo sum_algo; /* the checksum given back (trailer or header) */
 	char sum_b64[CHECKSUM_B64_LEN];
 	char err[TN_ERRLEN];         /* the body's first error */
+	struct http_req *r;          /* the request (s3req_free's auth line) */
+	bool auth_owed;              /* authenticated, and no line says so yet (auth_line) */
 };
+
+/*
+ * The audit line of a successful authentication.  For the object
+ * operations (GET, HEAD, PUT, DELETE of an object) the object line
+ * written by store/objects.c carries the principal, the source and how it
+ * authenticated ("via":"s3", "auth":"sigv4"), so no separate line is
+ * written: s->auth_owed stays set until the object layer is called
+ * (object_called), and a request that never gets there (refused on its
+ * headers, cut off) writes this line when it is answered with an error
+ * or ends.
+ */
+static void auth_line(struct http_req *r, struct s3req *s)
+{
+	if (!s->auth_owed)
+		return;
+	s->auth_owed = false;
+	http_audit(r, "auth", r->who.name,
+		   json_pack("{s:s, s:s}", "outcome", "ok", "via", "sigv4-s3"));
+}
+
+/* The object layer is about to audit this request (its line names the caller). */
+static void object_called(struct s3req *s)
+{
+	s->auth_owed = false;
+}
+
+/* Operations whose object line stands for the authentication line. */
+static bool object_op(enum s3_op op)
+{
+	return op == S3_OP_GET_OBJECT || op == S3_OP_HEAD_OBJECT || op == S3_OP_PUT_OBJECT ||
+	       op == S3_OP_DELETE_OBJECT;
+}
 
 static void s3req_free(void *p)
 {
 	struct s3req *s = p;
 	if (!s)
 		return;
+	if (s->auth_owed && s->r)
+		auth_line(s->r, s);
 	obj_writer_abort(s->w, "the request ended before its body");
 	crypto_digest_free(s->sha);
 	chunked_free(s->chunked);
@@ -86,6 +122,8 @@ static void s3req_free(void *p)
 static void s3_error(struct http_req *r, int status, const char *code, const char *msg)
 {
 	struct s3req *s = r->edge;
+	if (s)
+		auth_line(r, s);
 	struct buf *b = http_reply_json_buf(r, status);
 	r->content_type = "application/xml";
 	snprintf(r->log_msg, sizeof r->log_msg, "%s: %s", code, msg);
@@ -162,8 +200,9 @@ static bool s3_authenticate(struct http_req *r, struct s3req *s)
 	free(hh);
 	if (rc == 0) {
 		r->authed = true;
-		http_audit(r, "auth", r->who.name,
-			   json_pack("{s:s, s:s}", "outcome", "ok", "via", "sigv4-s3"));
+		s->auth_owed = true;
+		if (!object_op(s->t.op))
+			auth_line(r, s);
 		return true;
 	}
 	http_audit(r, "auth", "", json_pack("{s:s, s:s, s:s}", "outcome", "failed", "scheme",
@@ -363,6 +402,7 @@ static bool upload_begin(struct http_req *r, struct s3req *s, unsigned part, con
 	}
 	struct obj_put_opts opts = { .content_type = http_req_header(r, "Content-Type"),
 				     .user_meta = meta };
+	object_called(s);
 	int rc = part ? obj_part_open(r->deps->objects, &s->c, s->t.key, id, part, &s->w, err)
 		      : obj_writer_open(r->deps->objects, &s->c, s->t.key, &opts, &s->w, err);
 	free(meta);
@@ -389,6 +429,15 @@ static bool upload_begin(struct http_req *r, struct s3req *s, unsigned part, con
 	return true;
 }
 
+/* Drops the upload and answers code. */
+static void upload_refuse(struct http_req *r, struct s3req *s, int status, const char *code,
+			  const char *msg)
+{
+	obj_writer_abort(s->w, msg);
+	s->w = NULL;
+	s3_error(r, status, code, msg);
+}
+
 /* Worker thread: the commit's fsyncs, then the answer. */
 static void upload_commit(struct http_req *r)
 {
@@ -407,15 +456,6 @@ static void upload_commit(struct http_req *r)
 	if (s->sum_b64[0])
 		http_header_add(r, checksum_algo_header(s->sum_algo), "%s", s->sum_b64);
 	obj_info_release(&info);
-}
-
-/* Drops the upload and answers code. */
-static void upload_refuse(struct http_req *r, struct s3req *s, int status, const char *code,
-			  const char *msg)
-{
-	obj_writer_abort(s->w, msg);
-	s->w = NULL;
-	s3_error(r, status, code, msg);
 }
 
 static void upload_finish(struct http_req *r, struct s3req *s)
@@ -614,6 +654,7 @@ static void get_object(struct http_req *r, struct s3req *s, bool head)
 	struct obj_info info;
 	int fd = -1;
 	memset(&info, 0, sizeof info);
+	object_called(s);
 	int rc = obj_open(r->deps->objects, &s->c, s->t.key, UINT64_MAX, &fd, &info, err);
 	if (rc) {
 		s3_fail(r, rc, err);
@@ -661,6 +702,7 @@ static void get_object(struct http_req *r, struct s3req *s, bool head)
 static void delete_object(struct http_req *r, struct s3req *s)
 {
 	char err[TN_ERRLEN];
+	object_called(s);
 	int rc = obj_delete(r->deps->objects, &s->c, s->t.key, err);
 	if (rc && rc != TN_ENOTFOUND) { /* S3 answers 204 for a key that is not there */
 		s3_fail(r, rc, err);
@@ -1188,6 +1230,7 @@ bool s3_begin(struct http_req *r)
 	char msg[TN_ERRLEN];
 	r->edge = s;
 	r->edge_free = s3req_free;
+	s->r = r;
 	const char *code = s3_op_parse(r->method, r->path, r->raw_query,
 				       http_req_header(r, "Host"), r->deps->cfg->s3_domain,
 				       http_req_header(r, "x-amz-copy-source"), &s->t, msg,
@@ -1210,7 +1253,8 @@ bool s3_begin(struct http_req *r)
 		return false;
 	http_peer(r, s->addr, sizeof s->addr);
 	s->c = (struct obj_caller){ .name = r->who.name, .admin = r->who.is_admin,
-				    .source = s->addr, .request_id = r->request_id, .via = "s3" };
+				    .source = s->addr, .request_id = r->request_id, .via = "s3",
+				    .auth = "sigv4" };
 	if (s->t.op == S3_OP_UNSUPPORTED) {
 		snprintf(msg, sizeof msg, "%s %s with this query is not implemented", r->method,
 			 s->t.key ? "on an object" : "on the bucket");

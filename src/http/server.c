@@ -317,6 +317,32 @@ static ssize_t no_bytes(void *cls, uint64_t pos, char *buf, size_t max)
 	return MHD_CONTENT_READER_END_WITH_ERROR;
 }
 
+/*
+ * A file answer this small is read into memory and sent from a buffer:
+ * MHD then sends the header and the bytes in one sendmsg (one TCP
+ * segment), where a file answer costs a send for the header and a
+ * sendfile for the bytes, and for a 4 KiB object that second round
+ * through the TCP stack cost more than the read.
+ */
+#define HTTP_SMALL_FILE (64u << 10)
+
+/* The bytes of a small file answer (caller frees), the descriptor closed; NULL: send the file. */
+static char *small_file(struct http_req *r)
+{
+	char *data = xmalloc(r->resp_fd_len ? (size_t)r->resp_fd_len : 1);
+	size_t got = 0;
+	char err[TN_ERRLEN];
+	if (os_pread(r->resp_fd, data, (size_t)r->resp_fd_len, r->resp_fd_off, &got, "answer",
+		     err) != 0 ||
+	    got != r->resp_fd_len) {
+		free(data);
+		return NULL;
+	}
+	close(r->resp_fd);
+	r->resp_fd = -1;
+	return data;
+}
+
 static enum MHD_Result send_answer(struct http_req *r)
 {
 	struct MHD_Response *resp;
@@ -332,6 +358,14 @@ static enum MHD_Result send_answer(struct http_req *r)
 		resp = MHD_create_response_from_callback(r->resp_fd_len, 4096, no_bytes, NULL, NULL);
 		if (!resp)
 			return MHD_NO;
+	} else if (r->resp_fd >= 0 && r->resp_fd_len <= HTTP_SMALL_FILE &&
+		   (data = small_file(r)) != NULL) {
+		resp = MHD_create_response_from_buffer((size_t)r->resp_fd_len, data,
+						       MHD_RESPMEM_MUST_FREE);
+		if (!resp) {
+			free(data);
+			return MHD_NO;
+		}
 	} else if (r->resp_fd >= 0) {
 		/* a file's bytes (objects): MHD reads them itself, with sendfile where it can */
 		resp = MHD_create_response_from_fd_at_offset64(r->resp_fd_len, r->resp_fd,

@@ -15,6 +15,7 @@
 #include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
+#include <inttypes.h>
 #include <limits.h>
 #include <pthread.h>
 #include <stdio.h>
@@ -275,6 +276,78 @@ static int day_file(struct audit *a, const struct utc *u, char *err)
 	return 0;
 }
 
+/* True if the n bytes at s are UTF-8 (what jansson demands of a string). */
+static bool utf8_ok(const char *s, size_t n)
+{
+	const unsigned char *p = (const unsigned char *)s, *e = p + n;
+	while (p < e) {
+		unsigned c = *p, len = c < 0x80 ? 1 : (c >> 5) == 6 ? 2 : (c >> 4) == 14 ? 3
+						       : (c >> 3) == 30 ? 4 : 0;
+		if (!len || (size_t)(e - p) < len)
+			return false;
+		uint32_t cp = len == 1 ? c : c & (0x7f >> len);
+		for (unsigned i = 1; i < len; i++) {
+			if ((p[i] & 0xc0) != 0x80)
+				return false;
+			cp = cp << 6 | (p[i] & 0x3f);
+		}
+		if ((len == 2 && cp < 0x80) || (len == 3 && cp < 0x800) || (len == 4 && cp < 0x10000) ||
+		    cp > 0x10ffff || (cp >= 0xd800 && cp <= 0xdfff))
+			return false;
+		p += len;
+	}
+	return true;
+}
+
+/* "key":value, after a comma; a string value is cut to max bytes (at a character). */
+static void put_member(struct buf *b, const char *key, json_t *v, size_t max)
+{
+	char num[32];
+	buf_putc(b, ',');
+	buf_json_str(b, key, strlen(key));
+	buf_putc(b, ':');
+	switch (json_typeof(v)) {
+	case JSON_STRING: {
+		const char *p = json_string_value(v);
+		size_t n = json_string_length(v);
+		if (n > max) {
+			n = max;
+			while (n > 0 && ((unsigned char)p[n] & 0xc0) == 0x80)
+				n--; /* not in the middle of a character */
+		}
+		buf_json_str(b, p, n);
+		break;
+	}
+	case JSON_INTEGER:
+		snprintf(num, sizeof num, "%" JSON_INTEGER_FORMAT, json_integer_value(v));
+		buf_puts(b, num);
+		break;
+	case JSON_TRUE:
+		buf_puts(b, "true");
+		break;
+	case JSON_FALSE:
+		buf_puts(b, "false");
+		break;
+	case JSON_NULL:
+		buf_puts(b, "null");
+		break;
+	default: {
+		char *t = json_dumps(v, JSON_COMPACT | JSON_ENCODE_ANY);
+		buf_puts(b, t ? t : "null");
+		free(t);
+	}
+	}
+}
+
+/*
+ * The line is rendered straight into a buffer (no second JSON tree): the
+ * members ts, event, principal, the fields in their order, then seq and
+ * prev, which are only known under a->mu.  Durability, unchanged: the line
+ * is written with write(2) before audit_log returns, so before the access
+ * it records is answered; the kernel holds it from then on (a crash of
+ * tarn loses nothing written), and the file is fsynced when the day
+ * changes and at close, not per line.
+ */
 void audit_log(struct audit *a, const char *event, const char *principal, json_t *fields)
 {
 	if (!a) {
@@ -283,38 +356,46 @@ void audit_log(struct audit *a, const char *event, const char *principal, json_t
 	}
 	int64_t now = time_now_ms();
 	struct utc u;
-	char ts[40], err[TN_ERRLEN];
+	char ts[40], err[TN_ERRLEN], tail[2 * SHA256_LEN + 48];
 	time_utc(now, &u);
 	snprintf(ts, sizeof ts, "%04d-%02d-%02dT%02d:%02d:%02d.%03dZ", u.year, u.month, u.day, u.hour,
 		 u.min, u.sec, u.ms);
-	json_t *o = json_object();
-	json_object_set_new(o, "ts", json_string(ts));
-	json_object_set_new(o, "event", json_string(event));
-	json_object_set_new(o, "principal", json_string(principal ? principal : ""));
+	struct buf line = BUF_INIT(0);
+	buf_printf(&line, "{\"ts\":\"%s\"", ts);
+	if (!event)
+		event = "";
+	if (utf8_ok(event, strlen(event))) {
+		buf_puts(&line, ",\"event\":");
+		buf_json_str(&line, event, strlen(event));
+	}
+	if (!principal)
+		principal = "";
+	if (utf8_ok(principal, strlen(principal))) {
+		buf_puts(&line, ",\"principal\":");
+		buf_json_str(&line, principal, strlen(principal));
+	}
 	if (json_is_object(fields)) {
 		const char *k;
 		json_t *v;
 		json_object_foreach(fields, k, v) {
-			if (json_is_string(v) && json_string_length(v) > AUDIT_MAX_FIELD)
-				json_object_set_new(o, k, json_stringn(json_string_value(v),
-								       AUDIT_MAX_FIELD));
-			else
-				json_object_set(o, k, v);
+			if (strcmp(k, "ts") && strcmp(k, "event") && strcmp(k, "principal") &&
+			    strcmp(k, "seq") && strcmp(k, "prev"))
+				put_member(&line, k, v, AUDIT_MAX_FIELD);
 		}
 	}
 	json_decref(fields);
 	pthread_mutex_lock(&a->mu);
-	json_object_set_new(o, "seq", json_integer((json_int_t)a->seq));
-	json_object_set_new(o, "prev", json_string(a->head));
-	char *line = json_dumps(o, JSON_COMPACT | JSON_PRESERVE_ORDER);
-	int rc = line ? day_file(a, &u, err) : tn_fail(err, TN_EINTERNAL, "cannot render an event");
+	int n = snprintf(tail, sizeof tail, ",\"seq\":%" PRIu64 ",\"prev\":\"%s\"}\n", a->seq,
+			 a->head);
+	int rc = buf_append(&line, tail, (size_t)n);
+	if (rc)
+		rc = tn_fail(err, TN_EINTERNAL, "cannot render an event");
+	else
+		rc = day_file(a, &u, err);
 	if (rc == 0) {
-		size_t n = strlen(line);
-		line[n] = '\n';
-		rc = os_write_all(a->fd, line, n + 1, "audit", err);
-		line[n] = 0;
+		rc = os_write_all(a->fd, line.data, line.len, "audit", err);
 		if (rc == 0) {
-			sha_hex(line, n, a->head);
+			sha_hex(line.data, line.len - 1, a->head);
 			a->seq++;
 		}
 	}
@@ -322,10 +403,8 @@ void audit_log(struct audit *a, const char *event, const char *principal, json_t
 		a->failures++;
 	pthread_mutex_unlock(&a->mu);
 	if (rc)
-		log_warn("audit", "event '%s' of '%s' not written: %s", event,
-			 principal ? principal : "", err);
-	free(line);
-	json_decref(o);
+		log_warn("audit", "event '%s' of '%s' not written: %s", event, principal, err);
+	buf_release(&line);
 }
 
 int audit_tail(const char *dir, size_t n, struct buf *out, char *err)

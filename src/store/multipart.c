@@ -120,7 +120,7 @@ int obj_part_open(struct objects *o, const struct obj_caller *c, const char *key
 	w->source = dup_or_null(c->source);
 	w->request_id = dup_or_null(c->request_id);
 	w->via = dup_or_null(c->via);
-	w->c = (struct obj_caller){ w->name, c->admin, w->source, w->request_id, w->via };
+	w->c = (struct obj_caller){ w->name, c->admin, w->source, w->request_id, w->via, c->auth };
 	w->key = xstrdup(key);
 	w->part = part;
 	snprintf(w->info.content_type, sizeof w->info.content_type, "application/octet-stream");

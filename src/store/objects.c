@@ -117,6 +117,8 @@ void audit_object(struct objects *o, const struct obj_caller *c, const char *act
 	json_object_set_new(f, "outcome", json_string(outcome));
 	if (c->via)
 		json_object_set_new(f, "via", json_string(c->via));
+	if (c->auth)
+		json_object_set_new(f, "auth", json_string(c->auth));
 	if (c->source)
 		json_object_set_new(f, "source", json_string(c->source));
 	if (c->request_id)
@@ -349,7 +351,7 @@ static int info_fill(struct objects *o, const char *key, int fd, const struct st
 	info->mtime_ns = st->mtime_ns;
 	snprintf(info->content_type, sizeof info->content_type, "application/octet-stream");
 	buf_init(&b, 0);
-	if (store_attr_get(o->s, key, &b, err) == 0)
+	if (store_attr_get_fd(fd, key, &b, err) == 0)
 		info_from_blob(&b, info, &valid);
 	buf_release(&b);
 	if (valid)
@@ -408,7 +410,7 @@ int obj_writer_open(struct objects *o, const struct obj_caller *c, const char *k
 	w->source = dup_or_null(c->source);
 	w->request_id = dup_or_null(c->request_id);
 	w->via = dup_or_null(c->via);
-	w->c = (struct obj_caller){ w->name, c->admin, w->source, w->request_id, w->via };
+	w->c = (struct obj_caller){ w->name, c->admin, w->source, w->request_id, w->via, c->auth };
 	w->key = xstrdup(key);
 	snprintf(w->info.content_type, sizeof w->info.content_type, "%s",
 		 opts && opts->content_type && *opts->content_type ? opts->content_type

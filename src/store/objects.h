@@ -42,6 +42,9 @@ struct obj_caller {
 	const char *source;      /* peer address, or NULL */
 	const char *request_id;  /* or NULL */
 	const char *via;         /* "rest", "s3", ... */
+	const char *auth;        /* a static string: how the caller authenticated ("sigv4"),
+				    audited with every access when the edge writes no
+				    separate authentication line; or NULL */
 };
 
 enum obj_action { OBJ_READ, OBJ_WRITE, OBJ_LIST, OBJ_DELETE };

@@ -698,6 +698,18 @@ int store_attr_get(struct store *s, const char *key, struct buf *out, char *err)
 	return buf_append(out, tmp, (size_t)n);
 }
 
+int store_attr_get_fd(int fd, const char *key, struct buf *out, char *err)
+{
+	char tmp[STORE_MAX_ATTR];
+	ssize_t n = fgetxattr(fd, STORE_XATTR, tmp, sizeof tmp);
+	if (n < 0) {
+		if (errno == ENODATA)
+			return tn_fail(err, TN_ENOTFOUND, "object '%s': no attributes", key);
+		return attr_fail(errno, key, err);
+	}
+	return buf_append(out, tmp, (size_t)n);
+}
+
 int store_attr_set(struct store *s, const char *key, const void *p, size_t n, char *err)
 {
 	char path[PATH_MAX];

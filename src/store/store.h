@@ -155,6 +155,12 @@ int store_delete(struct store *s, const char *key, char *err);
 int store_writer_set_attr(struct store_writer *w, const void *p, size_t n, char *err);
 /* Appends the object's blob to out; TN_ENOTFOUND if it has none, or no such object. */
 int store_attr_get(struct store *s, const char *key, struct buf *out, char *err);
+/*
+ * The same from a descriptor of the object open for reading (store_open_read):
+ * no second walk of the path, and the blob of the very file whose bytes
+ * are served even if the key is replaced meanwhile.  key names it in messages.
+ */
+int store_attr_get_fd(int fd, const char *key, struct buf *out, char *err);
 /* Replaces the blob of an existing object (a cache, so not fsync'd). */
 int store_attr_set(struct store *s, const char *key, const void *p, size_t n, char *err);
 

@@ -3,6 +3,7 @@
  * continuation across reopenings, and every kind of tampering detected at
  * the right line.
  */
+#include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -101,4 +102,108 @@ TEST(tampering_is_named)
 	CHECK_INT(audit_open(dir, &a, err), TN_ECORRUPT);
 	buf_release(&b);
 	buf_release(&o);
+}
+
+/* Every member type comes back as it went in; odd strings stay valid JSON. */
+TEST(lines_render_every_value)
+{
+	char dir[600], path[700], err[TN_ERRLEN];
+	uint64_t lines;
+	struct audit *a;
+	snprintf(dir, sizeof dir, "%s/audit", test_tmpdir());
+	today(dir, path, sizeof path);
+	CHECK_INT(audit_open(dir, &a, err), 0);
+	/* a long string whose cut would fall inside a 2-byte character */
+	size_t big = (16u << 10) + 100;
+	char *longs = malloc(big + 1);
+	memset(longs, 'x', big);
+	for (size_t i = (16u << 10) - 1; i + 1 < big; i += 2) {
+		longs[i] = (char)0xc3;
+		longs[i + 1] = (char)0xa9;
+	}
+	longs[big] = 0;
+	json_t *nested = json_pack("{s:[i,s], s:n}", "list", 1, "two", "none");
+	audit_log(a, "object", "bob",
+		  json_pack("{s:s, s:I, s:b, s:b, s:n, s:o, s:s, s:s, s:f}", "key",
+			    "a \"quoted\"\\path\n\t\x01/ünïcødé", "bytes", (json_int_t)1 << 40,
+			    "yes", 1, "no", 0, "nothing", "nested", nested, "long", longs,
+			    "ts", "ignored: ts is the trail's own", "ratio", 0.5));
+	audit_log(a, "auth", "bad\xff\xfe", json_pack("{s:s}", "outcome", "failed"));
+	audit_log(a, "auth", NULL, NULL);
+	CHECK_INT((int)audit_failures(a), 0);
+	audit_close(a);
+	free(longs);
+	CHECK_INT(audit_verify(dir, &lines, err), 0);
+	CHECK_INT((int)lines, 3);
+	struct buf b = BUF_INIT(0);
+	CHECK_INT(os_read_file(path, 1 << 20, &b, err), 0);
+	char *l1 = b.data, *l2 = strchr(l1, '\n') + 1, *l3 = strchr(l2, '\n') + 1;
+	json_error_t je;
+	json_t *o = json_loadb(l1, (size_t)(l2 - l1 - 1), 0, &je);
+	CHECK(o != NULL);
+	CHECK_STR(json_string_value(json_object_get(o, "event")), "object");
+	CHECK_STR(json_string_value(json_object_get(o, "principal")), "bob");
+	CHECK_STR(json_string_value(json_object_get(o, "key")),
+		  "a \"quoted\"\\path\n\t\x01/ünïcødé");
+	CHECK(json_integer_value(json_object_get(o, "bytes")) == (json_int_t)1 << 40);
+	CHECK(json_is_true(json_object_get(o, "yes")) && json_is_false(json_object_get(o, "no")));
+	CHECK(json_is_null(json_object_get(o, "nothing")));
+	CHECK(json_real_value(json_object_get(o, "ratio")) == 0.5);
+	json_t *n = json_object_get(o, "nested");
+	CHECK(json_integer_value(json_array_get(json_object_get(n, "list"), 0)) == 1);
+	CHECK_STR(json_string_value(json_array_get(json_object_get(n, "list"), 1)), "two");
+	/* cut to 16 KiB at a character boundary, so still UTF-8 (jansson checks) */
+	size_t ln = json_string_length(json_object_get(o, "long"));
+	CHECK(ln <= (16u << 10) && ln >= (16u << 10) - 1);
+	CHECK(json_string_value(json_object_get(o, "ts"))[0] != 'i'); /* the trail's ts won */
+	CHECK_INT((int)json_integer_value(json_object_get(o, "seq")), 0);
+	/* members in order: ts, event, principal, the fields, seq, prev */
+	CHECK(strncmp(l1, "{\"ts\":", 6) == 0);
+	CHECK(strstr(l1, "\"seq\":0,\"prev\":\"0000") != NULL);
+	json_decref(o);
+	/* a principal that is not UTF-8 is left out, the line stays JSON */
+	o = json_loadb(l2, (size_t)(l3 - l2 - 1), 0, &je);
+	CHECK(o != NULL && json_object_get(o, "principal") == NULL);
+	CHECK_STR(json_string_value(json_object_get(o, "outcome")), "failed");
+	json_decref(o);
+	o = json_loadb(l3, strlen(l3) - 1, 0, &je);
+	CHECK(o != NULL);
+	CHECK_STR(json_string_value(json_object_get(o, "principal")), "");
+	json_decref(o);
+	buf_release(&b);
+}
+
+struct logger {
+	struct audit *a;
+	int id;
+};
+
+static void *log_many(void *arg)
+{
+	struct logger *l = arg;
+	for (int i = 0; i < 500; i++)
+		audit_log(l->a, "object", "t", json_pack("{s:i, s:i}", "thread", l->id, "i", i));
+	return NULL;
+}
+
+/* Threads appending at once: every line whole, the chain unbroken, seq dense. */
+TEST(concurrent_appends_chain)
+{
+	char dir[600], err[TN_ERRLEN];
+	uint64_t lines;
+	struct audit *a;
+	snprintf(dir, sizeof dir, "%s/audit", test_tmpdir());
+	CHECK_INT(audit_open(dir, &a, err), 0);
+	pthread_t t[4];
+	struct logger l[4];
+	for (int i = 0; i < 4; i++) {
+		l[i] = (struct logger){ a, i };
+		pthread_create(&t[i], NULL, log_many, &l[i]);
+	}
+	for (int i = 0; i < 4; i++)
+		pthread_join(t[i], NULL);
+	CHECK_INT((int)audit_failures(a), 0);
+	audit_close(a);
+	CHECK_INT(audit_verify(dir, &lines, err), 0);
+	CHECK_INT((int)lines, 2000);
 }

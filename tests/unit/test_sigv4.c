@@ -1124,3 +1124,64 @@ TEST(mutations_survive)
 	free(m);
 	buf_release(&s.authz);
 }
+
+/* HMAC-SHA-256 against RFC 4231: a short key and one longer than a block. */
+TEST(hmac_sha256_rfc4231)
+{
+	uint8_t mac[32], k1[20], k6[131];
+	char hex[65];
+	memset(k1, 0x0b, sizeof k1);
+	crypto_hmac_sha256(k1, sizeof k1, "Hi There", 8, mac);
+	hex_encode(mac, sizeof mac, hex);
+	CHECK_STR(hex, "b0344c61d8db38535ca8afceaf0bf12b881dc200c9833da726e9376c2e32cff7");
+	crypto_hmac_sha256("Jefe", 4, "what do ya want for nothing?", 28, mac);
+	hex_encode(mac, sizeof mac, hex);
+	CHECK_STR(hex, "5bdcc146bf60754e6a042426089575c75a003f089d2739839dec58b964ec3843");
+	memset(k6, 0xaa, sizeof k6);
+	const char *m6 = "Test Using Larger Than Block-Size Key - Hash Key First";
+	crypto_hmac_sha256(k6, sizeof k6, m6, strlen(m6), mac);
+	hex_encode(mac, sizeof mac, hex);
+	CHECK_STR(hex, "60e431591ee0b67f0d8a26aacbf5b77f8e0bc6213728c5140546040f0ee37f54");
+}
+
+/*
+ * Signing keys are remembered per secret and scope: many secrets under
+ * one scope, signed and verified in turn, never borrow each other's key,
+ * and a secret that is a prefix of another stays apart from it.
+ */
+TEST(signing_keys_stay_apart)
+{
+	char secrets[40][48];
+	for (int i = 0; i < 40; i++)
+		snprintf(secrets[i], sizeof secrets[i], "secret-%d%s", i, i % 2 ? "x" : "");
+	snprintf(secrets[1], sizeof secrets[1], "secret-0"); /* secrets[0] + "" */
+	snprintf(secrets[0], sizeof secrets[0], "secret-");
+	struct sigv4_header h[3] = { { "Host", "127.0.0.1:9000" },
+				     { "x-amz-content-sha256", "UNSIGNED-PAYLOAD" },
+				     { "x-amz-date", "20261207T010000Z" } };
+	int64_t now;
+	CHECK_INT(time_parse("2026-12-07T01:00:00Z", 20, &now), 0);
+	for (int round = 0; round < 3; round++) {
+		for (int i = 0; i < 40; i++) {
+			struct sigv4_request req = { .method = "GET", .path = "/lake/a", .query = "",
+						     .headers = h, .nheaders = 3 };
+			struct buf auth = BUF_INIT(0);
+			char err[TN_ERRLEN];
+			CHECK_INT(sigv4_sign(&req, "AKID", secrets[i], "us-east-1", "s3", NULL, &auth,
+					     err), 0);
+			struct sigv4_header hv[4] = { h[0], h[1], h[2], { "Authorization", auth.data } };
+			struct sigv4_request v = req;
+			v.headers = hv;
+			v.nheaders = 4;
+			for (int j = i; j <= i + 1 && j < 40; j++) {
+				struct sigv4_auth a;
+				enum auth_fail why;
+				CHECK_INT(sigv4_parse(&v, &a, &why, err), 0);
+				int rc = sigv4_verify(&v, &a, secrets[j], strlen(secrets[j]), now, 900,
+						      &why, err);
+				CHECK_INT(rc, j == i ? 0 : TN_EAUTH);
+			}
+			buf_release(&auth);
+		}
+	}
+}
