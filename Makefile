@@ -41,7 +41,7 @@ UNIT_BIN := $(UNIT_SRC:tests/unit/%.c=$(BUILD)/tests/%)
 BENCH_SRC := $(wildcard bench/*.c)
 BENCH_BIN := $(BENCH_SRC:bench/%.c=$(BUILD)/bench/%)
 
-.PHONY: all deps test unit run bench bench-ingest bench-crawl bench-query bench-govern bench-s3 crash-test check fuzz clean
+.PHONY: all deps test unit run bench bench-ingest bench-crawl bench-query bench-govern bench-s3 bench-pg crash-test check fuzz clean
 all: $(BUILD)/tarn
 
 $(BUILD)/%.o: %.c
@@ -82,7 +82,7 @@ test: deps
 run: deps all
 	@scripts/run-demo.sh $(CURDIR)/build/tarn
 
-bench: bench-ingest bench-crawl bench-query bench-govern bench-s3
+bench: bench-ingest bench-crawl bench-query bench-govern bench-s3 bench-pg
 
 bench-ingest: deps all $(BENCH_BIN)
 	@TARN_BIN=$(CURDIR)/build/tarn TARN_BENCH_DIR=$(CURDIR)/build/bench bench/ingest.sh
@@ -101,6 +101,10 @@ bench-govern: deps all $(BENCH_BIN)
 # BENCH_S3_SECONDS (per phase, default 10), BENCH_S3_THREADS, object counts: bench/README.md
 bench-s3: deps all $(BENCH_BIN)
 	@TARN_BIN=$(CURDIR)/$(BUILD)/tarn TARN_BENCH_DIR=$(CURDIR)/$(BUILD)/bench bench/s3.sh
+
+# BENCH_PG_ROWS (default 5M), BENCH_PG_ROUNDS (default 5), BENCH_PG_TIMEOUT: bench/README.md
+bench-pg: deps all $(BENCH_BIN)
+	@TARN_BIN=$(CURDIR)/$(BUILD)/tarn TARN_BENCH_DIR=$(CURDIR)/$(BUILD)/bench bench/pg.sh
 
 crash-test: deps
 	@$(MAKE) --no-print-directory BUILD=build/san SANITIZE=address,undefined \

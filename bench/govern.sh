@@ -60,7 +60,7 @@ port=$(free_port)
 URL=http://127.0.0.1:$port
 serve() {
   # No background crawls during the timings; long crawls keep their connection.
-  "$TARN" serve "$D/lake" --http "127.0.0.1:$port" --s3 "" --log-level warn \
+  "$TARN" serve "$D/lake" --http "127.0.0.1:$port" --s3 "" --pg "" --log-level warn \
     --set catalog.crawl_delay=3600000ms --set catalog.crawl_interval=0 \
     --set http.timeout=1h 2>> "$W/tarn.log" &
   tarn_pid=$!

@@ -69,7 +69,7 @@ kill "$(cat "$D/nginx/nginx.pid")"; rm -f "$D/nginx/nginx.pid"
 export TARN_ROOT_USER=bench TARN_ROOT_PASSWORD=bench-password-1
 "$TARN" init "$D/lake" > /dev/null
 port=$(free_port)
-"$TARN" serve "$D/lake" --http "127.0.0.1:$port" --s3 "" --set streams.buffer_size=8MiB \
+"$TARN" serve "$D/lake" --http "127.0.0.1:$port" --s3 "" --pg "" --set streams.buffer_size=8MiB \
   --set streams.buffer_interval=1s --log-level warn 2> "$D/tarn.log" &
 tarn_pid=$!; pids+=("$tarn_pid")
 until curl -fs "http://127.0.0.1:$port/healthz" > /dev/null; do sleep 0.1; done
@@ -85,7 +85,7 @@ backlog_end=$(curl -fs -u bench:bench-password-1 "http://127.0.0.1:$port/v1/stre
 rss_kb=$(awk '/VmHWM/{print $2}' "/proc/$tarn_pid/status")
 kill -TERM "$tarn_pid"; wait "$tarn_pid" || true
 # Backlog: the flusher waits (900 s), ingest runs on: memory must not grow with it.
-"$TARN" serve "$D/lake" --http "127.0.0.1:$port" --s3 "" --set streams.buffer_size=64MiB \
+"$TARN" serve "$D/lake" --http "127.0.0.1:$port" --s3 "" --pg "" --set streams.buffer_size=64MiB \
   --set streams.buffer_interval=900s --set streams.wal_max_size=64GiB \
   --set streams.max_flush_lag=1h --log-level warn 2>> "$D/tarn.log" &
 tarn_pid=$!; pids+=("$tarn_pid")

@@ -147,7 +147,7 @@ bucket=$("$TARN" config show "$D/lake" | awk '/^lake:/{l=1; next} /^[^ ]/{l=0} l
 [ -n "$bucket" ] || fail "cannot read lake.name from tarn config show"
 hport=$(free_port); sport=$(free_port)
 # No crawls during the timings: the uploads would schedule one after crawl_delay.
-"$TARN" serve "$D/lake" --http "127.0.0.1:$hport" --s3 "127.0.0.1:$sport" --log-level warn \
+"$TARN" serve "$D/lake" --http "127.0.0.1:$hport" --s3 "127.0.0.1:$sport" --pg "" --log-level warn \
   --set catalog.crawl_delay=3600000ms --set catalog.crawl_interval=0 2>> "$W/tarn.log" &
 tarn_pid=$!
 up=0

@@ -12,6 +12,7 @@ PKGS=(
   libjansson-dev libsimdjson-dev libexpat1-dev
   curl jq awscli python3 python3-boto3 rclone s3cmd
   nginx-light wrk postgresql
+  python3-psycopg2 libpostgresql-jdbc-java openjdk-17-jdk-headless unixodbc odbc-postgresql
   e2fsprogs util-linux procps
 )
 

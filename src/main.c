@@ -24,6 +24,7 @@
 #include "core/timeutil.h"
 #include "http/http.h"
 #include "lake/lake.h"
+#include "pg/server.h"
 #include "query/engine.h"
 #include "core/banned.h"
 
@@ -190,6 +191,7 @@ static int cmd_serve(int argc, char **argv)
 		printf("usage: tarn serve DIR [options]\n\n"
 		       "  --http ADDR:PORT     REST, Kinesis and Firehose API (default 127.0.0.1:7070)\n"
 		       "  --s3 ADDR:PORT       S3 API (default 127.0.0.1:9000; \"\" turns it off)\n"
+		       "  --pg ADDR:PORT       PostgreSQL wire protocol (default 127.0.0.1:5433; \"\" turns it off)\n"
 		       "  --tls-cert FILE      serve HTTPS with this PEM certificate (http.tls_cert)\n"
 		       "  --tls-key FILE       and this PEM private key, mode 0600 (http.tls_key)\n"
 		       "  --set NAME=VALUE     override a tarn.yaml setting (tarn config reference)\n"
@@ -209,6 +211,8 @@ static int cmd_serve(int argc, char **argv)
 			name = "http.listen";
 		else if (!strcmp(a, "--s3"))
 			name = "s3.listen";
+		else if (!strcmp(a, "--pg"))
+			name = "pg.listen";
 		else if (!strcmp(a, "--log-level"))
 			name = "log.level";
 		else if (!strcmp(a, "--tls-cert"))
@@ -262,9 +266,24 @@ static int cmd_serve(int argc, char **argv)
 		.tls = l->http_tls,
 		.started_ms = time_now_ms(),
 	};
+	/* the PostgreSQL listener first: once /healthz answers, every listener is up */
+	struct pg_deps pgdeps = {
+		.auth = l->auth,
+		.queries = l->queries,
+		.audit = l->audit,
+		.cfg = &l->cfg,
+		.tls = l->http_tls,
+	};
+	struct pg_server *pg = NULL;
+	if (l->cfg.pg_listen[0] && pg_server_start(l->cfg.pg_listen, &pgdeps, &pg, err)) {
+		fprintf(stderr, "tarn: pg: %s\n", err);
+		lake_close(l);
+		return 1;
+	}
 	struct http_server *http = NULL;
 	if (http_start(l->cfg.http_listen, &deps, &http, err)) {
 		fprintf(stderr, "tarn: %s\n", err);
+		pg_server_stop(pg);
 		lake_close(l);
 		return 1;
 	}
@@ -274,11 +293,18 @@ static int cmd_serve(int argc, char **argv)
 	if (l->cfg.s3_listen[0] && http_start(l->cfg.s3_listen, &s3deps, &s3, err)) {
 		fprintf(stderr, "tarn: s3: %s\n", err);
 		http_stop(http);
+		pg_server_stop(pg);
 		lake_close(l);
 		return 1;
 	}
 	char host[TN_MAX_ADDR];
 	int port = 0;
+	if (pg) {
+		config_parse_addr(l->cfg.pg_listen, host, sizeof host, &port, NULL);
+		log_info("serve", "PostgreSQL: %s%s%s:%d (database '%s'%s)", strchr(host, ':') ? "[" : "",
+			 host, strchr(host, ':') ? "]" : "", pg_server_port(pg), l->cfg.lake_name,
+			 pgdeps.tls ? ", TLS" : "");
+	}
 	if (s3) {
 		config_parse_addr(l->cfg.s3_listen, host, sizeof host, &port, NULL);
 		log_info("serve", "S3 API: %s://%s%s%s:%d (bucket '%s')",
@@ -293,6 +319,7 @@ static int cmd_serve(int argc, char **argv)
 	sigwait(&set, &sig);
 	log_info("serve", "%s: stopping (no new requests; flushing streams)",
 		 sig == SIGTERM ? "SIGTERM" : "SIGINT");
+	pg_server_stop(pg);
 	http_stop(s3);
 	http_stop(http);
 	lake_close(l);

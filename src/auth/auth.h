@@ -114,6 +114,28 @@ void auth_login_result(struct auth *a, const char *user, const char *source, boo
 /* Lifts the lock of a user name (an admin's decision); TN_ENOTFOUND if none. */
 int auth_unlock(struct auth *a, const char *user, char *err);
 
+/* ---- SCRAM for the PostgreSQL endpoint (principals.c) --------------------- */
+
+/* Room for a stored verifier ("SCRAM-SHA-256$<iter>:<salt>$<StoredKey>:<ServerKey>"). */
+#define AUTH_VERIFIER_MAX 256
+
+/*
+ * The stored SCRAM-SHA-256 verifier of user into out (NUL-terminated) and
+ * its principal into *p (via "scram"), for a SASL exchange run by the
+ * caller (pg/scram.h).  TN_ENOTFOUND (err set) for an unknown or disabled
+ * user, or one without a password; TN_EIO on a metastore failure.  The
+ * caller checks auth_login_check before and reports auth_login_result
+ * after, as for HTTP Basic.  Any thread.
+ */
+int auth_scram_verifier(struct auth *a, const char *user, char out[AUTH_VERIFIER_MAX],
+			struct principal *p, char *err);
+/*
+ * A 32-byte secret stable for the lake (derived from its master key, not
+ * the key itself) that salts the made-up verifiers of unknown users, so
+ * their salts do not change between attempts or restarts.
+ */
+void auth_scram_dummy_secret(struct auth *a, uint8_t out[32]);
+
 /* ---- principals (principals.c): users, roles, access keys ---------------- */
 
 #define AUTH_ROLE_ADMIN "admin"           /* built in: its members are admins */

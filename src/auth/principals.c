@@ -539,3 +539,53 @@ int auth_unlock(struct auth *a, const char *user, char *err)
 	pthread_mutex_unlock(&a->mu);
 	return e ? 0 : tn_fail(err, TN_ENOTFOUND, "user '%s' is not locked", user ? user : "");
 }
+
+/* ---- SCRAM for the PostgreSQL endpoint ------------------------------------ */
+
+int auth_scram_verifier(struct auth *a, const char *user, char out[AUTH_VERIFIER_MAX],
+			struct principal *p, char *err)
+{
+	sqlite3_stmt *st = NULL;
+	int rc = TN_ENOTFOUND;
+	out[0] = 0;
+	memset(p, 0, sizeof *p);
+	if (!user || !auth_name_ok(user))
+		return tn_fail(err, TN_ENOTFOUND, "user '%.64s': unknown", user ? user : "");
+	meta_lock(a->m);
+	if (sqlite3_prepare_v2(meta_db(a->m),
+			       "SELECT p.scram, " AUTH_ADMIN_SQL("p") ", p.disabled FROM principals p "
+			       "WHERE p.name = ?1 AND p.scram IS NOT NULL",
+			       -1, &st, NULL) != SQLITE_OK) {
+		rc = auth_db_fail(a, err, "read principal");
+		goto out;
+	}
+	sqlite3_bind_text(st, 1, user, -1, SQLITE_STATIC);
+	int s = sqlite3_step(st);
+	if (s == SQLITE_ROW) {
+		const char *v = (const char *)sqlite3_column_text(st, 0);
+		if (sqlite3_column_int(st, 2) != 0 || !v || !*v || strlen(v) >= AUTH_VERIFIER_MAX) {
+			rc = tn_fail(err, TN_ENOTFOUND, "user '%s': disabled or without a password",
+				     user);
+			goto out;
+		}
+		snprintf(out, AUTH_VERIFIER_MAX, "%s", v);
+		snprintf(p->name, sizeof p->name, "%s", user);
+		p->is_admin = sqlite3_column_int(st, 1) != 0;
+		snprintf(p->via, sizeof p->via, "scram");
+		rc = 0;
+	} else if (s != SQLITE_DONE) {
+		rc = auth_db_fail(a, err, "read principal");
+	} else {
+		rc = tn_fail(err, TN_ENOTFOUND, "user '%s': unknown", user);
+	}
+out:
+	sqlite3_finalize(st);
+	meta_unlock(a->m);
+	return rc;
+}
+
+void auth_scram_dummy_secret(struct auth *a, uint8_t out[32])
+{
+	static const char label[] = "tarn pg scram dummy salt";
+	crypto_hmac_sha256(a->master, sizeof a->master, label, sizeof label - 1, out);
+}

@@ -27,6 +27,11 @@ struct tn_config {
 	char s3_listen[TN_MAX_ADDR];     /* s3.listen: the S3 API ("" turns it off) */
 	int64_t s3_upload_max_age_s;     /* s3.upload_max_age: incomplete multipart uploads */
 	char s3_domain[TN_MAX_ADDR];     /* s3.domain: virtual-host style "<bucket>.<domain>" */
+	char pg_listen[TN_MAX_ADDR];     /* pg.listen: PostgreSQL wire protocol ("" turns it off) */
+	int64_t pg_max_connections;      /* pg.max_connections */
+	int64_t pg_idle_timeout_s;       /* pg.idle_timeout */
+	int64_t pg_statement_timeout_ms; /* pg.statement_timeout (0: query.timeout) */
+	bool pg_allow_cleartext;         /* pg.allow_cleartext: password over TLS */
 	int64_t http_max_connections;    /* http.max_connections */
 	int64_t http_timeout_s;          /* http.timeout: idle connection timeout */
 	char http_tls_cert[TN_MAX_CFG_PATH]; /* http.tls_cert: "" is plain HTTP */

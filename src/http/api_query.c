@@ -192,7 +192,7 @@ static void query_work(struct http_req *r)
 	who_of(r, &who);
 	struct sync_sink s = { .fmt = answer_format(r), .cap = r->deps->cfg->query_max_result_bytes };
 	buf_init(&s.rows, (size_t)s.cap);
-	struct query_sink sink = { sync_columns, sync_row, &s };
+	struct query_sink sink = { .columns = sync_columns, .row = sync_row, .arg = &s };
 	int rc = qservice_run(r->deps->queries, &who, sql, timeout_ms, &sink, &info, err);
 	if (rc) {
 		reply_query_error(r, rc, err, info.id, info.stats.error_pos);
@@ -380,7 +380,7 @@ static void results_work(struct http_req *r)
 	who_of(r, &who);
 	struct buf body = BUF_INIT(0);
 	struct page_sink p = { .out = &body };
-	struct query_sink sink = { page_columns, page_row, &p };
+	struct query_sink sink = { .columns = page_columns, .row = page_row, .arg = &p };
 	buf_printf(&body, "{\"query_id\": \"%s\", ", r->param[0]);
 	int rc = qservice_results(r->deps->queries, &who, r->param[0], &token, max_rows, &sink,
 				  err);

@@ -36,6 +36,7 @@
 #include "core/tls.h"
 #include "policy/audit.h"
 #include "policy/policy.h"
+#include "query/pgcat.h"
 #include "query/query.h"
 #include "query/service.h"
 #include "store/objects.h"
@@ -386,6 +387,8 @@ int lake_open(const char *dir, const char *const *overrides, struct lake **out, 
 		.max_queued = (unsigned)l->cfg.query_max_queued,
 	};
 	if ((rc = query_engine_open(l->store, l->catalog, l->policy, &ql, &l->engine, err)))
+		goto fail;
+	if ((rc = query_engine_set_name(l->engine, l->cfg.lake_name, err)))
 		goto fail;
 	if ((rc = qservice_open(l->engine, l->store, l->meta, l->catalog, l->audit, l->policy, &l->queries, err)))
 		goto fail;

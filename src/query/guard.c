@@ -71,6 +71,7 @@
 #include "core/err.h"
 #include "core/mem.h"
 #include "core/utf8.h"
+#include "query/pgcat_int.h"
 #include "query/udf.h"
 #include "core/banned.h"
 
@@ -756,6 +757,15 @@ static int add_sysfunc(struct walk *w, const json_t *ref)
 	const json_t *fn = json_object_get(ref, "function");
 	const char *name = jstr(fn, "function_name");
 	long pos = node_pos(w, ref);
+	/*
+	 * Series and unnest read no table (PostgreSQL's catalog queries use
+	 * them); their arguments, subqueries included, are walked as usual.
+	 */
+	if (!strcmp(jstr(fn, "class"), "FUNCTION") && !jstr(fn, "schema")[0] &&
+	    !jstr(fn, "catalog")[0] &&
+	    (!strcasecmp(name, "generate_series") || !strcasecmp(name, "range") ||
+	     !strcasecmp(name, "unnest")))
+		return 0;
 	if (strcmp(jstr(fn, "class"), "FUNCTION") || jstr(fn, "schema")[0] ||
 	    jstr(fn, "catalog")[0] || json_array_size(json_object_get(fn, "children")) > 0 ||
 	    !has_prefix_ci(name, "duckdb_"))
@@ -819,6 +829,9 @@ static int check_function(struct walk *w, const json_t *e)
 {
 	const char *fn = json_string_value(json_object_get(e, "function_name"));
 	char what[160];
+	/* the functions of the catalogs that read the image: it must be the caller's */
+	if (fn && (w->flags & GUARD_SYSCAT) && pgcat_is_image_function(fn))
+		return add_sysref(w, "", fn, GUARD_SYS_SCALAR, node_pos(w, e));
 	if (!fn || !has_prefix_ci(fn, UDF_PREFIX))
 		return 0;
 	snprintf(what, sizeof(what), "function '%.100s'", fn);
@@ -863,6 +876,15 @@ static int walk_object(struct walk *w, const json_t *o, unsigned depth, const st
 
 	if (json_object_get(o, "class") && (rc = check_function(w, o)))
 		return rc;
+	/* current_user and the like: a name DuckDB binds to a function when no column has it */
+	if ((w->flags & GUARD_SYSCAT) && !strcmp(jstr(o, "class"), "COLUMN_REF") &&
+	    json_array_size(json_object_get(o, "column_names")) == 1) {
+		const char *cn = json_string_value(
+			json_array_get(json_object_get(o, "column_names"), 0));
+		if (cn && pgcat_is_image_function(cn) &&
+		    (rc = add_sysref(w, "", cn, GUARD_SYS_SCALAR, node_pos(w, o))))
+			return rc;
+	}
 	if (!json_object_get(o, "class"))
 		type = json_string_value(json_object_get(o, "type"));
 	if (type) {

@@ -116,6 +116,8 @@ enum guard_sys_kind {
 	GUARD_SYS_RELATION,  /* information_schema.x, pg_catalog.x, or an unqualified (or main.)
 			      * duckdb_*, pg_*, sqlite_*, pragma_* name */
 	GUARD_SYS_FUNCTION,  /* an unqualified duckdb_*() table function called without arguments */
+	GUARD_SYS_SCALAR,    /* a call of a scalar function that reads the catalog image
+			      * (obj_description, to_regclass, ...: query/pgcat_int.h) */
 };
 
 /*
@@ -185,7 +187,11 @@ int guard_check(struct guard *g, const char *sql, struct guard_result *res,
  *                 table functions called without arguments.  The caller
  *                 decides which of them it offers (and refuses the rest);
  *                 it must make them resolve to what the principal may see
- *                 (query/syscat.c).  Still refused: the system and temp
+ *                 (query/syscat.c).  Calls of the scalar functions that
+ *                 read the catalog image are reported too (GUARD_SYS_SCALAR),
+ *                 and the table functions generate_series(), range() and
+ *                 unnest() (unqualified; they read no table) are allowed,
+ *                 their arguments checked like the rest.  Still refused: the system and temp
  *                 catalogs and schemas, catalog-qualified names, qualified
  *                 or argument-taking table functions, every other table
  *                 function.

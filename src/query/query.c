@@ -77,8 +77,10 @@
 #include "core/mem.h"
 #include "core/os.h"
 #include "core/timeutil.h"
+#include "core/utf8.h"
 #include "policy/policy.h"
 #include "query/guard.h"
+#include "query/pgcat_int.h"
 #include "query/query_int.h"
 #include "query/result.h"
 #include "query/udf.h"
@@ -538,63 +540,6 @@ static long error_position(const char *sql, const char *msg)
 	return -1;
 }
 
-/* Past a block comment at p ("/" "*"), nested as DuckDB's lexer nests them. */
-static const char *skip_block_comment(const char *p)
-{
-	int depth = 0;
-	while (*p) {
-		if (p[0] == '/' && p[1] == '*') {
-			depth++;
-			p += 2;
-		} else if (p[0] == '*' && p[1] == '/') {
-			p += 2;
-			if (--depth == 0)
-				return p;
-		} else {
-			p++;
-		}
-	}
-	return p;
-}
-
-/* Past a quoted token at p: '...', "...", E'...' (backslash escapes), $tag$...$tag$. */
-static const char *skip_quoted(const char *sql, const char *p)
-{
-	char c = *p;
-	if (c == '$') {
-		const char *t = p + 1;
-		while ((*t >= 'a' && *t <= 'z') || (*t >= 'A' && *t <= 'Z') || *t == '_' ||
-		       (t > p + 1 && *t >= '0' && *t <= '9'))
-			t++;
-		if (*t != '$')
-			return p + 1;   /* a parameter like $1, not a dollar quote */
-		size_t taglen = (size_t)(t - p) + 1;
-		const char *end = p + taglen;
-		for (; *end; end++)
-			if (!strncmp(end, p, taglen))
-				return end + taglen;
-		return end;
-	}
-	bool backslash = c == '\'' && p > sql && (p[-1] == 'e' || p[-1] == 'E') &&
-			 (p - 1 == sql || !(isalnum((unsigned char)p[-2]) || p[-2] == '_'));
-	const char *q = p + 1;
-	while (*q) {
-		if (backslash && *q == '\\' && q[1]) {
-			q += 2;
-			continue;
-		}
-		if (*q == c) {
-			if (q[1] == c) {
-				q += 2;
-				continue;
-			}
-			return q + 1;
-		}
-		q++;
-	}
-	return q;
-}
-
 /*
  * Length of sql without trailing whitespace, comments and one final ';',
  * lexed as DuckDB does (strings of every kind, quoted names, nested
@@ -606,36 +551,20 @@ static const char *skip_quoted(const char *sql, const char *p)
 static size_t trimmed_len(const char *sql)
 {
 	size_t last = 0, semi = (size_t)-1;  /* end of the last token; a ';' ending it */
-	const char *p = sql;
-	while (*p) {
-		char c = *p;
-		if (c == '-' && p[1] == '-') {
-			while (*p && *p != '\n')
-				p++;
-			continue;
+	const char *p = sql, *end = sql + strlen(sql);
+	while (p < end) {
+		bool tok;
+		const char *q = query_lex_next(sql, p, end, &tok);
+		if (tok) {
+			semi = *p == ';' ? (size_t)(p - sql) : (size_t)-1;
+			last = (size_t)(q - sql);
 		}
-		if (c == '/' && p[1] == '*') {
-			p = skip_block_comment(p);
-			continue;
-		}
-		if (c == ' ' || c == '\t' || c == '\n' || c == '\r' || c == '\f' || c == '\v') {
-			p++;
-			continue;
-		}
-		if (c == '\'' || c == '"' || c == '$') {
-			p = skip_quoted(sql, p);
-			last = (size_t)(p - sql);
-			semi = (size_t)-1;
-			continue;
-		}
-		semi = c == ';' ? (size_t)(p - sql) : (size_t)-1;
-		p++;
-		last = (size_t)(p - sql);
+		p = q;
 	}
 	return semi != (size_t)-1 ? semi : last;
 }
 
-static const char *type_name(duckdb_logical_type lt, char *buf, size_t n)
+const char *query_type_name(duckdb_logical_type lt, char *buf, size_t n)
 {
 	duckdb_type id = duckdb_get_type_id(lt);
 	char *alias = duckdb_logical_type_get_alias(lt);
@@ -695,7 +624,11 @@ static int duck_error(struct slot *s, duckdb_error_type et, const char *msg, con
 		      size_t user_off, size_t user_len, struct query_stats *st, char *err)
 {
 	int why = atomic_load(&s->interrupted);
+	if (et == DUCKDB_ERROR_INVALID)
+		et = query_duck_class(msg);
+	query_set_state(st, query_duck_sqlstate(et, msg));
 	if (et == DUCKDB_ERROR_INTERRUPT || why) {
+		query_set_state(st, "57014");
 		if (why == TN_ETIMEDOUT)
 			return tn_fail(err, TN_ETIMEDOUT, "query timed out");
 		return tn_fail(err, TN_ECANCELED, "query canceled");
@@ -754,6 +687,70 @@ struct ran {
 	size_t user_off, user_len;
 };
 
+static void columns_free(struct query_column *cols, size_t n)
+{
+	for (size_t c = 0; c < n; c++) {
+		free(cols[c].name);
+		free(cols[c].type);
+	}
+	free(cols);
+}
+
+/* One result column; *wrap is set when it is not a VARCHAR (the wrapper renders it). */
+static void column_set(struct query_column *col, const char *name, duckdb_logical_type lt,
+		       bool *wrap)
+{
+	char tb[64];
+	const char *tn = query_type_name(lt, tb, sizeof tb);
+	col->name = xstrdup(name ? name : "");
+	col->type = xstrdup(tn);
+	col->kind = result_kind_of(tn);
+	*wrap |= duckdb_get_type_id(lt) != DUCKDB_TYPE_VARCHAR;
+}
+
+/*
+ * The result columns of the user's statement with b's values bound:
+ * `SELECT * FROM (<sql>) LIMIT 0` run with them (DuckDB plans it to an
+ * empty result: nothing is read).
+ */
+static int probe_columns(struct slot *s, const char *user_sql, const struct query_bound *b,
+			 struct query_column **out, size_t *nout, bool *wrap,
+			 struct query_stats *st, char *err)
+{
+	struct buf t = BUF_INIT(0);
+	duckdb_prepared_statement ps = NULL;
+	duckdb_result r;
+	int rc;
+	buf_puts(&t, "SELECT * FROM (\n");
+	size_t off = t.len;
+	buf_append(&t, user_sql, trimmed_len(user_sql));
+	buf_puts(&t, "\n) AS \"tarn_result\" LIMIT 0");
+	if ((rc = prepare(s, t.data, off, user_sql, &ps, st, err)))
+		goto out;
+	if ((rc = query_apply_params(ps, b, st, err)))
+		goto out;
+	if (duckdb_execute_prepared(ps, &r) != DuckDBSuccess) {
+		rc = duck_error(s, duckdb_result_error_type(&r), duckdb_result_error(&r), t.data, off,
+				strlen(user_sql), st, err);
+	} else {
+		size_t n = duckdb_column_count(&r);
+		struct query_column *cols = xcalloc(n ? n : 1, sizeof *cols);
+		for (size_t c = 0; c < n; c++) {
+			duckdb_logical_type lt = duckdb_column_logical_type(&r, c);
+			column_set(&cols[c], duckdb_column_name(&r, c), lt, wrap);
+			duckdb_destroy_logical_type(&lt);
+		}
+		*out = cols;
+		*nout = n;
+	}
+	duckdb_destroy_result(&r);
+out:
+	if (ps)
+		duckdb_destroy_prepare(&ps);
+	buf_release(&t);
+	return rc;
+}
+
 /* Turns the result's VARCHAR chunks into sink rows. */
 static int stream_rows(struct slot *s, duckdb_result *res, size_t ncols,
 		       const struct query_sink *sink, struct query_stats *st, const struct ran *ran,
@@ -801,25 +798,49 @@ static int stream_rows(struct slot *s, duckdb_result *res, size_t ncols,
 	return rc;
 }
 
-/* Runs the prepared user statement st on s into sink. */
-static int execute(struct slot *s, duckdb_prepared_statement ust, const char *user_sql,
-		   const struct query_sink *sink, struct query_stats *st, char *err)
+/*
+ * Runs the prepared user statement ust on s into sink, with b's values
+ * (or, for a describe run, tells the sink its parameters and columns).
+ */
+static int execute(struct slot *s, duckdb_prepared_statement ust, const struct query_req *q,
+		   const struct query_bound *bp, const struct query_sink *sink, struct query_stats *st,
+		   char *err)
 {
-	size_t ncols = duckdb_prepared_statement_column_count(ust);
-	struct query_column *cols = xcalloc(ncols ? ncols : 1, sizeof *cols);
+	const char *user_sql = q->sql;
+	size_t ncols = 0;
+	struct query_column *cols = NULL;
 	bool wrap = false;
 	int rc = 0;
-	for (size_t c = 0; c < ncols; c++) {
-		duckdb_logical_type lt = duckdb_prepared_statement_column_logical_type(ust, c);
-		char tb[64];
-		const char *tn = type_name(lt, tb, sizeof tb);
-		const char *name = duckdb_prepared_statement_column_name(ust, c);
-		cols[c].name = xstrdup(name ? name : "");
-		duckdb_free((void *)name);
-		cols[c].type = xstrdup(tn);
-		cols[c].kind = result_kind_of(tn);
-		wrap |= duckdb_get_type_id(lt) != DUCKDB_TYPE_VARCHAR;
-		duckdb_destroy_logical_type(&lt);
+	if (sink->params &&
+	    (rc = sink->params(sink->arg, (const char *const *)bp->types, bp->np, err)))
+		return rc;
+	if (bp->rebind && duckdb_prepared_statement_type(ust) == DUCKDB_STATEMENT_TYPE_EXPLAIN) {
+		/* EXPLAIN cannot be a subquery to probe; its columns do not depend on values */
+		ncols = 2;
+		cols = xcalloc(2, sizeof *cols);
+		for (size_t c = 0; c < 2; c++) {
+			cols[c].name = xstrdup(c ? "explain_value" : "explain_key");
+			cols[c].type = xstrdup("VARCHAR");
+			cols[c].kind = QCOL_TEXT;
+		}
+	} else if (bp->rebind) {
+		if ((rc = probe_columns(s, user_sql, bp, &cols, &ncols, &wrap, st, err)))
+			return rc;
+	} else {
+		ncols = duckdb_prepared_statement_column_count(ust);
+		cols = xcalloc(ncols ? ncols : 1, sizeof *cols);
+		for (size_t c = 0; c < ncols; c++) {
+			duckdb_logical_type lt = duckdb_prepared_statement_column_logical_type(ust, c);
+			const char *name = duckdb_prepared_statement_column_name(ust, c);
+			column_set(&cols[c], name, lt, &wrap);
+			duckdb_free((void *)name);
+			duckdb_destroy_logical_type(&lt);
+		}
+	}
+	if (q->describe_only) {
+		rc = sink->columns(sink->arg, cols, ncols, err);
+		columns_free(cols, ncols);
+		return rc;
 	}
 	duckdb_prepared_statement run = ust, wst = NULL;
 	struct buf b = BUF_INIT(0);
@@ -843,6 +864,8 @@ static int execute(struct slot *s, duckdb_prepared_statement ust, const char *us
 		run = wst;
 	}
 	if (rc == 0)
+		rc = query_apply_params(run, bp, st, err);
+	if (rc == 0)
 		rc = sink->columns(sink->arg, cols, ncols, err);
 	if (rc == 0) {
 		duckdb_result res;
@@ -857,11 +880,7 @@ static int execute(struct slot *s, duckdb_prepared_statement ust, const char *us
 	buf_release(&b);
 	if (wst)
 		duckdb_destroy_prepare(&wst);
-	for (size_t c = 0; c < ncols; c++) {
-		free(cols[c].name);
-		free(cols[c].type);
-	}
-	free(cols);
+	columns_free(cols, ncols);
 	return rc;
 }
 
@@ -882,8 +901,8 @@ static bool plain_ident(const char *n)
  * is prepared (one statement only) and must be a COPY, so that no cut of
  * the user's SQL can turn it into something else.
  */
-static int copy_out(struct slot *s, const char *user_sql, const struct query_copy *c,
-		    uint64_t *rows, struct query_stats *st, char *err)
+static int copy_out(struct slot *s, const char *user_sql, const struct query_bound *bp,
+		    const struct query_copy *c, uint64_t *rows, struct query_stats *st, char *err)
 {
 	struct buf b = BUF_INIT(0);
 	duckdb_prepared_statement ps = NULL;
@@ -918,6 +937,8 @@ static int copy_out(struct slot *s, const char *user_sql, const struct query_cop
 		rc = tn_fail(err, TN_EINVAL, "the query of a table write must be one SELECT");
 		goto out;
 	}
+	if ((rc = query_apply_params(ps, bp, st, err)))
+		goto out;
 	if (duckdb_execute_prepared(ps, &r) != DuckDBSuccess) {
 		rc = duck_error(s, duckdb_result_error_type(&r), duckdb_result_error(&r), b.data,
 				user_off, strlen(user_sql), st, err);
@@ -977,6 +998,14 @@ static int run(struct query_engine *e, const struct query_req *q, const struct q
 		timeout = q->timeout_ms;
 	int64_t deadline = timeout > 0 ? t0 + timeout * 1000000 : 0;
 
+	/* PostgreSQL's catalog queries, in what DuckDB parses (pgcat.c): checked and run so */
+	struct query_req pgq;
+	struct buf pgsql = BUF_INIT(0);
+	if (pgcat_rewrite(q->sql, &pgsql)) {
+		pgq = *q;
+		pgq.sql = pgsql.data;
+		q = &pgq;
+	}
 	rc = guard_check_ex(e->guard, q->sql, GUARD_SYSCAT, &g, err);
 	if (rc) {
 		st->error_pos = g.error_pos;
@@ -997,15 +1026,19 @@ static int run(struct query_engine *e, const struct query_req *q, const struct q
 	if (why)
 		rc = why;
 	duckdb_prepared_statement ust = NULL;
+	struct query_bound bp = { 0 };
 	if (rc == 0)
 		rc = prepare(s, q->sql, 0, q->sql, &ust, st, err);
+	if (rc == 0)
+		rc = query_bind_params(s, ust, q, &bp, st, err);
 	st->planning_ms = ms_since(t1);
 	if (rc == 0 && (rc = stopped(s, q, deadline, err)) == 0) {
 		int64_t t2 = time_mono_ns();
-		rc = copy ? copy_out(s, q->sql, copy, rows, st, err)
-			  : execute(s, ust, q->sql, sink, st, err);
+		rc = copy ? copy_out(s, q->sql, &bp, copy, rows, st, err)
+			  : execute(s, ust, q, &bp, sink, st, err);
 		st->execution_ms = ms_since(t2);
 	}
+	query_bound_release(&bp);
 	if (ust)
 		duckdb_destroy_prepare(&ust);
 	/* a deadline that passed as the last row came: the answer is still late */
@@ -1025,20 +1058,27 @@ out_guard:
 	pthread_mutex_unlock(&e->mu);
 	if (rc)
 		log_debug("query", "user %s: %s", q->user ? q->user : "-", err);
+	buf_release(&pgsql);
 	return rc;
 }
 
 int query_run(struct query_engine *e, const struct query_req *q, const struct query_sink *sink,
 	      struct query_stats *st, char *err)
 {
-	return run(e, q, sink, NULL, NULL, st, err);
+	int rc = run(e, q, sink, NULL, NULL, st, err);
+	if (rc && !st->sqlstate[0])
+		query_set_state(st, query_sqlstate(rc, err));
+	return rc;
 }
 
 int query_copy(struct query_engine *e, const struct query_req *q, const struct query_copy *c,
 	       uint64_t *rows, struct query_stats *st, char *err)
 {
 	*rows = 0;
-	return run(e, q, NULL, c, rows, st, err);
+	int rc = run(e, q, NULL, c, rows, st, err);
+	if (rc && !st->sqlstate[0])
+		query_set_state(st, query_sqlstate(rc, err));
+	return rc;
 }
 
 /*
@@ -1049,19 +1089,19 @@ int query_copy(struct query_engine *e, const struct query_req *q, const struct q
 static bool one_expression(const char *text)
 {
 	int depth = 0;
-	for (const char *p = text; *p;) {
-		char c = *p;
-		if (c == '\'' || c == '"' || c == '$') {
-			p = skip_quoted(text, p);
-			continue;
-		}
-		if ((c == '-' && p[1] == '-') || (c == '/' && p[1] == '*') || c == ';')
+	const char *end = text + strlen(text);
+	for (const char *p = text; p < end;) {
+		bool tok;
+		const char *q = query_lex_next(text, p, end, &tok);
+		if (!tok && (*p == '-' || *p == '/'))
+			return false;  /* a comment */
+		if (*p == ';')
 			return false;
-		if (c == '(')
+		if (*p == '(')
 			depth++;
-		else if (c == ')' && --depth < 0)
+		else if (*p == ')' && --depth < 0)
 			return false;
-		p++;
+		p = q;
 	}
 	return depth == 0;
 }

@@ -84,6 +84,15 @@ struct query_sink {
 	int (*columns)(void *arg, const struct query_column *cols, size_t ncols, char *err);
 	int (*row)(void *arg, const struct query_value *vals, size_t ncols, char *err);
 	void *arg;
+	/*
+	 * Optional (NULL: not called).  Called once, before columns(), with
+	 * the DuckDB type name of each parameter $1..$n as the statement
+	 * infers it ("INTEGER", "DATE", ...; "UNKNOWN" when the statement
+	 * does not tell, as in `SELECT $1`), whatever types the request
+	 * binds; n is 0 for a statement without parameters.  Called in
+	 * describe runs and in ordinary ones.
+	 */
+	int (*params)(void *arg, const char *const *types, size_t n, char *err);
 };
 
 /* A cancellation handle: created by the caller, passed in the request. */
@@ -93,12 +102,45 @@ void query_ctl_free(struct query_ctl *c);
 /* Cancels the query (queued or running) of c; later runs with c fail at once. Any thread. */
 void query_cancel(struct query_ctl *c);
 
+/*
+ * A value for a parameter $k of the statement (params[k - 1]).  p NULL is
+ * SQL NULL; else n bytes: the value's text, or for type "BLOB" its raw
+ * bytes.  type is the DuckDB type to bind as ("INTEGER", "BIGINT",
+ * "SMALLINT", "DOUBLE", "REAL", "DECIMAL(p,s)", "BOOLEAN", "VARCHAR",
+ * "DATE", "TIME", "TIMESTAMP", "TIMESTAMPTZ", "INTERVAL", "UUID", "BLOB",
+ * "JSON", ...): the text is cast to it as DuckDB casts a string literal
+ * (a bare "DECIMAL" / "NUMERIC", PostgreSQL's numeric, becomes
+ * DECIMAL(digits, fraction digits) of the text, or DOUBLE past 38 digits).
+ * type NULL: the type the statement infers for $k (the text cast to it),
+ * or VARCHAR where it infers none.  Values are bound through DuckDB's
+ * prepared statements, never put into SQL text.
+ */
+struct query_param {
+	const char *p;
+	size_t n;
+	const char *type;
+};
+
 struct query_req {
 	const char *sql;
 	const char *user;        /* the principal */
 	bool admin;              /* an admin reads every table; others only their sandbox's */
 	int64_t timeout_ms;      /* 0: the engine's default; else min(this, default) */
 	struct query_ctl *ctl;   /* may be NULL */
+	/*
+	 * Values of $1..$n (or ?), borrowed for the call.  A statement with
+	 * parameters takes exactly as many as it names (TN_EINVAL otherwise),
+	 * numbered from $1 without gaps.
+	 */
+	const struct query_param *params;
+	size_t nparams;
+	/*
+	 * Guard, catalog, views and prepare run as for a run; then the sink's
+	 * params() and columns() are called and nothing executes (row() is
+	 * never called).  nparams may be 0 for a statement with parameters:
+	 * the types then come from the statement alone.
+	 */
+	bool describe_only;
 };
 
 struct query_stats {
@@ -111,6 +153,12 @@ struct query_stats {
 	uint64_t bytes_scanned;  /* bytes of the files read */
 	unsigned tables;         /* catalog tables referenced */
 	long error_pos;          /* on an error: byte offset in sql, -1 if unknown */
+	/*
+	 * On an error: the PostgreSQL SQLSTATE that names it (five characters,
+	 * NUL-terminated; see query_sqlstate and the README's table); "" on
+	 * success.
+	 */
+	char sqlstate[6];
 };
 
 /*
@@ -127,6 +175,27 @@ struct query_stats {
  */
 int query_run(struct query_engine *e, const struct query_req *q, const struct query_sink *sink,
 	      struct query_stats *st, char *err);
+
+/*
+ * The SQLSTATE for a TN code returned without one (the table in the
+ * README, "SQLSTATE"): "42601" for TN_EINVAL, "42501" for TN_EDENIED,
+ * "XX000" for codes it does not know.  err (may be NULL) refines a few:
+ * an unknown database is "3F000", not "42P01".  Static string.
+ */
+const char *query_sqlstate(int rc, const char *err);
+
+/*
+ * Finds the first statement of sql[0..len) as DuckDB's lexer (and
+ * PostgreSQL's) splits statements: ';' ends a statement except inside
+ * '...', E'...' (backslash escapes), "...", $tag$...$tag$, -- comments and
+ * nested block comments.  Returns the offset just past the statement's
+ * terminating ';' (or len when none), from which the next statement
+ * starts; *start / *end delimit the statement's text without the
+ * surrounding whitespace and comments and without the ';' (*start == *end:
+ * an empty statement, only whitespace and comments).  A string or comment
+ * left open runs to len.  Pure; any thread.
+ */
+size_t query_next_statement(const char *sql, size_t len, size_t *start, size_t *end);
 
 /*
  * Checks a grant's row filter by parsing it with the guard as the WHERE of

@@ -15,6 +15,8 @@
 #include "query/query.h"
 
 struct buf;
+struct cat_column;
+struct cat_table;
 struct guard_result;
 
 /* Views a connection remembers; past it the memory is cleared (views are rebuilt). */
@@ -106,6 +108,53 @@ struct query_shape_col {
 int query_table_shape(struct query_engine *e, const struct cat_table *t, const char *user,
 		      bool admin, struct query_shape_col **cols, size_t *n, char *err);
 
+/* DuckDB's name of a type ("BIGINT", "DECIMAL(18,3)", an alias such as "JSON"). */
+const char *query_type_name(duckdb_logical_type lt, char *buf, size_t n);
+
+/* ---- sqlstate.c: SQLSTATEs ---- */
+
+/* Sets st->sqlstate. */
+void query_set_state(struct query_stats *st, const char *state);
+/* The class of a DuckDB message that comes without one (a failed prepare). */
+duckdb_error_type query_duck_class(const char *msg);
+/* The SQLSTATE of a DuckDB error of class et with message msg (static string). */
+const char *query_duck_sqlstate(duckdb_error_type et, const char *msg);
+
+/* ---- params.c: parameters ---- */
+
+/*
+ * The parameters of a run: the type the statement infers for each, and
+ * the values bound to every statement DuckDB runs for it (the user's, the
+ * rendering wrapper, COPY, the probe).  DuckDB re-binds a statement whose
+ * bound value types differ from the ones it inferred, and the result's
+ * types may then differ from the prepared statement's: rebind says so,
+ * and the columns then come from a probe (probe_columns).
+ */
+struct query_bound {
+	char **types;         /* np names: "INTEGER", ..., "UNKNOWN" */
+	size_t np;
+	duckdb_value *v;      /* n values (n == np), or n 0: nothing to bind */
+	size_t n;
+	bool rebind;
+};
+
+/* Frees b's names and values; b may be zeroed or partly filled. */
+void query_bound_release(struct query_bound *b);
+/*
+ * Reads the parameters of the prepared user statement ust (their count,
+ * numbering and inferred types) and makes the values of q->params for
+ * them on slot s, casting as q->params' types say (b released by the
+ * caller, also after a failure).  A describe run without values gets
+ * placeholders where the statement leaves a type open.  TN_EINVAL with
+ * st->sqlstate for a wrong count, a value that does not cast, text that
+ * is not UTF-8.
+ */
+int query_bind_params(struct slot *s, duckdb_prepared_statement ust, const struct query_req *q,
+		      struct query_bound *b, struct query_stats *st, char *err);
+/* Binds b's values to ps (a statement holding the user's, with its parameters). */
+int query_apply_params(duckdb_prepared_statement ps, const struct query_bound *b,
+		       struct query_stats *st, char *err);
+
 /* ---- syscat.c: system catalogs ---- */
 
 /*
@@ -128,5 +177,13 @@ int syscat_check(const struct guard_result *g, struct query_stats *st, char *err
  */
 int syscat_refresh(struct query_engine *e, struct slot *s, const char *user, bool admin,
 		   char *err);
+
+/*
+ * split.c: past the token at p (p < end) of text sql[..end), lexed as
+ * DuckDB's (PostgreSQL's) scanner does: a -- comment, a nested block
+ * comment, a '...' / E'...' / "..." / $tag$...$tag$ quote (left open: to
+ * end), or one byte.  *tok is false for whitespace and comments.
+ */
+const char *query_lex_next(const char *sql, const char *p, const char *end, bool *tok);
 
 #endif

@@ -20,6 +20,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 
 #include "catalog/catalog.h"
 #include "catalog/meta.h"
@@ -357,6 +358,12 @@ struct tee {
 	int store_rc;              /* the writer failed: the query stops with this */
 };
 
+static int tee_params(void *arg, const char *const *types, size_t n, char *err)
+{
+	struct tee *t = arg;
+	return t->next && t->next->params ? t->next->params(t->next->arg, types, n, err) : 0;
+}
+
 static int tee_columns(void *arg, const struct query_column *cols, size_t n, char *err)
 {
 	struct tee *t = arg;
@@ -365,7 +372,7 @@ static int tee_columns(void *arg, const struct query_column *cols, size_t n, cha
 	result_json_columns(&t->columns, cols, n);
 	buf_reset(&t->line);
 	result_csv_header(&t->line, cols, n);
-	if ((rc = store_writer_write(t->w, t->line.data, t->line.len, err))) {
+	if (t->w && (rc = store_writer_write(t->w, t->line.data, t->line.len, err))) {
 		t->store_rc = rc;
 		return rc;
 	}
@@ -376,6 +383,8 @@ static int tee_row(void *arg, const struct query_value *v, size_t n, char *err)
 {
 	struct tee *t = arg;
 	int rc;
+	if (!t->w)
+		return t->next ? t->next->row(t->next->arg, v, n, err) : 0;
 	buf_reset(&t->line);
 	result_csv_row(&t->line, v, n);
 	if ((rc = store_writer_write(t->w, t->line.data, t->line.len, err))) {
@@ -440,6 +449,8 @@ static int write_answer(const struct query_sink *sink, const char *table, const 
 	int fn = snprintf(f, sizeof f, "%u", files);
 	struct query_value v[] = { { table, strlen(table) }, { op, strlen(op) }, { r, (size_t)rn },
 				   { f, (size_t)fn } };
+	if (!sink)
+		return 0;
 	int rc = sink->columns(sink->arg, cols, 4, err);
 	return rc ? rc : sink->row(sink->arg, v, 4, err);
 }
@@ -530,8 +541,10 @@ static int run_write(struct qservice *q, struct qinfo *info, const struct write_
 	const char *keys[WRITE_MAX_PARTITION];
 	if (ws->kind == WRITE_CREATE && exists) {
 		cat_table_release(&t);
-		if (ws->if_not_exists)
+		if (ws->if_not_exists) {
+			snprintf(info->command, sizeof info->command, "CREATE TABLE AS");
 			return write_answer(sink, table, "CREATE (exists)", 0, 0, err);
+		}
 		return tn_fail(err, TN_ECONFLICT, "table '%s' exists: INSERT INTO it, or DROP TABLE "
 			       "first", table);
 	}
@@ -604,43 +617,153 @@ static int run_write(struct qservice *q, struct qinfo *info, const struct write_
 	crawl_report_release(&rep);
 	if (rc)
 		return rc;
+	info->affected = rows;
 	return write_answer(sink, table, ws->kind == WRITE_CREATE ? "CREATE" : "INSERT", rows,
 			    moved, err);
 }
 
+/* Does sql start with EXPLAIN (after whitespace and comments)? */
+static bool explain_stmt(const char *sql)
+{
+	size_t len = strlen(sql), s, e;
+	query_next_statement(sql, len, &s, &e);
+	return e - s >= 7 && !strncasecmp(sql + s, "EXPLAIN", 7) &&
+	       (e - s == 7 || !((sql[s + 7] >= 'a' && sql[s + 7] <= 'z') ||
+				(sql[s + 7] >= 'A' && sql[s + 7] <= 'Z') || sql[s + 7] == '_'));
+}
+
+static void set_command(struct qinfo *info, const struct write_stmt *ws, int wrc)
+{
+	const char *c = "SELECT";
+	if (wrc == 1 && ws->kind == WRITE_INSERT)
+		c = "INSERT";
+	else if (wrc == 1 && ws->kind == WRITE_DROP)
+		c = "DROP TABLE";
+	else if (wrc != 1 && explain_stmt(info->sql))
+		c = "EXPLAIN";
+	snprintf(info->command, sizeof info->command, "%s", c);
+}
+
+/* A sink that keeps the parameters' types of a write's query and drops its columns. */
+static int only_params_columns(void *arg, const struct query_column *c, size_t n, char *err)
+{
+	return 0;
+}
+
+static int only_params_row(void *arg, const struct query_value *v, size_t n, char *err)
+{
+	return 0;
+}
+
+static int only_params(void *arg, const char *const *types, size_t n, char *err)
+{
+	const struct query_sink *next = arg;
+	return next && next->params ? next->params(next->arg, types, n, err) : 0;
+}
+
+/*
+ * A describe run: prepares as a run would, tells sink the parameters and
+ * columns.  Writes describe their query (its parameters) and, unless
+ * write_no_rows, the answer's columns.
+ */
+static int describe(struct qservice *q, struct qinfo *info, bool admin,
+		    const struct qservice_opts *o, const struct query_sink *sink, char *err)
+{
+	struct write_stmt ws;
+	struct query_req req = { .sql = info->sql, .user = info->user, .admin = admin,
+				 .timeout_ms = o->timeout_ms, .ctl = o->ctl, .params = o->params,
+				 .nparams = o->nparams, .describe_only = true };
+	int rc, wrc = write_parse(info->sql, &ws, err);
+	if (wrc < 0) {
+		rc = wrc;
+		goto out;
+	}
+	set_command(info, &ws, wrc);
+	if (wrc == 0) {
+		rc = query_run(q->engine, &req, sink, &info->stats, err);
+		goto out;
+	}
+	if (ws.kind != WRITE_DROP) {
+		struct query_sink ps = { .columns = only_params_columns, .row = only_params_row,
+					 .arg = (void *)sink, .params = only_params };
+		req.sql = info->sql + ws.query_off;
+		rc = query_run(q->engine, &req, &ps, &info->stats, err);
+		if (rc && info->stats.error_pos >= 0)
+			info->stats.error_pos += (long)ws.query_off;
+		if (rc)
+			goto out;
+	} else if (sink && sink->params && (rc = sink->params(sink->arg, NULL, 0, err))) {
+		goto out;
+	}
+	rc = 0;
+	if (!o->write_no_rows && sink) {
+		static const struct query_column cols[] = {
+			{ "table", "VARCHAR", QCOL_TEXT }, { "operation", "VARCHAR", QCOL_TEXT },
+			{ "rows", "BIGINT", QCOL_NUMBER }, { "files", "BIGINT", QCOL_NUMBER },
+		};
+		rc = sink->columns(sink->arg, cols, 4, err);
+	}
+out:
+	write_stmt_release(&ws);
+	if (rc && !info->stats.sqlstate[0])
+		snprintf(info->stats.sqlstate, sizeof info->stats.sqlstate, "%s",
+			 query_sqlstate(rc, err));
+	info->error_rc = rc;
+	free(info->error);
+	info->error = xstrdup(rc ? err : "");
+	info->state = rc == 0 ? QSTATE_SUCCEEDED : rc == TN_ECANCELED ? QSTATE_CANCELLED
+								     : QSTATE_FAILED;
+	info->finished_ms = time_now_ms();
+	return rc;
+}
+
 /* Runs info->sql for info->user (already registered), fills info, writes results and history. */
-static int run_query(struct qservice *q, struct qinfo *info, bool admin, int64_t timeout_ms,
-		     struct query_ctl *ctl, const struct query_sink *sink, char *err)
+static int run_query(struct qservice *q, struct qinfo *info, bool admin,
+		     const struct qservice_opts *o, const struct query_sink *sink, char *err)
 {
 	char key[1200];
 	struct tee t = { .next = sink };
 	int64_t t0 = time_mono_ns();
+	bool file = !o->no_result_file;
 	int rc;
 	buf_init(&t.line, 0);
 	buf_init(&t.columns, 0);
-	if (!user_segment_ok(info->user)) {
+	key[0] = 0;
+	if (file && !user_segment_ok(info->user)) {
 		rc = tn_fail(err, TN_EINVAL, "user name '%s' cannot name a result folder", info->user);
 		goto done;
 	}
-	result_key(info->user, info->id, key, sizeof key);
-	if ((rc = store_writer_open(q->store, key, STORE_NOSYNC, &t.w, err)))
-		goto done;
-	struct query_sink tee_sink = { tee_columns, tee_row, &t };
-	struct query_req req = { info->sql, info->user, admin, timeout_ms, ctl };
+	if (file) {
+		result_key(info->user, info->id, key, sizeof key);
+		if ((rc = store_writer_open(q->store, key, STORE_NOSYNC, &t.w, err)))
+			goto done;
+	}
+	struct query_sink tee_sink = { .columns = tee_columns, .row = tee_row, .arg = &t,
+				       .params = tee_params };
+	struct query_req req = { .sql = info->sql, .user = info->user, .admin = admin,
+				 .timeout_ms = o->timeout_ms, .ctl = o->ctl, .params = o->params,
+				 .nparams = o->nparams };
 	struct write_stmt ws;
 	int wrc = write_parse(info->sql, &ws, err);
+	set_command(info, &ws, wrc);
 	if (wrc < 0) {
 		info->stats.error_pos = -1;
 		rc = wrc;
 	} else if (wrc == 1) {
+		if (o->write_no_rows)
+			t.next = NULL;
 		pthread_mutex_lock(&q->write_mu);
 		rc = run_write(q, info, &ws, admin, &req, &tee_sink, err);
 		pthread_mutex_unlock(&q->write_mu);
 	} else {
 		rc = query_run(q->engine, &req, &tee_sink, &info->stats, err);
+		if (rc == 0)
+			info->affected = info->stats.rows;
 	}
 	write_stmt_release(&ws);
-	if (rc == 0) {
+	if (!t.w) {
+		/* no result file */
+	} else if (rc == 0) {
 		info->result_bytes = store_writer_size(t.w);
 		rc = store_writer_commit(t.w, err);
 		if (rc == 0) {
@@ -651,6 +774,9 @@ static int run_query(struct qservice *q, struct qinfo *info, bool admin, int64_t
 		store_writer_abort(t.w);
 	}
 done:
+	if (rc && !info->stats.sqlstate[0])
+		snprintf(info->stats.sqlstate, sizeof info->stats.sqlstate, "%s",
+			 query_sqlstate(rc, err));
 	info->finished_ms = time_now_ms();
 	info->total_ms = (double)(time_mono_ns() - t0) / 1e6;
 	free(info->columns);
@@ -661,15 +787,15 @@ done:
 	info->state = rc == 0 ? QSTATE_SUCCEEDED : rc == TN_ECANCELED ? QSTATE_CANCELLED
 								     : QSTATE_FAILED;
 	audit_log(q->audit, "query", info->user,
-		  json_pack("{s:s, s:s, s:s, s:I, s:I, s:I, s:f, s:s}", "query_id", info->id,
+		  json_pack("{s:s, s:s, s:s, s:I, s:I, s:I, s:f, s:s, s:s}", "query_id", info->id,
 			    "sql", info->sql, "outcome", qstate_name(info->state),
 			    "rows", (json_int_t)info->stats.rows, "tables", (json_int_t)info->stats.tables,
 			    "files", (json_int_t)info->stats.files, "ms", info->total_ms,
-			    "error", info->error ? info->error : ""));
+			    "error", info->error ? info->error : "", "via", o->via ? o->via : "rest"));
 	char herr[TN_ERRLEN];
 	if (history_put(q, info, herr))
 		log_warn("query", "query %s: %s", info->id, herr);
-	if (user_segment_ok(info->user))
+	if (file && user_segment_ok(info->user))
 		write_metadata(q, info, key);
 	buf_release(&t.line);
 	buf_release(&t.columns);
@@ -691,11 +817,24 @@ static void info_init(struct qinfo *i, const struct qwho *who, const char *sql, 
 	i->stats.error_pos = -1;
 }
 
+int qservice_exec(struct qservice *q, const struct qwho *who, const char *sql,
+		  const struct qservice_opts *o, const struct query_sink *sink, struct qinfo *info,
+		  char *err)
+{
+	static const struct qservice_opts defaults = { 0 };
+	if (!o)
+		o = &defaults;
+	info_init(info, who, sql, false);
+	if (o->describe_only)
+		return describe(q, info, who->admin, o, sink, err);
+	return run_query(q, info, who->admin, o, sink, err);
+}
+
 int qservice_run(struct qservice *q, const struct qwho *who, const char *sql, int64_t timeout_ms,
 		 const struct query_sink *sink, struct qinfo *info, char *err)
 {
-	info_init(info, who, sql, false);
-	return run_query(q, info, who->admin, timeout_ms, NULL, sink, err);
+	struct qservice_opts o = { .timeout_ms = timeout_ms };
+	return qservice_exec(q, who, sql, &o, sink, info, err);
 }
 
 struct bgrun {
@@ -714,7 +853,8 @@ static void *bg_main(void *arg)
 	pthread_mutex_lock(&q->mu);
 	r->entry->state = QSTATE_RUNNING;
 	pthread_mutex_unlock(&q->mu);
-	run_query(q, &r->info, r->admin, r->timeout_ms, r->entry->ctl, NULL, err);
+	struct qservice_opts o = { .timeout_ms = r->timeout_ms, .ctl = r->entry->ctl };
+	run_query(q, &r->info, r->admin, &o, NULL, err);
 	/* the history row is final: forget the live entry */
 	pthread_mutex_lock(&q->mu);
 	for (struct bgq **pp = &q->bg; *pp; pp = &(*pp)->next)

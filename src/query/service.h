@@ -73,6 +73,21 @@ struct qinfo {
 	char *result_key;                   /* "" if no result file */
 	uint64_t result_bytes;
 	char *columns;                      /* JSON [{"name","type"}...] ("[]" before known) */
+	/*
+	 * What ran, as PostgreSQL's command tag names it (qservice_exec fills
+	 * it, also on failure and in describe runs; "" from history):
+	 *   "SELECT"           a read (also VALUES, FROM-first, set operations),
+	 *                      and CREATE TABLE ... AS (PostgreSQL tags it SELECT n)
+	 *   "EXPLAIN"          EXPLAIN [ANALYZE]
+	 *   "INSERT"           INSERT INTO ... <query>
+	 *   "CREATE TABLE AS"  CREATE TABLE IF NOT EXISTS of a table that exists
+	 *   "DROP TABLE"       DROP TABLE [IF EXISTS]
+	 * affected: rows returned (SELECT, EXPLAIN) or written (CREATE, INSERT);
+	 * 0 otherwise.  A session prints the tag as PostgreSQL does:
+	 * "SELECT <affected>", "INSERT 0 <affected>", else command as is.
+	 */
+	char command[24];
+	uint64_t affected;
 };
 void qinfo_release(struct qinfo *i);
 /* Appends the info as one JSON object (GET /v1/queries/{id}). */
@@ -92,6 +107,42 @@ struct qwho {
  */
 int qservice_run(struct qservice *q, const struct qwho *who, const char *sql, int64_t timeout_ms,
 		 const struct query_sink *sink, struct qinfo *info, char *err);
+
+/* How qservice_exec runs a statement; zeros are the REST API's defaults. */
+struct qservice_opts {
+	int64_t timeout_ms;              /* 0: the engine's default; else min(this, default) */
+	struct query_ctl *ctl;           /* cancel handle, may be NULL (borrowed) */
+	const struct query_param *params;  /* values of $1..$n (query.h), borrowed */
+	size_t nparams;
+	bool no_result_file;             /* rows go only to the sink: no CSV in the transient zone */
+	/*
+	 * Guard, catalog, grants, views and prepare as for a run, then the
+	 * sink's params() and columns() (query.h) and nothing else: no rows, no
+	 * result file, no history, no audit.  A CREATE / INSERT describes its
+	 * query's parameters; a write's answer columns are described unless
+	 * write_no_rows (then columns() is not called: PostgreSQL's NoData).
+	 */
+	bool describe_only;
+	/*
+	 * A CREATE / INSERT / DROP sends nothing to the sink (neither
+	 * columns() nor row()); info->command and info->affected tell the
+	 * outcome.  Reads are unaffected.
+	 */
+	bool write_no_rows;
+	const char *via;                 /* "pg", "rest", ...: recorded in the audit; NULL: "rest" */
+};
+
+/*
+ * Runs sql now as who, as o says (NULL: defaults, as qservice_run): a
+ * history row and an audit event (with "via") per statement, as for any
+ * query, except in describe runs.  info (released by the caller) is filled
+ * whatever the outcome, info->stats.sqlstate included on failure.  Returns
+ * what query_run returned, or the store's code if the result file could
+ * not be written.  Blocks for the query; any thread.
+ */
+int qservice_exec(struct qservice *q, const struct qwho *who, const char *sql,
+		  const struct qservice_opts *o, const struct query_sink *sink, struct qinfo *info,
+		  char *err);
 
 /* Starts a query in the background; id receives its id.  TN_EAGAIN past QSERVICE_MAX_ASYNC. */
 int qservice_start(struct qservice *q, const struct qwho *who, const char *sql,

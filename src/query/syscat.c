@@ -33,9 +33,12 @@
  * every duckdb_*() catalog function the system views read, each filtered
  * to cat<i>'s zone schemas (or to DuckDB's built-in entries for types and
  * functions, or to nothing for dependencies and prepared statements), with
- * the database shown as QUERY_CATALOG_NAME.  So on connection i, every
- * system view (and pg_get_viewdef) shows cat<i> and nothing else, whoever
- * asks and however they reach it.
+ * the database shown as current_database() answers (the lake's name:
+ * query_engine_set_name).  So on connection i, every system view (and
+ * pg_get_viewdef) shows cat<i> and nothing else, whoever asks and however
+ * they reach it.  pgcat.c adds PostgreSQL-shaped pg_* relations and
+ * functions in q<i>.main, which read cat<i>.main's pg_rel, pg_att and
+ * pg_who: the image fills them too.
  *
  * The guard (GUARD_SYSCAT) reports the system references of a statement;
  * syscat_check refuses those the engine does not offer (pg_settings,
@@ -65,6 +68,8 @@
 #include "core/mem.h"
 #include "policy/policy.h"
 #include "query/guard.h"
+#include "query/pgcat.h"
+#include "query/pgcat_int.h"
 #include "query/query_int.h"
 #include "store/store.h"
 #include "core/banned.h"
@@ -141,6 +146,8 @@ static bool in_list(const char *const *list, size_t n, const char *name)
 /* Is a system reference one the engine offers (shadowed, filtered)? */
 static bool offered(const struct guard_sysref *r)
 {
+	if (r->kind == GUARD_SYS_SCALAR)
+		return pgcat_is_image_function(r->name);
 	if (r->kind == GUARD_SYS_FUNCTION) {
 		for (size_t i = 0; i < NELEM(shadows); i++)
 			if (shadows[i].callable && !strcasecmp(shadows[i].name, r->name))
@@ -151,8 +158,11 @@ static bool offered(const struct guard_sysref *r)
 		return in_list(is_views, NELEM(is_views), r->name);
 	if (!strcasecmp(r->schema, "pg_catalog"))
 		return in_list(pg_views, NELEM(pg_views), r->name);
-	/* unqualified (or main.): DuckDB's search path reaches system.main and system.pg_catalog */
-	return in_list(main_views, NELEM(main_views), r->name) ||
+	/*
+	 * unqualified (or main.): q<i>.main's PostgreSQL relations (pgcat.c),
+	 * else DuckDB's search path reaches system.main and system.pg_catalog
+	 */
+	return pgcat_is_relation(r->name) || in_list(main_views, NELEM(main_views), r->name) ||
 	       in_list(pg_views, NELEM(pg_views), r->name);
 }
 
@@ -219,6 +229,8 @@ int syscat_slot_init(struct query_engine *e, struct slot *s, char *err)
 		buf_putc(&b, '.');
 		query_sql_ident(&b, query_schemas[i]);
 	}
+	/* PostgreSQL's catalogs, and current_database(), which the shadows call */
+	pgcat_slot_sql(&b, q, cat, QUERY_CATALOG_NAME);
 	for (size_t i = 0; i < NELEM(shadows); i++) {
 		const struct shadow *sh = &shadows[i];
 		buf_puts(&b, "; CREATE MACRO ");
@@ -226,8 +238,8 @@ int syscat_slot_init(struct query_engine *e, struct slot *s, char *err)
 		buf_printf(&b, ".main.%s() AS TABLE SELECT * ", sh->name);
 		if (sh->filter == SHADOW_IMAGE || sh->filter == SHADOW_DATABASE) {
 			buf_puts(&b, "REPLACE (");
-			query_sql_str(&b, QUERY_CATALOG_NAME);
-			buf_puts(&b, " AS database_name");
+			query_sql_ident(&b, q);
+			buf_puts(&b, ".main.current_database() AS database_name");
 			if (sh->filter == SHADOW_DATABASE)
 				buf_puts(&b, ", CAST(NULL AS VARCHAR) AS path");
 			buf_puts(&b, ") ");
@@ -259,10 +271,6 @@ int syscat_slot_init(struct query_engine *e, struct slot *s, char *err)
 			break;
 		}
 	}
-	buf_puts(&b, "; CREATE MACRO ");
-	query_sql_ident(&b, q);
-	buf_puts(&b, ".main.current_database() AS ");
-	query_sql_str(&b, QUERY_CATALOG_NAME);
 	rc = exec(s->con, b.data, err);
 	buf_release(&b);
 	return rc;
@@ -341,9 +349,15 @@ static void describe_field(struct buf *b, const char *s)
 	buf_putc(b, '\x1f');
 }
 
-/* Everything the image shows, as text: its hash decides whether to rebuild. */
-static void image_describe(const struct image *im, struct buf *b)
+/*
+ * Everything the image shows, as text: its hash decides whether to
+ * rebuild.  The principal is part of it (pg_roles names it).
+ */
+static void image_describe(const struct image *im, const char *user, bool admin, struct buf *b)
 {
+	describe_field(b, user);
+	describe_field(b, admin ? "admin" : "");
+	buf_putc(b, '\x1e');
 	for (size_t i = 0; i < im->n; i++) {
 		const struct image_table *it = &im->v[i];
 		describe_field(b, it->t.db);
@@ -448,6 +462,18 @@ static void qualified(struct buf *b, const char *cat, const char *schema, const 
 	query_sql_ident(b, table);
 }
 
+/*
+ * Whether column k repeats an earlier column's name: DuckDB column names are
+ * case-insensitive, so a second "ID" beside "id" cannot be in the image.
+ */
+static bool shadowed_column(const struct image_table *it, size_t k)
+{
+	for (size_t j = 0; j < k; j++)
+		if (!strcasecmp(it->cols[j].col->name, it->cols[k].col->name))
+			return true;
+	return false;
+}
+
 /* CREATE TABLE (and COMMENT ON) statements of one table in one schema. */
 static void table_ddl(struct buf *b, const char *cat, const char *schema,
 		      const struct image_table *it, const struct masked_type *mt, size_t nmt)
@@ -458,11 +484,7 @@ static void table_ddl(struct buf *b, const char *cat, const char *schema,
 	size_t shown = 0;
 	for (size_t k = 0; k < it->ncols; k++) {
 		const struct query_shape_col *c = &it->cols[k];
-		bool dup = false;
-		/* DuckDB column names are case-insensitive: a second "ID" beside "id" cannot be */
-		for (size_t j = 0; j < k && !dup; j++)
-			dup = !strcasecmp(it->cols[j].col->name, c->col->name);
-		if (dup)
+		if (shadowed_column(it, k))
 			continue;
 		buf_puts(b, shown++ ? ", " : "");
 		query_sql_ident(b, c->col->name);
@@ -496,15 +518,54 @@ static void table_ddl(struct buf *b, const char *cat, const char *schema,
 	}
 }
 
+/* Is oid taken by a table already described in this image? */
+static bool oid_taken(const uint32_t *oids, size_t n, uint32_t oid)
+{
+	for (size_t i = 0; i < n; i++)
+		if (oids[i] == oid)
+			return true;
+	return false;
+}
+
+/*
+ * The rows of cat<i>.main's pg_rel and pg_att for one table in schema si
+ * (pgcat.c): the columns table_ddl creates, with the types it gives them.
+ * *oids (n of them) are the OIDs given so far; a hash collision takes the
+ * next free one.
+ */
+static void table_pg_rows(struct buf *b, const char *cat, size_t si, const struct image_table *it,
+			  const struct masked_type *mt, size_t nmt, uint32_t **oids, size_t *n)
+{
+	struct pgcat_col *cols = xcalloc(it->ncols ? it->ncols : 1, sizeof *cols);
+	size_t nc = 0;
+	for (size_t k = 0; k < it->ncols; k++) {
+		const struct query_shape_col *c = &it->cols[k];
+		if (shadowed_column(it, k))
+			continue;
+		cols[nc++] = (struct pgcat_col){ c->col->name, column_type(c, mt, nmt),
+						 c->col->comment };
+	}
+	uint32_t oid = pgcat_table_oid(query_schemas[si], it->t.name);
+	while (oid_taken(*oids, *n, oid))
+		oid = oid + 1 < PGCAT_OID_TABLE_MIN + PGCAT_OID_TABLE_SPAN ? oid + 1
+									 : PGCAT_OID_TABLE_MIN;
+	*oids = xrealloc(*oids, (*n + 1) * sizeof **oids);
+	(*oids)[(*n)++] = oid;
+	pgcat_image_table_sql(b, cat, si, it->t.name, oid, it->t.comment, cols, nc);
+	free(cols);
+}
+
 /*
  * Rebuilds cat<i> in one transaction: its schemas dropped and created
  * again, each table in its database's schema and in the aliases of that
  * database (bronze holds raw's tables).
  */
-static int image_build(struct query_engine *e, struct slot *s, const struct image *im, char *err)
+static int image_build(struct query_engine *e, struct slot *s, const struct image *im,
+		       const char *user, bool admin, char *err)
 {
 	struct masked_type *mt = NULL;
-	size_t nmt = 0;
+	uint32_t *oids = NULL;
+	size_t nmt = 0, noids = 0;
 	struct buf b = BUF_INIT(0);
 	char cat[32];
 	int rc = masked_types(e, s, im, &mt, &nmt, err);
@@ -523,12 +584,16 @@ static int image_build(struct query_engine *e, struct slot *s, const struct imag
 		query_sql_ident(&b, query_schemas[i]);
 		buf_puts(&b, ";\n");
 	}
+	pgcat_image_reset_sql(&b, cat, user, admin);
 	for (size_t i = 0; i < query_nschemas; i++) {
 		int z = zone_by_name(query_schemas[i]);
 		const char *db = z >= 0 ? zone_db_name((enum zone)z) : NULL;
-		for (size_t k = 0; db && k < im->n; k++)
-			if (!strcmp(im->v[k].t.db, db))
-				table_ddl(&b, cat, query_schemas[i], &im->v[k], mt, nmt);
+		for (size_t k = 0; db && k < im->n; k++) {
+			if (strcmp(im->v[k].t.db, db))
+				continue;
+			table_ddl(&b, cat, query_schemas[i], &im->v[k], mt, nmt);
+			table_pg_rows(&b, cat, i, &im->v[k], mt, nmt, &oids, &noids);
+		}
 	}
 	buf_puts(&b, "COMMIT");
 	duckdb_result r;
@@ -546,6 +611,7 @@ out:
 	for (size_t j = 0; j < nmt; j++)
 		free(mt[j].out);
 	free(mt);
+	free(oids);
 	buf_release(&b);
 	return rc;
 }
@@ -558,17 +624,33 @@ int syscat_refresh(struct query_engine *e, struct slot *s, const char *user, boo
 	int rc = image_collect(e, user, admin, &im, err);
 	if (rc)
 		goto out;
-	image_describe(&im, &desc);
+	image_describe(&im, user, admin, &desc);
 	uint64_t h = query_fnv1a(desc.data, desc.len) | 1;  /* never 0: 0 is "no image" */
 	if (h == s->sys_image)
 		goto out;
 	s->sys_image = 0;
-	if ((rc = image_build(e, s, &im, err)) == 0)
+	if ((rc = image_build(e, s, &im, user, admin, err)) == 0)
 		s->sys_image = h;
 	else
 		log_debug("query", "%s", err);
 out:
 	buf_release(&desc);
 	image_release(&im);
+	return rc;
+}
+
+int query_engine_set_name(struct query_engine *e, const char *name, char *err)
+{
+	int rc = 0;
+	if (!name || !name[0])
+		return tn_fail(err, TN_EINVAL, "the catalogs' database name is empty");
+	for (unsigned i = 0; i < e->nslots && rc == 0; i++) {
+		struct buf b = BUF_INIT(0);
+		char q[32];
+		snprintf(q, sizeof q, "q%u", e->slots[i].index);
+		pgcat_name_sql(&b, q, name);
+		rc = exec(e->slots[i].con, b.data + 2, err);  /* past the leading ";\n" */
+		buf_release(&b);
+	}
 	return rc;
 }

@@ -86,8 +86,9 @@ class Lake:
     def start(self, wait=True, env=None):
         self.port = free_port()
         self.s3_port = free_port()
+        self.pg_port = free_port()
         args = [TARN, "serve", self.dir, "--http", f"127.0.0.1:{self.port}",
-                "--s3", f"127.0.0.1:{self.s3_port}"]
+                "--s3", f"127.0.0.1:{self.s3_port}", "--pg", f"127.0.0.1:{self.pg_port}"]
         for k, v in self.settings.items():
             args += ["--set", f"{k}={v}"]
         self.logf = open(self.log, "ab")

@@ -349,6 +349,31 @@ SYSCAT = [
     "EXPLAIN SELECT * FROM information_schema.tables",
     "DESCRIBE raw.hidden",
     "SHOW TABLES",
+    # PostgreSQL's catalogs (query/pgcat.c): the rewrite, the series the guard allows,
+    # the functions that read the catalog image
+    "SELECT * FROM unnest((SELECT list(diagnosis) FROM raw.hidden))",
+    "SELECT * FROM generate_series(1, (SELECT count(*) FROM raw.hidden))",
+    "SELECT * FROM pg_catalog.generate_series(1, 2) s, raw.hidden",
+    "SELECT * FROM range((SELECT pid FROM raw.hidden))",
+    "SELECT * FROM unnest(['a']) u, LATERAL (SELECT diagnosis FROM raw.hidden) h",
+    "SELECT relname, obj_description(oid), obj_description(oid, 'pg_class') "
+    "FROM pg_catalog.pg_class",
+    "SELECT attname, format_type(atttypid, atttypmod), col_description(attrelid, attnum) "
+    "FROM pg_catalog.pg_attribute",
+    "SELECT c.relname FROM pg_catalog.pg_class c WHERE c.relname OPERATOR(pg_catalog.~) 'hid' "
+    "COLLATE pg_catalog.default",
+    "SELECT x::pg_catalog.regclass::pg_catalog.text FROM generate_series(1, 5) t(x)",
+    "SELECT to_regclass('raw.hidden'), 'raw.hidden'::regclass, "
+    "'raw.hidden'::pg_catalog.regclass",
+    "SELECT * FROM pg_catalog /* c */ . pg_settings",
+    "SELECT * FROM \"pg_catalog\".\"pg_settings\"",
+    "SELECT * FROM pg_settings",
+    "SELECT * FROM pg_catalog.pg_proc WHERE proname LIKE 'tarn%'",
+    "SELECT rolname FROM pg_catalog.pg_roles UNION ALL SELECT usename FROM pg_catalog.pg_user",
+    "SELECT * FROM pg_catalog.pg_description",
+    "SELECT * FROM pg_catalog.pg_tables",
+    "SELECT datname FROM pg_catalog.pg_database",
+    "SELECT version(), current_schema(), current_schemas(true), current_database()",
 ]
 
 
@@ -402,6 +427,21 @@ def syscat_corpus():
                    "ORDER BY ALL"}, auth=auth)
         eq((st, json.loads(body)["rows"]), (200, [["imm", "id"], ["imm", "ssn"],
                                                   ["imm", "state"]]), "eve's columns")
+        # PostgreSQL's catalogs: raw.hidden's OID names nothing for eve, the roles are hers
+        hidden = lake.json("POST", "/v1/query", {"sql": "SELECT 'raw.hidden'::regclass"})
+        hidden = hidden["rows"][0][0]
+        check(hidden, "the admin finds raw.hidden")
+        for _ in range(3):
+            lake.json("POST", "/v1/query", {"sql": "SELECT count(*) FROM pg_catalog.pg_class"})
+            st, _, body = lake.request("POST", "/v1/query", {
+                "sql": f"SELECT to_regclass('raw.hidden'), (SELECT count(*) FROM pg_attribute "
+                       f"WHERE attrelid = {hidden}), col_description({hidden}, 1), "
+                       "pg_get_userbyid(16385)"}, auth=auth)
+            eq((st, json.loads(body)["rows"]), (200, [[None, 0, None, "eve"]]),
+               "raw.hidden through PostgreSQL's catalogs")
+        st, _, body = lake.request("POST", "/v1/query", {
+            "sql": "SELECT rolname FROM pg_catalog.pg_roles ORDER BY 1"}, auth=auth)
+        eq((st, json.loads(body)["rows"]), (200, [["eve"], ["tarn"]]), "eve's pg_roles")
         check(answered >= 25 and refused >= 20, (answered, refused))
         print(f"# {len(SYSCAT)} catalog statements: {refused} refused, {answered} answered "
               "with eve's own catalog")

@@ -202,7 +202,7 @@ def graceful_shutdown_flushes_everything():
     eq(sorted(r["n"] for r in lake.records("g")), list(range(500)), "flushed at shutdown")
     # A second server cannot open a lake that is being served.
     lake.start()
-    other = subprocess.run([os.environ["TARN_BIN"], "serve", lake.dir, "--http", "127.0.0.1:0", "--s3", "127.0.0.1:0"],
+    other = subprocess.run([os.environ["TARN_BIN"], "serve", lake.dir, "--http", "127.0.0.1:0", "--s3", "127.0.0.1:0", "--pg", "127.0.0.1:0"],
                            capture_output=True, text=True, timeout=30,
                            env=dict(os.environ, TARN_ROOT_USER=ROOT_USER,
                                     TARN_ROOT_PASSWORD=ROOT_PASSWORD))

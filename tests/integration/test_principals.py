@@ -174,7 +174,7 @@ def serve_refuses_a_world_readable_lake():
     for name, mode, fix in (("tarn.yaml", 0o644, 0o600), (".tarn", 0o755, 0o700)):
         path = os.path.join(lake.dir, name)
         os.chmod(path, mode)
-        out = subprocess.run([TARN, "serve", lake.dir, "--http", "127.0.0.1:0", "--s3", "127.0.0.1:0"],
+        out = subprocess.run([TARN, "serve", lake.dir, "--http", "127.0.0.1:0", "--s3", "127.0.0.1:0", "--pg", "127.0.0.1:0"],
                              capture_output=True, text=True, timeout=30,
                              env=dict(os.environ, TARN_ROOT_USER=ROOT_USER,
                                       TARN_ROOT_PASSWORD=ROOT_PASSWORD))

@@ -56,8 +56,9 @@ NOTHING = [
     "SELECT count(*) FROM duckdb_views()",
     "SELECT count(*) FROM sqlite_master WHERE type <> 'table'",
     "SELECT count(pg_get_viewdef(o)) FROM (SELECT unnest(range(0, 20000)) AS o)",
-    "SELECT count(*) FROM duckdb_databases() WHERE database_name <> 'tarn' OR path IS NOT NULL",
-    "SELECT count(*) FROM information_schema.tables WHERE table_catalog <> 'tarn' "
+    # the catalog is named after the lake ("lake", from its folder)
+    "SELECT count(*) FROM duckdb_databases() WHERE database_name <> 'lake' OR path IS NOT NULL",
+    "SELECT count(*) FROM information_schema.tables WHERE table_catalog <> 'lake' "
     "OR table_type <> 'BASE TABLE'",
     "SELECT count(*) FROM duckdb_tables() WHERE sql LIKE '%read_%' OR sql LIKE '%/%'",
 ]
@@ -135,10 +136,12 @@ def catalogs_per_principal():
         eq(schemas, sorted(["raw", "transient", "master", "drop", "sandbox", "log", "stage",
                             "cleanse", "core", "mart", "references", "bronze", "silver",
                             "gold"]), "schemata")
+        # pg_namespace as PostgreSQL's: pg_catalog and information_schema too
         eq(rows(lake, "SELECT nspname FROM pg_namespace ORDER BY 1", epi),
-           [(s,) for s in schemas], "pg_namespace")
+           sorted([(s,) for s in schemas + ["pg_catalog", "information_schema"]]),
+           "pg_namespace")
         eq(rows(lake, "SELECT current_database(), datname FROM pg_database", an),
-           [("tarn", "tarn")], "one catalog")
+           [("lake", "lake")], "one catalog")
         for sql in NOTHING:
             for auth in (an, epi, st, None):
                 eq(rows(lake, sql, auth), [(0,)], f"{sql} ({'admin' if auth is None else ''})")

@@ -79,7 +79,7 @@ def cli(lake, *args, env=None, stdin=None):
 
 def serve_fails(lake_dir, *extra):
     """Runs tarn serve expecting it to refuse to start; returns its stderr."""
-    out = subprocess.run([TARN, "serve", lake_dir, "--http", f"127.0.0.1:{free_port()}", "--s3", "127.0.0.1:0",
+    out = subprocess.run([TARN, "serve", lake_dir, "--http", f"127.0.0.1:{free_port()}", "--s3", "127.0.0.1:0", "--pg", "127.0.0.1:0",
                           *extra], env=tarn_env(), capture_output=True, text=True, timeout=120)
     eq(out.returncode, 1, f"tarn serve exit status (stderr: {out.stderr.strip()})")
     return out.stderr
@@ -258,7 +258,7 @@ def serve_flags_name_the_pair():
     src = TlsLake()
     plain = TlsLake(tls=False)
     port = free_port()
-    proc = subprocess.Popen([TARN, "serve", plain.dir, "--http", f"127.0.0.1:{port}", "--s3", "127.0.0.1:0",
+    proc = subprocess.Popen([TARN, "serve", plain.dir, "--http", f"127.0.0.1:{port}", "--s3", "127.0.0.1:0", "--pg", "127.0.0.1:0",
                              "--tls-cert", os.path.relpath(src.cert, src.dir),
                              "--tls-key", os.path.relpath(src.key, src.dir)],
                             cwd=src.dir, env=tarn_env(), stdout=subprocess.DEVNULL,

@@ -152,8 +152,8 @@ static int c_row(void *arg, const struct query_value *v, size_t n, char *err)
 static int run(struct fx *f, const char *sql, struct collect *c, struct query_stats *st,
 	       char *err)
 {
-	struct query_sink sink = { c_columns, c_row, c };
-	struct query_req q = { sql, "tester", true, 0, NULL };
+	struct query_sink sink = { .columns = c_columns, .row = c_row, .arg = c };
+	struct query_req q = { .sql = sql, .user = "tester", .admin = true };
 	buf_init(&c->cols, 0);
 	buf_init(&c->rows, 0);
 	return query_run(f->e, &q, &sink, st, err);
@@ -351,8 +351,9 @@ static int null_row(void *arg, const struct query_value *v, size_t n, char *err)
 static void *bg_main(void *arg)
 {
 	struct bg *b = arg;
-	struct query_sink sink = { null_columns, null_row, NULL };
-	struct query_req q = { b->sql, "tester", true, b->timeout_ms, b->ctl };
+	struct query_sink sink = { .columns = null_columns, .row = null_row, .arg = NULL };
+	struct query_req q = { .sql = b->sql, .user = "tester", .admin = true,
+			       .timeout_ms = b->timeout_ms, .ctl = b->ctl };
 	struct query_stats st;
 	b->rc = query_run(b->f->e, &q, &sink, &st, b->err);
 	return NULL;
@@ -465,8 +466,8 @@ static int64_t gx_grant(struct gx *g, const char *target, const char *cols, bool
 static int run_as(struct gx *g, const char *user, bool admin, const char *sql, struct collect *c,
 		  char *err)
 {
-	struct query_sink sink = { c_columns, c_row, c };
-	struct query_req q = { sql, user, admin, 0, NULL };
+	struct query_sink sink = { .columns = c_columns, .row = c_row, .arg = c };
+	struct query_req q = { .sql = sql, .user = user, .admin = admin };
 	struct query_stats st;
 	buf_init(&c->cols, 0);
 	buf_init(&c->rows, 0);
@@ -510,8 +511,8 @@ struct slow {
 static void *slow_main(void *arg)
 {
 	struct slow *s = arg;
-	struct query_sink sink = { null_columns, null_row, NULL };
-	struct query_req q = { slow_sql, "root", true, 0, s->ctl };
+	struct query_sink sink = { .columns = null_columns, .row = null_row, .arg = NULL };
+	struct query_req q = { .sql = slow_sql, .user = "root", .admin = true, .ctl = s->ctl };
 	struct query_stats st;
 	char err[TN_ERRLEN];
 	s->rc = query_run(s->g->f.e, &q, &sink, &st, err);
