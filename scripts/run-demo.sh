@@ -55,6 +55,7 @@ cat <<MSG
   tarn is serving the lake in $LAKE
     REST, Kinesis, Firehose:  $url          (health: $url/healthz)
     S3 (bucket '$bucket'):    http://127.0.0.1:9000
+    PostgreSQL (db '$bucket'):   127.0.0.1:5433
     root user:                $TARN_ROOT_USER
     root password:            $TARN_ROOT_PASSWORD
     raw zone:                 $LAKE/01-raw-data-zone/
@@ -69,6 +70,11 @@ cat <<MSG
   Browse it with any S3 tool:
     AWS_ACCESS_KEY_ID=$TARN_ROOT_USER AWS_SECRET_ACCESS_KEY=$TARN_ROOT_PASSWORD AWS_DEFAULT_REGION=us-east-1 \\
       aws --endpoint-url http://127.0.0.1:9000 s3 ls s3://$bucket/
+
+  Query it with SQL, from psql or any PostgreSQL driver or BI tool (the table appears
+  once the crawler has seen the first objects, within a minute):
+    PGPASSWORD=$TARN_ROOT_PASSWORD psql "host=127.0.0.1 port=5433 dbname=$bucket user=$TARN_ROOT_USER" \\
+      -c 'SELECT vaccine_name, count(*) FROM raw.immunizations GROUP BY 1 ORDER BY 2 DESC'
 
   Streaming synthetic immunization events into 'immunizations' (1,000 now, then 20 every 2 s).
   Ctrl-C stops the server; every acknowledged record is flushed first.

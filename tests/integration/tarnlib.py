@@ -73,6 +73,7 @@ class Lake:
         self.proc = None
         self.port = None
         self.log = os.path.join(self.tmp, "server.log")
+        self.log_start = None  # offset of this run's lines in self.log, once start()ed
         out = subprocess.run([TARN, "init", self.dir], env=tarn_env(), capture_output=True,
                              text=True)
         if out.returncode != 0:
@@ -92,6 +93,7 @@ class Lake:
         for k, v in self.settings.items():
             args += ["--set", f"{k}={v}"]
         self.logf = open(self.log, "ab")
+        self.log_start = self.logf.tell()  # this run's lines start here
         self.proc = subprocess.Popen(args, env=tarn_env(**(env or {})), stdout=self.logf,
                                      stderr=subprocess.STDOUT)
         if wait:
@@ -105,12 +107,24 @@ class Lake:
                 raise Failure(f"server exited with {self.proc.returncode}: {self.tail()}")
             try:
                 st, _, _ = self.request("GET", "/healthz", auth=None)
-                if st == 200:
+                # HTTP answers first; the S3 listener starts after it, and the
+                # "ready" line is logged once every listener is up (known when
+                # start() owns the log)
+                if st == 200 and (self.log_start is None or self.logged(") ready: ")):
                     return
             except OSError:
                 pass
             time.sleep(0.05)
         raise Failure("server did not become ready: " + self.tail())
+
+    def logged(self, text):
+        """Whether this run of the server has logged text."""
+        try:
+            with open(self.log, "rb") as f:
+                f.seek(self.log_start or 0)
+                return text in f.read().decode(errors="replace")
+        except OSError:
+            return False
 
     def tail(self, n=20):
         try:
