@@ -112,12 +112,18 @@ struct pg_portal {
 	pthread_cond_t cv;
 	struct query_ctl *ctl;
 	atomic_bool cancel;         /* CancelRequest: the row callback stops */
+	bool live;                  /* in c->live (under srv->mu) */
+	struct pg_portal *live_next;
 	/* under mu */
 	bool have_cols, done, suspended, abort;
 	int64_t demand;             /* rows the current Execute may still send */
 	uint64_t sent;              /* rows sent by the current Execute */
 	uint64_t total;             /* rows sent since the start */
 	int io_failed;              /* the socket failed while writing rows */
+	/* the worker's own: rows it may still send before it next takes mu (taken
+	 * from demand in pieces of PG_ROW_CREDIT), and rows sent since then */
+	int64_t credit;
+	uint64_t used;
 	/* set by the worker before have_cols / done */
 	struct pg_col *cols;
 	size_t ncols;
@@ -154,7 +160,9 @@ struct pg_conn {
 	size_t nstmts;
 	struct pg_portal *portals;
 	size_t nportals;
-	struct pg_portal *running;  /* the portal executing now (under srv->mu) */
+	struct pg_portal *running;  /* the portal executing or describing now (under srv->mu) */
+	struct pg_portal *live;     /* started portals, till freed (under srv->mu): running
+				     * or paused, a CancelRequest ends their queries */
 	struct pg_conn *next;       /* srv->conns, under srv->mu */
 };
 
@@ -175,6 +183,13 @@ void pg_conn_error(struct pg_conn *c, const char *severity, const char *sqlstate
 void pg_conn_notice(struct pg_conn *c, const char *sqlstate, const char *message);
 /* Sets and clears the portal a CancelRequest cancels. */
 void pg_conn_set_running(struct pg_conn *c, struct pg_portal *p);
+/*
+ * Adds a started portal to c->live (a CancelRequest cancels every live
+ * portal of the session, a paused one too) / takes it out before it is
+ * freed.  Connection thread.
+ */
+void pg_conn_live_add(struct pg_conn *c, struct pg_portal *p);
+void pg_conn_live_remove(struct pg_conn *c, struct pg_portal *p);
 
 /* ---- session.c ---------------------------------------------------------------- */
 

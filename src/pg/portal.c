@@ -15,8 +15,11 @@
  * So a result of any size costs one output buffer, and a suspended portal
  * (Execute with a row limit, psycopg2's named cursors, JDBC's fetchSize)
  * keeps its query open, paused inside the sink, until the next Execute,
- * Close or the end of the session (which makes the sink return
- * TN_ECANCELED).
+ * Close, a CancelRequest or the end of the session (the last three make
+ * the sink return TN_ECANCELED; after a cancel the next Execute answers
+ * 57014).  A started portal is in its connection's live list until freed,
+ * so a CancelRequest (server.c) reaches it running or paused; a describe
+ * run at Parse is the connection's running portal, with its own query_ctl.
  *
  * Invariants: the connection's output is touched by the portal thread only
  * while the connection thread waits in pg_portal_execute (the hand-over is
@@ -83,9 +86,25 @@ static int sink_columns(void *arg, const struct query_column *cols, size_t ncols
 }
 
 /* Waits for budget; 0 to send a row, or TN_ECANCELED. */
+/* Rows a worker takes from an Execute's demand at once: one lock per piece, not per row. */
+#define PG_ROW_CREDIT 256
+
+/* Under p->mu: counts the rows the worker sent on its credit. */
+static void settle(struct pg_portal *p)
+{
+	p->sent += p->used;
+	p->total += p->used;
+	p->used = 0;
+}
+
 static int wait_budget(struct pg_portal *p, char *err)
 {
+	if (atomic_load(&p->cancel))
+		return tn_fail(err, TN_ECANCELED, "canceling statement due to user request");
+	if (p->credit > 0)
+		return 0;
 	pthread_mutex_lock(&p->mu);
+	settle(p);
 	while (p->demand == 0 && !p->abort && !atomic_load(&p->cancel)) {
 		if (!p->suspended) {
 			p->suspended = true;
@@ -94,6 +113,10 @@ static int wait_budget(struct pg_portal *p, char *err)
 		pthread_cond_wait(&p->cv, &p->mu);
 	}
 	bool stop = p->abort;
+	if (!stop) {
+		p->credit = p->demand < PG_ROW_CREDIT ? p->demand : PG_ROW_CREDIT;
+		p->demand -= p->credit;
+	}
 	pthread_mutex_unlock(&p->mu);
 	if (stop)
 		return tn_fail(err, TN_ECANCELED, "portal \"%s\" closed", p->name);
@@ -109,7 +132,7 @@ static int sink_row(void *arg, const struct query_value *vals, size_t ncols, cha
 	int rc = wait_budget(p, err);
 	if (rc)
 		return rc;
-	if (p->demand > 0 && !p->io_failed && !p->discard) {
+	if (!p->io_failed && !p->discard) {
 		struct buf *b = &c->out;
 		size_t row = b->len;
 		rc = pg_put_row_begin(b, (uint16_t)ncols);
@@ -143,11 +166,8 @@ static int sink_row(void *arg, const struct query_value *vals, size_t ncols, cha
 			return tn_fail(err, TN_EIO, "the client connection failed");
 		}
 	}
-	pthread_mutex_lock(&p->mu);
-	p->demand--;
-	p->sent++;
-	p->total++;
-	pthread_mutex_unlock(&p->mu);
+	p->credit--;
+	p->used++;
 	return 0;
 }
 
@@ -170,6 +190,7 @@ static void *portal_main(void *arg)
 	char err[TN_ERRLEN] = "";
 	int rc = qservice_exec(c->srv->d.queries, &who, p->sql, &o, &sink, &info, err);
 	pthread_mutex_lock(&p->mu);
+	settle(p);
 	p->rc = rc;
 	if (rc) {
 		snprintf(p->err, sizeof p->err, "%s", err);
@@ -204,8 +225,11 @@ int pg_portal_describe_only(struct pg_portal *p)
 	struct qwho who = { c->who.name, c->who.is_admin };
 	struct query_sink sink = { .columns = sink_columns, .row = sink_row, .arg = p,
 				   .params = sink_params };
+	if (!p->ctl)
+		p->ctl = query_ctl_new();
 	struct qservice_opts o = {
 		.timeout_ms = c->stmt_timeout_ms,
+		.ctl = p->ctl,
 		.params = p->params,
 		.nparams = p->nparams,
 		.no_result_file = true,
@@ -216,7 +240,9 @@ int pg_portal_describe_only(struct pg_portal *p)
 	struct qinfo info;
 	char err[TN_ERRLEN] = "";
 	p->text_only = true;
+	pg_conn_set_running(c, p);  /* planning can be long: a CancelRequest reaches it */
 	int rc = qservice_exec(c->srv->d.queries, &who, p->sql, &o, &sink, &info, err);
+	pg_conn_set_running(c, NULL);
 	p->rc = rc;
 	if (rc) {
 		snprintf(p->err, sizeof p->err, "%s", err);
@@ -232,9 +258,12 @@ void pg_portal_start(struct pg_portal *p)
 {
 	if (p->started)
 		return;
+	query_ctl_free(p->ctl);
 	p->ctl = query_ctl_new();
 	p->started = true;
+	pg_conn_live_add(p->c, p);
 	if (pthread_create(&p->th, NULL, portal_main, p)) {
+		pg_conn_live_remove(p->c, p);
 		p->started = false;
 		p->done = true;
 		p->rc = TN_EAGAIN;
@@ -363,6 +392,7 @@ void pg_portal_free(struct pg_portal *p)
 {
 	if (!p)
 		return;
+	pg_conn_live_remove(p->c, p);  /* no CancelRequest reaches it from here on */
 	if (p->started) {
 		pthread_mutex_lock(&p->mu);
 		p->abort = true;

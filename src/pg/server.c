@@ -166,6 +166,32 @@ void pg_conn_set_running(struct pg_conn *c, struct pg_portal *p)
 	pthread_mutex_unlock(&c->srv->mu);
 }
 
+void pg_conn_live_add(struct pg_conn *c, struct pg_portal *p)
+{
+	pthread_mutex_lock(&c->srv->mu);
+	if (!p->live) {
+		p->live = true;
+		p->live_next = c->live;
+		c->live = p;
+	}
+	pthread_mutex_unlock(&c->srv->mu);
+}
+
+void pg_conn_live_remove(struct pg_conn *c, struct pg_portal *p)
+{
+	pthread_mutex_lock(&c->srv->mu);
+	for (struct pg_portal **pp = &c->live; p->live && *pp; pp = &(*pp)->live_next) {
+		if (*pp == p) {
+			*pp = p->live_next;
+			p->live = false;
+			break;
+		}
+	}
+	if (c->running == p)
+		c->running = NULL;
+	pthread_mutex_unlock(&c->srv->mu);
+}
+
 /* A FATAL error, sent at once; the caller closes. */
 static void fatal(struct pg_conn *c, const char *sqlstate, const char *msg)
 {
@@ -175,7 +201,27 @@ static void fatal(struct pg_conn *c, const char *sqlstate, const char *msg)
 
 /* ---- cancel ------------------------------------------------------------------ */
 
-/* CancelRequest: cancels the running query of the session with that key. */
+/*
+ * Ends portal p's query: the flag the row callback checks, the engine's
+ * interrupt, and a wake-up for a portal paused between Executes (its
+ * thread returns TN_ECANCELED and gives its engine connection back; the
+ * next Execute answers 57014).  Under srv->mu, so p is not freed meanwhile.
+ */
+static void cancel_portal(struct pg_portal *p)
+{
+	atomic_store(&p->cancel, true);
+	if (p->ctl)
+		query_cancel(p->ctl);
+	pthread_mutex_lock(&p->mu);
+	pthread_cond_broadcast(&p->cv);
+	pthread_mutex_unlock(&p->mu);
+}
+
+/*
+ * CancelRequest: cancels what the session with that key runs: the query
+ * executing or being described at Parse, and the queries of its portals
+ * paused between Executes.
+ */
 static void cancel_request(struct pg_server *s, const struct pg_cancel *k)
 {
 	pthread_mutex_lock(&s->mu);
@@ -184,12 +230,11 @@ static void cancel_request(struct pg_server *s, const struct pg_cancel *k)
 		memcpy(a, &o->secret, 4);
 		memcpy(b, &k->secret, 4);
 		if (o->pid == k->pid && o->pid != 0 && crypto_equal(a, 4, b, 4)) {
-			struct pg_portal *p = o->running;
-			if (p) {
-				atomic_store(&p->cancel, true);
-				if (p->ctl)
-					query_cancel(p->ctl);
-			}
+			if (o->running)
+				cancel_portal(o->running);
+			for (struct pg_portal *p = o->live; p; p = p->live_next)
+				if (p != o->running)
+					cancel_portal(p);
 			break;
 		}
 	}

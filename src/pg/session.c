@@ -950,6 +950,61 @@ static int ext_fail(struct pg_conn *c, const char *sqlstate, const char *msg)
 	return -1;
 }
 
+/*
+ * A describe that failed on a type (42883, 42804, 22P02, 22018) with
+ * parameters whose type neither the client nor the statement gives
+ * (`SELECT $1 + 1`: DuckDB probes them as text, and + has no text
+ * candidate): PostgreSQL infers integer there.  Runs
+ * the describe again with those typed INTEGER (NULL values; the others
+ * as declared or described).  Returns the new describe portal with
+ * as_int[i] set for the parameters typed so (caller frees both), or NULL
+ * (then the first describe's error stands).
+ */
+static struct pg_portal *describe_open_as_int(struct pg_conn *c, struct pg_portal *d,
+					      const struct pg_parse *ps, const char *sql,
+					      bool **as_int)
+{
+	size_t np = d->ndescribed, nopen = 0;
+	/* only a type error (no candidate function, a mismatch, a failed cast) */
+	const char *state = pg_portal_sqlstate(d);
+	if (np == 0 || atomic_load(&d->cancel) ||
+	    (strcmp(state, "42883") && strcmp(state, "42804") && strcmp(state, "22P02") &&
+	     strcmp(state, "22018")))
+		return NULL;
+	bool *open = xcalloc(np, sizeof *open);
+	struct query_param *params = xcalloc(np, sizeof *params);
+	for (size_t i = 0; i < np; i++) {
+		uint32_t oid = i < ps->nparams ? pg_parse_oid(ps, i) : 0;
+		if (oid) {
+			params[i].type = pgtype_duckdb_name(oid);
+		} else if (!strcmp(d->described[i], "UNKNOWN")) {
+			params[i].type = "INTEGER";
+			open[i] = true;
+			nopen++;
+		} else {
+			params[i].type = d->described[i];
+		}
+	}
+	struct pg_portal *d2 = NULL;
+	if (nopen) {
+		d2 = pg_portal_new(c, "", sql);
+		d2->params = params;
+		d2->nparams = np;
+		params = NULL;
+		if (pg_portal_describe_only(d2)) {
+			pg_portal_free(d2);
+			d2 = NULL;
+		}
+	}
+	free(params);
+	if (d2) {
+		*as_int = open;
+		return d2;
+	}
+	free(open);
+	return NULL;
+}
+
 static void ext_parse(struct pg_conn *c, const struct pg_msg *m)
 {
 	struct pg_parse ps;
@@ -988,10 +1043,17 @@ static void ext_parse(struct pg_conn *c, const struct pg_msg *m)
 	s->session_cmd = classify(sql) != CMD_NONE || !sql[0];
 	size_t np = ps.nparams;
 	struct pg_portal *d = NULL;
+	bool *as_int = NULL;  /* parameters typed INTEGER by describe_open_as_int */
 	if (!s->session_cmd) {
 		/* a describe run: errors surface at Parse, and Describe has the answer */
 		d = pg_portal_new(c, "", sql);
-		if (pg_portal_describe_only(d)) {
+		struct pg_portal *d2 = NULL;
+		if (pg_portal_describe_only(d) &&
+		    (d2 = describe_open_as_int(c, d, &ps, sql, &as_int)) != NULL) {
+			pg_portal_free(d);
+			d = d2;
+		}
+		if (d->rc) {
 			pg_portal_error(d, st, ps.sql);
 			pg_portal_free(d);
 			stmt_free(s);
@@ -1011,6 +1073,7 @@ static void ext_parse(struct pg_conn *c, const struct pg_msg *m)
 	}
 	if (np > 65535) {
 		pg_portal_free(d);
+		free(as_int);
 		stmt_free(s);
 		ext_fail(c, "54000", "more than 65535 parameters");
 		return;
@@ -1024,7 +1087,10 @@ static void ext_parse(struct pg_conn *c, const struct pg_msg *m)
 			pgtype_from_duckdb_name(d->described[i], &t);
 			s->oids[i] = t.oid;
 		}
+		if (s->oids[i] == 0 && as_int && d && i < d->ndescribed && as_int[i])
+			s->oids[i] = 23;  /* int4, as PostgreSQL infers for $1 + 1 */
 	}
+	free(as_int);
 	pg_portal_free(d);
 	if (old)
 		stmt_drop(c, old);

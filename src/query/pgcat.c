@@ -60,7 +60,9 @@
  *     query); format_type names them as PostgreSQL does.
  *
  * What answers what: current_database() and pg_database the lake's name
- * (query_engine_set_name); pg_namespace the zone schemas and aliases,
+ * (query_engine_set_name); pg_namespace, pg_class and the rest list each
+ * zone once under its name (raw, not bronze; _pg_unalias maps a name
+ * through an alias for to_regclass and has_table_privilege),
  * pg_catalog and information_schema; current_schema() "raw" (tarn has no
  * public schema; an unqualified table name is looked up in every zone, so
  * the search path, current_schemas(), is every zone, raw first); every
@@ -453,12 +455,122 @@ static size_t named_call(const struct tok *v, size_t n, size_t i, int depth)
 	return m;
 }
 
+/*
+ * A string literal meant as bytea, in one of PostgreSQL's two input forms
+ * (standard_conforming_strings on: backslashes are the literal's own):
+ * hex `\x` then pairs of hex digits (whitespace between pairs), or escape
+ * (`\\` a backslash, `\ooo` an octal byte, any other character itself).
+ * DuckDB's BLOB cast reads `\xHH` as one byte and the rest as characters,
+ * so `'\x0102'::BLOB` is 0x01 then "02".  If lit is a plain '...' literal
+ * holding a backslash in a valid form, appends its bytes as hex digits to
+ * hex and returns true; else (no backslash: both read it the same; an
+ * E'' string; a malformed one) false, and the literal keeps DuckDB's
+ * meaning.
+ */
+static bool bytea_hex(const struct tok *lit, struct buf *hex)
+{
+	static const char digits[] = "0123456789abcdef";
+	if (lit->kind != TOK_STRING || lit->p[0] != '\'' || lit->n < 2 ||
+	    lit->p[lit->n - 1] != '\'' || !memchr(lit->p, '\\', lit->n))
+		return false;
+	const char *p = lit->p + 1, *end = lit->p + lit->n - 1;
+	buf_reset(hex);
+	if (end - p >= 2 && p[0] == '\\' && p[1] == 'x') {
+		for (p += 2; p < end;) {
+			if (isspace((unsigned char)*p)) {
+				p++;
+				continue;
+			}
+			if (end - p < 2 || !isxdigit((unsigned char)p[0]) ||
+			    !isxdigit((unsigned char)p[1]))
+				return false;
+			buf_putc(hex, (char)tolower((unsigned char)p[0]));
+			buf_putc(hex, (char)tolower((unsigned char)p[1]));
+			p += 2;
+		}
+		return true;
+	}
+	while (p < end) {
+		unsigned c = (unsigned char)*p;
+		if (c == '\'') {
+			p += 2;  /* '' inside the literal: one quote */
+		} else if (c != '\\') {
+			p++;
+		} else if (end - p >= 2 && p[1] == '\\') {
+			p += 2;
+		} else if (end - p >= 4 && p[1] >= '0' && p[1] <= '3' && p[2] >= '0' &&
+			   p[2] <= '7' && p[3] >= '0' && p[3] <= '7') {
+			c = (unsigned)((p[1] - '0') * 64 + (p[2] - '0') * 8 + (p[3] - '0'));
+			p += 4;
+		} else {
+			return false;
+		}
+		buf_putc(hex, digits[c >> 4]);
+		buf_putc(hex, digits[c & 15]);
+	}
+	return true;
+}
+
+/* Is token i the type name bytea (pg_catalog. skipped by the caller)? */
+static bool is_bytea(const struct tok *v, size_t n, size_t i)
+{
+	return i < n && v[i].kind == TOK_IDENT && tok_is(&v[i], "bytea");
+}
+
+/*
+ * A bytea literal starting at token i: `'…'::bytea`, `CAST('…' AS bytea)`
+ * or `bytea '…'` (each with an optional pg_catalog.) whose literal
+ * bytea_hex reads.  Returns the index of its last token and fills hex,
+ * or returns 0.
+ */
+static size_t bytea_literal(const struct tok *v, size_t n, size_t i, struct buf *hex)
+{
+	if (v[i].kind == TOK_STRING) {
+		size_t c = next_tok(v, n, i);
+		if (c >= n || v[c].kind != TOK_CAST)
+			return 0;
+		size_t ty = skip_pg_catalog(v, n, next_tok(v, n, c));
+		size_t after = next_tok(v, n, ty);
+		if (!is_bytea(v, n, ty) || (after < n && tok_punct(&v[after], '[')))
+			return 0;
+		size_t pv = prev_tok(v, i);
+		if (pv != (size_t)-1 && v[pv].kind == TOK_CAST)
+			return 0;  /* x::'…'::bytea is not a literal's cast */
+		return bytea_hex(&v[i], hex) ? ty : 0;
+	}
+	if (v[i].kind != TOK_IDENT)
+		return 0;
+	size_t pv = prev_tok(v, i);
+	if (pv != (size_t)-1 && (tok_punct(&v[pv], '.') || v[pv].kind == TOK_CAST))
+		return 0;
+	if (tok_is(&v[i], "cast")) {
+		size_t lp = next_tok(v, n, i), s = next_tok(v, n, lp);
+		size_t as = next_tok(v, n, s);
+		size_t ty = skip_pg_catalog(v, n, next_tok(v, n, as));
+		size_t rp = next_tok(v, n, ty);
+		if (rp >= n || !tok_punct(&v[lp], '(') || !tok_is(&v[as], "as") ||
+		    !is_bytea(v, n, ty) || !tok_punct(&v[rp], ')'))
+			return 0;
+		return bytea_hex(&v[s], hex) ? rp : 0;
+	}
+	size_t ty = skip_pg_catalog(v, n, i);
+	if (ty != i && pv != (size_t)-1 && tok_punct(&v[pv], '.'))
+		return 0;
+	if (!is_bytea(v, n, ty))
+		return 0;
+	if (pv != (size_t)-1 && tok_is(&v[pv], "as"))
+		return 0;
+	size_t s = next_tok(v, n, ty);
+	return s < n && bytea_hex(&v[s], hex) ? s : 0;
+}
+
 bool pgcat_rewrite(const char *sql, struct buf *out)
 {
 	struct tok *v = NULL;
 	size_t n = 0, cap = 0;
 	bool changed = false, *aliases = NULL;
 	const struct tok **names = NULL;  /* at a call's ')': the function it names */
+	struct buf hex = BUF_INIT(0);     /* a bytea literal's bytes, in hex */
 	/*
 	 * Most statements name no catalog: a look for the words first.  Past
 	 * the guard's cap the guard refuses the text anyway.
@@ -466,7 +578,7 @@ bool pgcat_rewrite(const char *sql, struct buf *out)
 	if (strlen(sql) > GUARD_MAX_SQL ||
 	    (!strcasestr(sql, "pg_") && !strcasestr(sql, "information_schema") &&
 	     !strcasestr(sql, "reg") && !strcasestr(sql, "version") &&
-	     !strcasestr(sql, "current_")))
+	     !strcasestr(sql, "current_") && !strcasestr(sql, "bytea")))
 		return false;
 	for (const char *p = sql; *p;) {
 		enum tok_kind k;
@@ -478,12 +590,19 @@ bool pgcat_rewrite(const char *sql, struct buf *out)
 		v[n++] = (struct tok){ k, p, len };
 		p += len;
 	}
-	if (!names_catalog(v, n))
+	/*
+	 * Every rule but the bytea literals' applies only to a statement
+	 * naming a catalog; the bytea rule to any.
+	 */
+	bool cat = names_catalog(v, n), bytea = false;
+	for (size_t i = 0; i < n && !bytea; i++)
+		bytea = bytea_literal(v, n, i, &hex) != 0;
+	if (!cat && !bytea)
 		goto out;
 	buf_reset(out);
 	aliases = xcalloc(n ? n : 1, sizeof *aliases);
 	names = xcalloc(n ? n : 1, sizeof *names);
-	for (size_t i = 0, depth = 0; i < n; i++) {
+	for (size_t i = 0, depth = 0; cat && i < n; i++) {
 		size_t a = series_alias(v, n, i), m = named_call(v, n, i, (int)depth);
 		if (a)
 			aliases[a] = true;
@@ -496,6 +615,20 @@ bool pgcat_rewrite(const char *sql, struct buf *out)
 	}
 	for (size_t i = 0; i < n; i++) {
 		const struct tok *t = &v[i];
+		size_t last = bytea ? bytea_literal(v, n, i, &hex) : 0;
+		if (last) {
+			/* '\x0102'::bytea -> unhex('0102') */
+			buf_puts(out, "unhex('");
+			buf_append(out, hex.data, hex.len);
+			buf_puts(out, "')");
+			changed = true;
+			i = last;
+			continue;
+		}
+		if (!cat) {
+			buf_append(out, t->p, t->n);
+			continue;
+		}
 		if (names[i]) {
 			/* SELECT version() -> SELECT version() AS version */
 			buf_append(out, t->p, t->n);
@@ -592,6 +725,7 @@ bool pgcat_rewrite(const char *sql, struct buf *out)
 next:;
 	}
 out:
+	buf_release(&hex);
 	free(names);
 	free(aliases);
 	free(v);
@@ -867,6 +1001,16 @@ static void create_macro(struct buf *b, const char *q, bool or_replace, const ch
 	buf_printf(b, ".main.%s", name);
 }
 
+/*
+ * Is this schema a zone's alias (bronze, silver, gold)?  The catalogs list
+ * each zone once, under its name; a query may still use the alias.
+ */
+static bool is_zone_alias(const char *name)
+{
+	int z = zone_by_name(name);
+	return z >= 0 && strcmp(zone_db_name((enum zone)z), name) != 0;
+}
+
 /* The zones as a SQL list, for current_schemas(). */
 static void zone_list(struct buf *b, bool implicit)
 {
@@ -972,12 +1116,14 @@ void pgcat_slot_sql(struct buf *b, const char *q, const char *cat, const char *d
 	}
 	buf_puts(b, " ELSE '?\?\?' END END");
 
-	/* pg_namespace: the zone schemas and aliases, pg_catalog, information_schema */
+	/* pg_namespace: the zone schemas (not their aliases), pg_catalog, information_schema */
 	create_view(b, q, "pg_namespace");
 	buf_printf(b, "SELECT * FROM (VALUES (%u, 'pg_catalog', 10, CAST(NULL AS VARCHAR[])), "
 		   "(%u, 'information_schema', 10, NULL)", PGCAT_OID_PG_CATALOG,
 		   PGCAT_OID_INFORMATION_SCHEMA);
 	for (size_t i = 0; i < query_nschemas; i++) {
+		if (is_zone_alias(query_schemas[i]))
+			continue;
 		buf_printf(b, ", (%u, ", (unsigned)(PGCAT_OID_SCHEMA0 + i));
 		query_sql_str(b, query_schemas[i]);
 		buf_puts(b, ", 10, NULL)");
@@ -1023,6 +1169,20 @@ void pgcat_slot_sql(struct buf *b, const char *q, const char *cat, const char *d
 	buf_puts(b, " ELSE ");
 	zone_list(b, false);
 	buf_puts(b, " END");
+	/* _pg_unalias('bronze.t') = 'raw.t': a name through an alias finds the zone's table */
+	create_macro(b, q, false, "_pg_unalias(s)");
+	buf_puts(b, " AS CASE");
+	for (size_t i = 0; i < query_nschemas; i++) {
+		if (!is_zone_alias(query_schemas[i]))
+			continue;
+		size_t len = strlen(query_schemas[i]);
+		buf_puts(b, " WHEN lower(s) LIKE ");
+		query_sql_str(b, query_schemas[i]);
+		buf_puts(b, " || '.%' THEN ");
+		query_sql_str(b, zone_db_name((enum zone)zone_by_name(query_schemas[i])));
+		buf_printf(b, " || substr(s, %zu)", len + 1);
+	}
+	buf_puts(b, " ELSE s END");
 	static const struct {
 		const char *sig, *body;
 	} macros[] = {
@@ -1038,10 +1198,10 @@ void pgcat_slot_sql(struct buf *b, const char *q, const char *cat, const char *d
 		{ "has_table_privilege(t, p)",
 		  "upper(p) LIKE '%SELECT%' AND EXISTS (SELECT 1 FROM @C.main.pg_rel r WHERE "
 		  "CAST(r.oid AS VARCHAR) = CAST(t AS VARCHAR) OR r.nspname || '.' || r.relname = "
-		  "CAST(t AS VARCHAR) OR r.relname = CAST(t AS VARCHAR)), (u, t, p) AS "
+		  "@Q.main._pg_unalias(CAST(t AS VARCHAR)) OR r.relname = CAST(t AS VARCHAR)), (u, t, p) AS "
 		  "upper(p) LIKE '%SELECT%' AND EXISTS (SELECT 1 FROM @C.main.pg_rel r WHERE "
 		  "CAST(r.oid AS VARCHAR) = CAST(t AS VARCHAR) OR r.nspname || '.' || r.relname = "
-		  "CAST(t AS VARCHAR) OR r.relname = CAST(t AS VARCHAR))" },
+		  "@Q.main._pg_unalias(CAST(t AS VARCHAR)) OR r.relname = CAST(t AS VARCHAR))" },
 		{ "pg_encoding_to_char(e)", "CASE WHEN e = 6 THEN 'UTF8' ELSE '' END" },
 		{ "array_upper(a, d)", "CASE WHEN d = 1 AND len(a) > 0 THEN len(a) END" },
 		{ "array_lower(a, d)", "CASE WHEN d = 1 AND len(a) > 0 THEN 1 END" },
@@ -1070,7 +1230,8 @@ void pgcat_slot_sql(struct buf *b, const char *q, const char *cat, const char *d
 		  "WHEN 'pg_type' THEN 1247 WHEN 'pg_attribute' THEN 1249 WHEN 'pg_proc' THEN 1255 "
 		  "WHEN 'pg_namespace' THEN 2615 WHEN 'pg_description' THEN 2609 "
 		  "WHEN 'pg_database' THEN 1262 WHEN 'pg_constraint' THEN 2606 "
-		  "ELSE (SELECT min(oid) FROM @C.main.pg_rel WHERE nspname || '.' || relname = s "
+		  "ELSE (SELECT min(oid) FROM @C.main.pg_rel WHERE "
+		  "nspname || '.' || relname = @Q.main._pg_unalias(s) "
 		  "OR relname = s) END" },
 		{ "to_regtype(s)",
 		  "(SELECT min(oid) FROM @Q.main.pg_type WHERE typname = replace(s, 'pg_catalog.', '') "
@@ -1127,6 +1288,8 @@ void pgcat_image_table_sql(struct buf *b, const char *cat, size_t si, const char
 			   uint32_t oid, const char *comment, const struct pgcat_col *cols,
 			   size_t ncols)
 {
+	if (is_zone_alias(query_schemas[si]))
+		return;  /* listed once, under the zone's name */
 	buf_puts(b, "INSERT INTO ");
 	query_sql_ident(b, cat);
 	buf_printf(b, ".main.pg_rel VALUES (%u, %u, ", oid, (unsigned)(PGCAT_OID_SCHEMA0 + si));

@@ -30,7 +30,9 @@ struct buf;
  * runs against tarn's (see pgcat.c, "The rewrite").  Only a statement that
  * names a catalog (an identifier pg_catalog, information_schema, pg_*, a
  * reg* type, or version, current_schema(s), current_database) is
- * rewritten.  Returns true and puts the new text in out (which it
+ * rewritten, except bytea literals in PostgreSQL's hex or escape form
+ * ('\x0102'::bytea, CAST(... AS bytea), bytea '...'), rewritten to
+ * unhex('0102') in any statement.  Returns true and puts the new text in out (which it
  * resets) when the text changed; false (out untouched) otherwise.  The
  * rewritten text is what the guard checks and DuckDB runs.  Pure; any
  * thread.
@@ -76,7 +78,8 @@ uint32_t pgcat_table_oid(const char *schema, const char *name);
 /*
  * Appends the INSERTs that describe one table of the image (schema index
  * si in query_schemas) in cat.main's tables, with its OID (unique in the
- * image: the caller resolves hash collisions).
+ * image: the caller resolves hash collisions).  Nothing for a zone's alias
+ * (bronze, ...): the catalogs list a table once, under its zone's name.
  */
 void pgcat_image_table_sql(struct buf *b, const char *cat, size_t si, const char *name,
 			   uint32_t oid, const char *comment, const struct pgcat_col *cols,

@@ -30,9 +30,15 @@
  * Results.  After preparing the user's statement (which gives its
  * errors, with positions in the user's text, and its column types), the
  * engine prepares `SELECT CAST(#1 AS VARCHAR), ... FROM (<sql>) q` so that
- * DuckDB renders every value (nested ones through to_json), and streams
- * chunks of the result to the sink.  DuckDB keeps the order of an ORDER BY
- * in a subquery under a projection.
+ * DuckDB renders the values (nested ones through to_json), and streams
+ * chunks of the result to the sink.  Columns of the common scalar types
+ * (integers, BOOLEAN, UUID, DATE, TIMESTAMP: native_text) pass through
+ * the wrapper as they are and stream_rows writes their text itself, the
+ * same text as DuckDB's cast (values outside years 1-9999 through DuckDB):
+ * a cast builds a string per value in DuckDB's string heap, which the
+ * streamed result then copies.  No wrapper when every column is such.
+ * VARCHAR values go to the sink as pointers into the chunk.  DuckDB keeps
+ * the order of an ORDER BY in a subquery under a projection.
  *
  * System catalogs (syscat.c).  DuckDB's catalog functions list every
  * attached database, so information_schema, pg_catalog and duckdb_*()
@@ -696,7 +702,48 @@ static void columns_free(struct query_column *cols, size_t n)
 	free(cols);
 }
 
-/* One result column; *wrap is set when it is not a VARCHAR (the wrapper renders it). */
+/*
+ * Types whose values stream_rows renders itself, with the text DuckDB's
+ * CAST to VARCHAR gives (VARCHAR is passed as is).  The wrapper leaves
+ * them alone: DuckDB's casts build a string per value in its string heap
+ * and the streamed result copies it once more.
+ */
+static bool native_text(duckdb_type t)
+{
+	switch (t) {
+	case DUCKDB_TYPE_VARCHAR:
+	case DUCKDB_TYPE_BOOLEAN:
+	case DUCKDB_TYPE_TINYINT:
+	case DUCKDB_TYPE_SMALLINT:
+	case DUCKDB_TYPE_INTEGER:
+	case DUCKDB_TYPE_BIGINT:
+	case DUCKDB_TYPE_UTINYINT:
+	case DUCKDB_TYPE_USMALLINT:
+	case DUCKDB_TYPE_UINTEGER:
+	case DUCKDB_TYPE_UBIGINT:
+	case DUCKDB_TYPE_UUID:
+	case DUCKDB_TYPE_DATE:
+	case DUCKDB_TYPE_TIMESTAMP:
+		return true;
+	default:
+		return false;
+	}
+}
+
+/* Whether a column of type name tn (query_type_name) is one of native_text's. */
+static bool native_name(const char *tn)
+{
+	static const char *const names[] = {
+		"VARCHAR",   "BOOLEAN",	 "TINYINT", "SMALLINT", "INTEGER",   "BIGINT", "UTINYINT",
+		"USMALLINT", "UINTEGER", "UBIGINT", "UUID",	"DATE",	     "TIMESTAMP",
+	};
+	for (size_t i = 0; i < sizeof names / sizeof names[0]; i++)
+		if (strcmp(tn, names[i]) == 0)
+			return true;
+	return false;
+}
+
+/* One result column; *wrap is set when the wrapper must render it (see native_text). */
 static void column_set(struct query_column *col, const char *name, duckdb_logical_type lt,
 		       bool *wrap)
 {
@@ -705,7 +752,7 @@ static void column_set(struct query_column *col, const char *name, duckdb_logica
 	col->name = xstrdup(name ? name : "");
 	col->type = xstrdup(tn);
 	col->kind = result_kind_of(tn);
-	*wrap |= duckdb_get_type_id(lt) != DUCKDB_TYPE_VARCHAR;
+	*wrap |= !native_text(duckdb_get_type_id(lt));
 }
 
 /*
@@ -751,14 +798,188 @@ out:
 	return rc;
 }
 
-/* Turns the result's VARCHAR chunks into sink rows. */
+/* ---- rendering of native_text's types ---- */
+
+/* Room for one rendered value: a UUID (36), a timestamp (26), a UBIGINT (20). */
+#define NATIVE_MAX 48
+
+static size_t put_u64(char *o, uint64_t v)
+{
+	char t[20];
+	size_t n = 0, i = 0;
+	do {
+		t[n++] = (char)('0' + v % 10);
+		v /= 10;
+	} while (v);
+	while (n)
+		o[i++] = t[--n];
+	return i;
+}
+
+static size_t put_i64(char *o, int64_t v)
+{
+	if (v >= 0)
+		return put_u64(o, (uint64_t)v);
+	o[0] = '-';
+	return 1 + put_u64(o + 1, (uint64_t)0 - (uint64_t)v);
+}
+
+static void put2(char *o, unsigned v)
+{
+	o[0] = (char)('0' + v / 10);
+	o[1] = (char)('0' + v % 10);
+}
+
+/* First and last day (days since 1970-01-01) rendered here: years 1 to 9999. */
+#define DAY_MIN (-719162)
+#define DAY_MAX 2932896
+
+/* YYYY-MM-DD of a day in [DAY_MIN, DAY_MAX] (proleptic Gregorian); 10 bytes. */
+static size_t put_day(char *o, int64_t z)
+{
+	z += 719468;
+	int64_t era = (z >= 0 ? z : z - 146096) / 146097;
+	unsigned doe = (unsigned)(z - era * 146097);
+	unsigned yoe = (doe - doe / 1460 + doe / 36524 - doe / 146096) / 365;
+	unsigned doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
+	unsigned mp = (5 * doy + 2) / 153;
+	unsigned d = doy - (153 * mp + 2) / 5 + 1;
+	unsigned m = mp < 10 ? mp + 3 : mp - 9;
+	unsigned y = (unsigned)((int64_t)yoe + era * 400 + (m <= 2));
+	put2(o, y / 100);
+	put2(o + 2, y % 100);
+	o[4] = '-';
+	put2(o + 5, m);
+	o[7] = '-';
+	put2(o + 8, d);
+	return 10;
+}
+
+/* DuckDB's text of v (duckdb_get_varchar) into o; for values outside the fast paths. */
+static int put_duck(char *o, size_t *n, duckdb_value v, char *err)
+{
+	char *t = v ? duckdb_get_varchar(v) : NULL;
+	size_t len = t ? strlen(t) : 0;
+	if (v)
+		duckdb_destroy_value(&v);
+	if (!t || len >= NATIVE_MAX) {
+		if (t)
+			duckdb_free(t);
+		return tn_fail(err, TN_EINTERNAL, "query engine: cannot render a value");
+	}
+	memcpy(o, t, len);
+	duckdb_free(t);
+	*n = len;
+	return 0;
+}
+
+static const char hexd[] = "0123456789abcdef";
+
+/* Renders row r of a vector of type t (native_text, not VARCHAR) into o. */
+static int render(duckdb_type t, const void *data, idx_t r, char *o, size_t *n, char *err)
+{
+	switch (t) {
+	case DUCKDB_TYPE_BOOLEAN:
+		if (((const bool *)data)[r]) {
+			memcpy(o, "true", 4);
+			*n = 4;
+		} else {
+			memcpy(o, "false", 5);
+			*n = 5;
+		}
+		return 0;
+	case DUCKDB_TYPE_TINYINT: *n = put_i64(o, ((const int8_t *)data)[r]); return 0;
+	case DUCKDB_TYPE_SMALLINT: *n = put_i64(o, ((const int16_t *)data)[r]); return 0;
+	case DUCKDB_TYPE_INTEGER: *n = put_i64(o, ((const int32_t *)data)[r]); return 0;
+	case DUCKDB_TYPE_BIGINT: *n = put_i64(o, ((const int64_t *)data)[r]); return 0;
+	case DUCKDB_TYPE_UTINYINT: *n = put_u64(o, ((const uint8_t *)data)[r]); return 0;
+	case DUCKDB_TYPE_USMALLINT: *n = put_u64(o, ((const uint16_t *)data)[r]); return 0;
+	case DUCKDB_TYPE_UINTEGER: *n = put_u64(o, ((const uint32_t *)data)[r]); return 0;
+	case DUCKDB_TYPE_UBIGINT: *n = put_u64(o, ((const uint64_t *)data)[r]); return 0;
+	case DUCKDB_TYPE_UUID: {
+		/* stored as a HUGEINT with the top bit flipped (so that it sorts as bytes) */
+		const duckdb_hugeint *h = &((const duckdb_hugeint *)data)[r];
+		uint64_t w[2] = { (uint64_t)h->upper ^ ((uint64_t)1 << 63), h->lower };
+		size_t k = 0;
+		for (int i = 0; i < 32; i++) {
+			if (i == 8 || i == 12 || i == 16 || i == 20)
+				o[k++] = '-';
+			o[k++] = hexd[(w[i / 16] >> (60 - 4 * (i % 16))) & 15];
+		}
+		*n = k;
+		return 0;
+	}
+	case DUCKDB_TYPE_DATE: {
+		duckdb_date d = ((const duckdb_date *)data)[r];
+		if (d.days < DAY_MIN || d.days > DAY_MAX)
+			return put_duck(o, n, duckdb_create_date(d), err);
+		*n = put_day(o, d.days);
+		return 0;
+	}
+	case DUCKDB_TYPE_TIMESTAMP: {
+		duckdb_timestamp ts = ((const duckdb_timestamp *)data)[r];
+		int64_t day = ts.micros / 86400000000LL, us = ts.micros % 86400000000LL;
+		if (us < 0) {
+			us += 86400000000LL;
+			day--;
+		}
+		if (day < DAY_MIN || day > DAY_MAX)
+			return put_duck(o, n, duckdb_create_timestamp(ts), err);
+		size_t k = put_day(o, day);
+		int64_t sec = us / 1000000;
+		unsigned frac = (unsigned)(us % 1000000);
+		o[k++] = ' ';
+		put2(o + k, (unsigned)(sec / 3600));
+		o[k + 2] = ':';
+		put2(o + k + 3, (unsigned)(sec / 60 % 60));
+		o[k + 5] = ':';
+		put2(o + k + 6, (unsigned)(sec % 60));
+		k += 8;
+		if (frac) {
+			/* .ffffff without its trailing zeros */
+			o[k++] = '.';
+			size_t digits = 6;
+			while (frac % 10 == 0) {
+				frac /= 10;
+				digits--;
+			}
+			for (size_t i = digits; i > 0; i--) {
+				o[k + i - 1] = (char)('0' + frac % 10);
+				frac /= 10;
+			}
+			k += digits;
+		}
+		*n = k;
+		return 0;
+	}
+	default:
+		return tn_fail(err, TN_EINTERNAL, "query engine: a result column of type %d is not rendered",
+			       (int)t);
+	}
+}
+
+/*
+ * Turns the result's chunks into sink rows: VARCHAR values point into the
+ * chunk (no copy), the other native_text types are rendered into one slot
+ * of NATIVE_MAX bytes per column.
+ */
 static int stream_rows(struct slot *s, duckdb_result *res, size_t ncols,
 		       const struct query_sink *sink, struct query_stats *st, const struct ran *ran,
 		       char *err)
 {
-	struct query_value *vals = xcalloc(ncols ? ncols : 1, sizeof *vals);
+	size_t nc = ncols ? ncols : 1;
+	struct query_value *vals = xcalloc(nc, sizeof *vals);
+	duckdb_type *types = xcalloc(nc, sizeof *types);
+	char *slots = xmalloc(nc * NATIVE_MAX);
 	int rc = 0;
-	for (;;) {
+	for (size_t c = 0; c < ncols; c++) {
+		types[c] = duckdb_column_type(res, c);
+		if (!native_text(types[c]))
+			rc = tn_fail(err, TN_EINTERNAL,
+				     "query engine: result column %zu has type %d, not rendered", c + 1,
+				     (int)types[c]);
+	}
+	while (rc == 0) {
 		duckdb_data_chunk ch = duckdb_fetch_chunk(*res);
 		if (!ch) {
 			const char *msg = duckdb_result_error(res);
@@ -768,32 +989,37 @@ static int stream_rows(struct slot *s, duckdb_result *res, size_t ncols,
 			break;
 		}
 		idx_t n = duckdb_data_chunk_get_size(ch);
-		duckdb_string_t *data[ncols ? ncols : 1];
-		uint64_t *valid[ncols ? ncols : 1];
+		void *data[nc];
+		uint64_t *valid[nc];
 		for (size_t c = 0; c < ncols; c++) {
 			duckdb_vector v = duckdb_data_chunk_get_vector(ch, c);
 			data[c] = duckdb_vector_get_data(v);
 			valid[c] = duckdb_vector_get_validity(v);
 		}
 		for (idx_t r = 0; r < n && rc == 0; r++) {
-			for (size_t c = 0; c < ncols; c++) {
-				if (valid[c] && !duckdb_validity_row_is_valid(valid[c], r)) {
+			for (size_t c = 0; c < ncols && rc == 0; c++) {
+				if (valid[c] && !(valid[c][r >> 6] & ((uint64_t)1 << (r & 63)))) {
 					vals[c].p = NULL;
 					vals[c].n = 0;
-					continue;
+				} else if (types[c] == DUCKDB_TYPE_VARCHAR) {
+					duckdb_string_t *sv = &((duckdb_string_t *)data[c])[r];
+					vals[c].n = duckdb_string_t_length(*sv);
+					vals[c].p = duckdb_string_t_data(sv);
+				} else {
+					char *o = slots + c * NATIVE_MAX;
+					rc = render(types[c], data[c], r, o, &vals[c].n, err);
+					vals[c].p = o;
 				}
-				duckdb_string_t *sv = &data[c][r];
-				vals[c].n = duckdb_string_t_length(*sv);
-				vals[c].p = duckdb_string_t_data(sv);
 			}
-			rc = sink->row(sink->arg, vals, ncols, err);
+			if (rc == 0)
+				rc = sink->row(sink->arg, vals, ncols, err);
 			if (rc == 0)
 				st->rows++;
 		}
 		duckdb_destroy_data_chunk(&ch);
-		if (rc)
-			break;
 	}
+	free(slots);
+	free(types);
 	free(vals);
 	return rc;
 }
@@ -850,7 +1076,8 @@ static int execute(struct slot *s, duckdb_prepared_statement ust, const struct q
 		for (size_t c = 0; c < ncols; c++) {
 			const char *fmt = cols[c].kind == QCOL_JSON && strcmp(cols[c].type, "JSON")
 						  ? "CAST(to_json(#%zu) AS VARCHAR)"
-						  : "CAST(#%zu AS VARCHAR)";
+					  : native_name(cols[c].type) ? "#%zu"
+								      : "CAST(#%zu AS VARCHAR)";
 			buf_puts(&b, c ? ", " : "");
 			buf_printf(&b, fmt, c + 1);
 		}
@@ -901,6 +1128,44 @@ static bool plain_ident(const char *n)
  * is prepared (one statement only) and must be a COPY, so that no cut of
  * the user's SQL can turn it into something else.
  */
+/*
+ * How an INSERT's query meets the table: by name when its columns are the
+ * table's, each once (any order, case folded: what tarn's INSERT always
+ * did); else by position, as SQL's INSERT without a column list, which
+ * needs exactly as many columns.  *by_pos tells which.
+ */
+static int insert_mapping(struct slot *s, const char *user_sql, const struct query_copy *c,
+			  bool *by_pos, struct query_stats *st, char *err)
+{
+	duckdb_prepared_statement ps = NULL;
+	int rc = prepare(s, user_sql, 0, user_sql, &ps, st, err);
+	if (rc)
+		return rc;
+	size_t have = (size_t)duckdb_prepared_statement_column_count(ps);
+	bool by_name = have == c->ncols;
+	char **names = xcalloc(have ? have : 1, sizeof *names);
+	for (size_t i = 0; i < have; i++)
+		names[i] = (char *)duckdb_prepared_statement_column_name(ps, i);
+	for (size_t i = 0; by_name && i < have; i++) {
+		bool found = false;
+		for (size_t k = 0; names[i] && k < c->ncols && !found; k++)
+			found = !strcasecmp(names[i], c->columns[k]);
+		for (size_t j = 0; found && j < i; j++)
+			found = !(names[j] && !strcasecmp(names[j], names[i]));
+		by_name = found;
+	}
+	for (size_t i = 0; i < have; i++)
+		duckdb_free(names[i]);
+	free(names);
+	duckdb_destroy_prepare(&ps);
+	*by_pos = !by_name;
+	if (have != c->ncols)
+		return tn_fail(err, TN_EINVAL, "INSERT has %s expressions than target columns: the "
+			       "query gives %zu, the table has %zu", have > c->ncols ? "more" : "fewer",
+			       have, c->ncols);
+	return 0;
+}
+
 static int copy_out(struct slot *s, const char *user_sql, const struct query_bound *bp,
 		    const struct query_copy *c, uint64_t *rows, struct query_stats *st, char *err)
 {
@@ -912,9 +1177,21 @@ static int copy_out(struct slot *s, const char *user_sql, const struct query_bou
 		if (!plain_ident(c->partition_by[i]))
 			return tn_fail(err, TN_EINVAL, "partition column '%.100s': use letters, digits "
 				       "and '_' (it names folders)", c->partition_by[i]);
-	buf_puts(&b, "COPY (\n");
+	bool by_pos = false;
+	if (c->ncols && (rc = insert_mapping(s, user_sql, c, &by_pos, st, err)))
+		return rc;
+	buf_puts(&b, by_pos ? "COPY (SELECT * FROM (\n" : "COPY (\n");
 	size_t user_off = b.len;
 	buf_append(&b, user_sql, trimmed_len(user_sql));
+	if (by_pos) {
+		/* the query's columns take the table's names, by position */
+		buf_puts(&b, "\n) AS \"_insert\"(");
+		for (size_t i = 0; i < c->ncols; i++) {
+			buf_puts(&b, i ? ", " : "");
+			query_sql_ident(&b, c->columns[i]);
+		}
+		buf_puts(&b, ")");
+	}
 	buf_puts(&b, "\n) TO ");
 	query_sql_str(&b, c->to);
 	buf_puts(&b, " (FORMAT parquet, COMPRESSION zstd");

@@ -210,6 +210,14 @@ struct query_copy {
 	const char *const *partition_by;  /* columns of key=value folders, or NULL */
 	size_t npart;
 	const char *file_pattern;         /* with partition_by: DuckDB's FILENAME_PATTERN ("part-x-{i}") */
+	/*
+	 * An INSERT's target columns in table order (partition columns too), or
+	 * NULL.  The query must give exactly as many; they meet the table's by
+	 * name when they carry the table's names (any order), else by position,
+	 * as SQL's INSERT without a column list.
+	 */
+	const char *const *columns;
+	size_t ncols;
 };
 
 /*

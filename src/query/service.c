@@ -589,12 +589,23 @@ static int run_write(struct qservice *q, struct qinfo *info, const struct write_
 		snprintf(target, sizeof target, "%s", tmpabs);
 	else
 		snprintf(target, sizeof target, "%s/part-%s.parquet", tmpabs, info->id);
-	struct query_copy c = { target, part, npart, pattern };
+	/* INSERT: the query's columns go to the table's by position */
+	const char **cols = NULL;
+	size_t ncols = 0;
+	if (ws->kind == WRITE_INSERT) {
+		cols = xcalloc(t.ncols ? t.ncols : 1, sizeof *cols);
+		for (size_t k = 0; k < t.ncols; k++)
+			if (t.cols[k].depth == 0)
+				cols[ncols++] = t.cols[k].name;
+	}
+	struct query_copy c = { .to = target, .partition_by = part, .npart = npart,
+				.file_pattern = pattern, .columns = cols, .ncols = ncols };
 	struct query_req inner = *req;
 	inner.sql = info->sql + ws->query_off;
 	uint64_t rows = 0;
 	unsigned moved = 0;
 	rc = query_copy(q->engine, &inner, &c, &rows, &info->stats, err);
+	free(cols);
 	if (exists)
 		cat_table_release(&t);
 	if (rc && info->stats.error_pos >= 0)

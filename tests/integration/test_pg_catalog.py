@@ -23,8 +23,9 @@ from tarnlib import ROOT_PASSWORD, ROOT_USER, TARN, Lake, check, eq, run, test
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 QUIET = {"catalog.crawl_delay": "3600000ms", "catalog.crawl_interval": "0"}
+# the zones, each once under its name: the aliases bronze, silver, gold are not listed
 SCHEMAS = sorted(["raw", "transient", "master", "drop", "sandbox", "log", "stage", "cleanse",
-                  "core", "mart", "references", "bronze", "silver", "gold"])
+                  "core", "mart", "references"])
 # PostgreSQL's format_type() of the type tarn reports for a DuckDB type
 PG_TYPE = {"VARCHAR": "character varying", "BIGINT": "bigint", "INTEGER": "integer",
            "SMALLINT": "smallint", "DATE": "date", "DOUBLE": "double precision",
@@ -135,15 +136,13 @@ def catalog_queries_per_principal():
         eq(s_oid, d_oid, "a table's OID is the same for every principal")
         check(a_oid != s_oid, "tables have their own OIDs")
 
-        # psql \l, \dn: one database named after the lake; the zones and aliases
+        # psql \l, \dn: one database named after the lake; the zones (no alias)
         for docs in (s, a, d):
             eq([x[:3] for x in r(docs, "psql", "l")], [("lake", "tarn", "UTF8")], "\\l")
             eq([x[0] for x in r(docs, "psql", "dn")], SCHEMAS, "\\dn")
-        # \dt: exactly what each may read (aliases are schemas too)
-        eq(r(a, "psql", "dt"), [("gold", "doses", "table", "tarn"),
-                                ("mart", "doses", "table", "tarn")], "analyst's \\dt")
-        eq(r(s, "psql", "dt"), [("bronze", "immunizations", "table", "tarn"),
-                                ("raw", "immunizations", "table", "tarn")], "steward's \\dt")
+        # \dt: exactly what each may read, each table once (under its zone's name)
+        eq(r(a, "psql", "dt"), [("mart", "doses", "table", "tarn")], "analyst's \\dt")
+        eq(r(s, "psql", "dt"), [("raw", "immunizations", "table", "tarn")], "steward's \\dt")
         admin_dt = r(d, "psql", "dt")
         for t in [("raw", "immunizations"), ("mart", "doses"), ("sandbox", "other/scratch")]:
             check(t + ("table", "tarn") in admin_dt, f"admin's \\dt: {t} in {admin_dt}")
@@ -186,13 +185,11 @@ def catalog_queries_per_principal():
             arrays = {x[2]: x[0] for x in r(docs, "jdbc", "getTypeInfo_arrays")}
             check(arrays["_int4"] and not arrays["int4"], "typinput = array_in")
         eq([x[1:4] for x in r(a, "jdbc", "getTables")],
-           [("gold", "doses", "TABLE"), ("mart", "doses", "TABLE")], "analyst's getTables")
+           [("mart", "doses", "TABLE")], "analyst's getTables")
         eq([x[1:4] for x in r(s, "jdbc", "getTables")],
-           [("bronze", "immunizations", "TABLE"), ("raw", "immunizations", "TABLE")],
-           "steward's getTables")
+           [("raw", "immunizations", "TABLE")], "steward's getTables")
         # psqlODBC's SQLTables
-        eq(r(a, "odbc", "SQLTables"), [("doses", "gold", "r"), ("doses", "mart", "r")],
-           "analyst's SQLTables")
+        eq(r(a, "odbc", "SQLTables"), [("doses", "mart", "r")], "analyst's SQLTables")
         eq(r(s, "odbc", "current_schema"), [("raw",)], "current_schema()")
         # Tableau's probes
         for docs in (s, a, d):
@@ -232,6 +229,12 @@ def catalog_queries_per_principal():
         eq(rows(lake, f"SELECT pg_catalog.pg_get_userbyid(16385), "
                       f"to_regclass('raw.immunizations'), 'mart.doses'::regclass = {a_oid}",
                 an), [("analyst", None, True)], "functions read the caller's catalog")
+        # a name through an alias finds the zone's table; queries through it still work
+        eq(rows(lake, f"SELECT 'gold.doses'::regclass = {a_oid}, "
+                      "has_table_privilege('gold.doses', 'SELECT'), "
+                      "(SELECT count(*) FROM pg_catalog.pg_namespace WHERE nspname = 'gold')",
+                an), [(True, True, 0)], "aliases")
+        check(len(rows(lake, "SELECT * FROM gold.doses", an)) > 0, "a query through an alias")
     finally:
         lake.stop()
 
@@ -286,8 +289,12 @@ def real_clients():
         eq(rc, 0, f"psql \\dt: {err}")
         got = [tuple(c.strip() for c in line.split("|")) for line in out.splitlines()
                if line.count("|") == 3 and "Schema" not in line]
-        eq(got, [("gold", "doses", "table", "tarn"), ("mart", "doses", "table", "tarn")],
-           "psql \\dt as the analyst")
+        eq(got, [("mart", "doses", "table", "tarn")], "psql \\dt as the analyst: each table once")
+        rc, out, err = psql(lake, "analyst", "analyst-password", "\\dn")
+        eq(rc, 0, f"psql \\dn: {err}")
+        got = sorted(line.split("|")[0].strip() for line in out.splitlines()
+                     if line.count("|") == 1 and "Name" not in line)
+        eq(got, SCHEMAS, "psql \\dn: the zones, no alias")
         rc, out, err = psql(lake, "steward", "steward-password", "\\d raw.immunizations")
         eq(rc, 0, f"psql \\d: {err}")
         check('Table "raw.immunizations"' in out, out[:300])
@@ -341,8 +348,7 @@ def real_clients():
         m = meta("analyst", "mart", "doses")
         eq(m["catalogs"], [("lake",)], "getCatalogs")
         check(("TABLE",) in m["tabletypes"], m["tabletypes"])
-        eq([x[1:4] for x in m["tables"]], [("gold", "doses", "TABLE"), ("mart", "doses", "TABLE")],
-           "getTables")
+        eq([x[1:4] for x in m["tables"]], [("mart", "doses", "TABLE")], "getTables")
         eq(sorted(x[0] for x in m["schemas"]),
            sorted(SCHEMAS + ["information_schema", "pg_catalog"]), "getSchemas")
         dcols = q(lake, "SELECT * FROM mart.doses LIMIT 0",
@@ -355,8 +361,7 @@ def real_clients():
         eq(m.get("pkeys", []), [], "getPrimaryKeys")
         eq(m.get("prepared"), [("doses",)], "a catalog query with $1 parameters")
         s = meta("steward", "raw", "immunizations")
-        eq([x[1:3] for x in s["tables"]], [("bronze", "immunizations"), ("raw", "immunizations")],
-           "steward's getTables")
+        eq([x[1:3] for x in s["tables"]], [("raw", "immunizations")], "steward's getTables")
         check(("raw", "immunizations", "ssn", "12", "varchar") in [x[:5] for x in s["columns"]],
               s["columns"][:3])
         m = meta("analyst", "raw", "immunizations")
@@ -376,7 +381,7 @@ def real_clients():
         eq(r_.returncode, 0, f"isql: {r_.stdout[-500:]} {r_.stderr[-500:]}")
         out = [line.split("|") for line in r_.stdout.splitlines() if line.startswith("lake|")]
         eq([x[1:4] for x in out if len(x) == 5],
-           [["gold", "doses", "TABLE"], ["mart", "doses", "TABLE"]], "SQLTables")
+           [["mart", "doses", "TABLE"]], "SQLTables")
         # SQLColumns without a schema reads current_schema() (raw): nothing of mart there
         eq([x for x in out if len(x) > 5], [], "SQLColumns in raw")
         r_ = subprocess.run(["isql", "-b", "-d|", "lake", "steward", "steward-password"],

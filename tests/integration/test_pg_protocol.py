@@ -215,6 +215,27 @@ def extended_protocol_messages():
     msgs = c.until(b"Z")
     eq([m[0] for m in msgs], [b"1", b"2", b"D", b"C", b"Z"], f"inferred parameters {msgs}")
     eq(msgs[2][1], struct.pack("!Hi", 2, 1) + b"8" + struct.pack("!i", 2) + b"AB", "values")
+    # a parameter whose type nothing gives: integer, as PostgreSQL infers for $1 + 1
+    c.msg(b"P", q("inf") + q("SELECT $1 + 1 AS n") + struct.pack("!H", 0))
+    c.msg(b"D", b"S" + q("inf"))
+    c.msg(b"B", q("") + q("inf") + struct.pack("!H", 0) + struct.pack("!H", 1) +
+          struct.pack("!i", 2) + b"41" + struct.pack("!H", 0))
+    c.msg(b"E", q("") + struct.pack("!i", 0))
+    c.msg(b"S")
+    msgs = c.until(b"Z")
+    eq([m[0] for m in msgs], [b"1", b"t", b"T", b"2", b"D", b"C", b"Z"], f"$1 + 1 {msgs}")
+    eq(struct.unpack("!HI", msgs[1][1]), (1, 23), "$1 + 1: $1 is int4")
+    eq(msgs[2][1][-12:-8], struct.pack("!I", 23), "$1 + 1 is int4")
+    eq(msgs[4][1], struct.pack("!Hi", 1, 2) + b"42", "$1 + 1 with 41")
+    c.msg(b"C", b"S" + q("inf"))
+    c.msg(b"S")
+    c.until(b"Z")
+    # ... while a statement wrong whatever the type still fails at Parse with its error
+    c.msg(b"P", q("") + q("SELECT $1 + no_such_column") + struct.pack("!H", 0))
+    c.msg(b"S")
+    msgs = c.until(b"Z")
+    eq([m[0] for m in msgs], [b"E", b"Z"], "bad statement with an open parameter")
+    eq(error_fields(msgs[0][1])["C"], "42703", "its own error")
     # bytea and other binary parameters, results in binary
     blob = bytes(range(256))
     c.msg(b"P", q("") + q("SELECT $1::BLOB AS b, octet_length($1::BLOB) AS n, $2 AS d") +
@@ -233,6 +254,81 @@ def extended_protocol_messages():
     eq(struct.unpack("!ii", row[274:282]), (4, 9496), "date (days since 2000-01-01)")
     c.close()
     psql_ok(lake)
+
+
+def backend_key(msgs):
+    """(pid, secret) of BackendKeyData among a login's messages."""
+    return next(struct.unpack("!II", b) for t, b in msgs if t == b"K")
+
+
+def cancel(lake, key):
+    """A CancelRequest for key on a connection of its own."""
+    s = socket.create_connection(("127.0.0.1", lake.pg_port), timeout=10)
+    s.sendall(struct.pack("!IIII", 16, 80877102, *key))
+    s.settimeout(10)
+    check(s.recv(1) == b"", "the cancel connection is closed without an answer")
+    s.close()
+
+
+@test
+def cancel_reaches_describe_and_paused_portal():
+    # one engine connection: a paused portal holds it, so another session's Parse
+    # (its describe) waits in the queue until canceled or the portal ends
+    lake = Lake(settings=dict(QUIET, **{"query.max_running": "1"})).start()
+    folder = os.path.join(lake.dir, "03-master-data-zone", "nums")
+    os.makedirs(folder)
+    with open(os.path.join(folder, "nums.csv"), "w") as f:
+        f.write("i\n" + "".join(f"{i}\n" for i in range(100)))
+    lake.json("POST", "/v1/crawl")
+    a, b = Conn(lake, timeout=30), Conn(lake, timeout=30)
+    ka, kb = backend_key(a.login()), backend_key(b.login())
+    # a: a portal paused after 2 rows, inside a block so Sync keeps it
+    a.msg(b"Q", q("BEGIN"))
+    a.until(b"Z")
+    a.msg(b"P", q("s") + q("SELECT i FROM master.nums ORDER BY i") + struct.pack("!H", 0))
+    a.msg(b"B", q("p") + q("s") + struct.pack("!HHH", 0, 0, 0))
+    a.msg(b"E", q("p") + struct.pack("!i", 2))
+    a.msg(b"S")
+    eq([m[0] for m in a.until(b"Z")], [b"1", b"2", b"D", b"D", b"s", b"Z"], "paused portal")
+    # b: Parse waits for the engine connection in its describe; a cancel ends it
+    b.msg(b"P", q("") + q("SELECT count(*) FROM master.nums") + struct.pack("!H", 0))
+    b.msg(b"S")
+    b.s.settimeout(1.5)
+    try:
+        b.read()
+        raise Failure("the describe did not wait for the engine connection")
+    except socket.timeout:
+        pass
+    b.s.settimeout(30)
+    t0 = time.time()
+    cancel(lake, kb)
+    msgs = b.until(b"Z")
+    eq([m[0] for m in msgs], [b"E", b"Z"], "canceled describe")
+    eq(error_fields(msgs[0][1])["C"], "57014", "describe canceled at Parse")
+    check(time.time() - t0 < 10, f"describe canceled in {time.time() - t0:.1f}s")
+    # a: the cancel ends the paused portal's query, which gives the engine back ...
+    cancel(lake, ka)
+    b.msg(b"Q", q("SELECT count(*) FROM master.nums"))
+    msgs = b.until(b"Z")
+    eq([m[0] for m in msgs], [b"T", b"D", b"C", b"Z"], "the engine connection is free")
+    eq(msgs[1][1], struct.pack("!Hi", 1, 3) + b"100", "count")
+    # ... and its next Execute answers 57014; the session goes on
+    a.msg(b"E", q("p") + struct.pack("!i", 2))
+    a.msg(b"S")
+    msgs = a.until(b"Z")
+    eq([m[0] for m in msgs], [b"E", b"Z"], "Execute after the cancel")
+    eq(error_fields(msgs[0][1])["C"], "57014", "canceled portal")
+    a.msg(b"Q", q("ROLLBACK"))
+    a.until(b"Z")
+    a.msg(b"Q", q("SELECT 7"))
+    eq([m[0] for m in a.until(b"Z")], [b"T", b"D", b"C", b"Z"], "session after the cancel")
+    # a cancel with no query running changes nothing
+    cancel(lake, ka)
+    a.msg(b"Q", q("SELECT 8"))
+    eq([m[0] for m in a.until(b"Z")], [b"T", b"D", b"C", b"Z"], "idle cancel")
+    a.close()
+    b.close()
+    lake.stop()
 
 
 @test

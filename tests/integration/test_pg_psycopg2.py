@@ -72,6 +72,10 @@ def psycopg2_parameters_of_every_type():
          "%s::timestamptz", 1184),
         ("interval", datetime.timedelta(days=3, hours=4, seconds=5), "%s::interval", 1186),
         ("uuid", uuid.UUID("12345678-1234-5678-9abc-def012345678"), "%s::uuid", 2950),
+        # psycopg2 writes bytes as PostgreSQL's hex form '\x..'::bytea
+        ("bytea", bytes(range(256)) + b"'\\x41", "%s", 17),
+        ("bytea cast", b"\x00\x01\xfe\xff'\\", "%s::bytea", 17),
+        ("bytea empty", b"", "%s", 17),
     ]
     for name, v, expr, oid in values:
         cur.execute("SELECT " + expr + " AS v", (v,))
@@ -80,9 +84,7 @@ def psycopg2_parameters_of_every_type():
             got = bytes(got)
         eq(got, v, name)
         eq(cur.description[0].type_code, oid, name + " OID")
-    # bytea results: psycopg2 decodes PostgreSQL's hex form.  (As a parameter psycopg2
-    # writes '\x..'::bytea, which DuckDB's cast reads as escapes, not hex: bytea
-    # parameters are tested through the extended protocol in test_pg_protocol.py.)
+    # bytea results: psycopg2 decodes PostgreSQL's hex form
     cur.execute("SELECT from_hex('0001FEFF275C') AS b")
     eq(bytes(cur.fetchone()[0]), b"\x00\x01\xfe\xff'\\", "bytea")
     eq(cur.description[0].type_code, 17, "bytea OID")
@@ -218,6 +220,13 @@ def psycopg2_named_cursor_and_transactions():
     eq(cur.statusmessage, "INSERT 0 10", "INSERT tag")
     cur.execute("SELECT count(*) FROM mart.evens")
     eq(cur.fetchone(), (510,), "rows written")
+    blob = b"\x00\x01\x02\xff\\x30"
+    cur.execute("CREATE TABLE mart.blobs AS SELECT 1 AS k, %s AS b", (blob,))
+    cur.execute("INSERT INTO mart.blobs SELECT 2 AS k, %s AS b", (psycopg2.Binary(blob[::-1]),))
+    cur.execute("SELECT k, b, octet_length(b) FROM mart.blobs ORDER BY k")
+    eq([(k, bytes(b), n) for k, b, n in cur.fetchall()],
+       [(1, blob, 8), (2, blob[::-1], 8)], "bytea written")
+    cur.execute("DROP TABLE mart.blobs")
     cur.execute("DROP TABLE mart.evens")
     eq(cur.statusmessage, "DROP TABLE", "DROP tag")
     conn.close()

@@ -285,6 +285,15 @@ def create_insert_drop_tables():
         eq(r["rows"][0][1:3], ["INSERT", 400], "insert")
         r = query(lake, "SELECT day, count(*) FROM mart.by_day GROUP BY 1 ORDER BY 1")
         eq(r["rows"], [[1, 400], [2, 800], [3, 400]], "after insert")
+        # columns without the table's names go by position (SQL's rule), and must be as many
+        r = query(lake, "INSERT INTO mart.by_day VALUES ('e-x', 7, 9), ('e-y', 8, 9)")
+        eq(r["rows"][0][1:3], ["INSERT", 2], "insert by position")
+        r = query(lake, "SELECT event_id, dose_number FROM mart.by_day WHERE day = 9 ORDER BY 1")
+        eq(r["rows"], [["e-x", 7], ["e-y", 8]], "values landed in their columns")
+        err = query(lake, "INSERT INTO mart.by_day SELECT 1, 2", want=400)["error"]
+        check("fewer expressions than target columns" in err["message"], err)
+        err = query(lake, "INSERT INTO mart.by_day SELECT 'a', 1, 2, 3", want=400)["error"]
+        check("more expressions than target columns" in err["message"], err)
         # partition columns name folders: plain identifiers only
         err = query(lake, 'CREATE TABLE mart.q PARTITION BY ("a;b") AS SELECT 1 AS "a;b"',
                     want=400)["error"]

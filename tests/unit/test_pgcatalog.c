@@ -193,6 +193,35 @@ TEST(pgcat_table_oids)
 	}
 }
 
+TEST(pgcat_bytea_literals)
+{
+	/* PostgreSQL's hex form (psycopg2's bytes), in any statement */
+	expect_rw("SELECT '\\x0102ff'::bytea", "SELECT unhex('0102ff')");
+	expect_rw("INSERT INTO raw.t VALUES (1, '\\xDEADbeef'::pg_catalog.bytea)",
+		  "INSERT INTO raw.t VALUES (1, unhex('deadbeef'))");
+	expect_rw("SELECT CAST('\\x00 01' AS bytea), bytea '\\x7f', '\\x'::bytea",
+		  "SELECT unhex('0001'), unhex('7f'), unhex('')");
+	expect_rw("SELECT x FROM raw.t WHERE b = '\\x0a'::BYTEA AND c = 'y'",
+		  "SELECT x FROM raw.t WHERE b = unhex('0a') AND c = 'y'");
+	/* the escape form: \\ a backslash, \ooo an octal byte, '' a quote */
+	expect_rw("SELECT '\\\\\\001a''b'::bytea", "SELECT unhex('5c01612762')");
+	/* with a catalog named, both rules apply */
+	expect_rw("SELECT '\\x01'::bytea FROM pg_catalog.pg_am", "SELECT unhex('01') FROM pg_am");
+	/* left alone: no backslash (same bytes in both), a string or comment naming
+	 * the cast, an E'' string, malformed hex or escapes, another type, arrays */
+	expect_same("SELECT 'abc'::bytea");
+	expect_same("SELECT '''\\x01''::bytea' AS s");
+	expect_same("SELECT 1 -- '\\x01'::bytea\n");
+	expect_same("SELECT 1 /* CAST('\\x01' AS bytea) */");
+	expect_same("SELECT E'\\\\x01'::bytea");
+	expect_same("SELECT '\\x0g'::bytea");
+	expect_same("SELECT '\\x012'::bytea");
+	expect_same("SELECT '\\q'::bytea");
+	expect_same("SELECT '\\x01'::blob, '\\x01'::varchar");
+	expect_same("SELECT '\\x01'::bytea[]");
+	expect_same("SELECT CAST('\\x01' AS bytea[])");
+}
+
 /* The guard's answer for the rewrite of sql with GUARD_SYSCAT. */
 static int guard_rw(const char *sql, struct guard_result *r, char *err)
 {

@@ -550,9 +550,9 @@ TEST(system_catalogs_show_what_the_principal_may_read)
 		  "tarn|bronze|imm|BASE TABLE\ntarn|raw|imm|BASE TABLE\n");
 	expect_as(&g, "ana", false, "SELECT c.relname, n.nspname, c.relkind FROM pg_catalog.pg_class c "
 		  "JOIN pg_catalog.pg_namespace n ON c.relnamespace = n.oid ORDER BY ALL",
-		  "imm|bronze|r\nimm|raw|r\n");
+		  "imm|raw|r\n");  /* PostgreSQL's catalogs list a table once, under its zone */
 	expect_as(&g, "ana", false, "SELECT schemaname, tablename FROM pg_tables ORDER BY ALL",
-		  "bronze|imm\nraw|imm\n");
+		  "raw|imm\n");
 	expect_as(&g, "ana", false, "SELECT schema_name, table_name FROM duckdb_tables() ORDER BY ALL",
 		  "bronze|imm\nraw|imm\n");
 	/* columns: granted ones only, with the types the view gives (dose masked: VARCHAR) */
