@@ -50,7 +50,7 @@
  * (DuckDB's system views bind those names through the running
  * connection's search path, so information_schema.tables, pg_class, ...
  * and pg_get_viewdef() all read the filtered ones), and current_database()
- * answers "tarn".  The guard (GUARD_SYSCAT) reports the system relations
+ * answers the lake's name.  The guard (GUARD_SYSCAT) reports the system relations
  * a statement references; before it runs, syscat_refresh makes cat<i> this
  * principal's (rebuilt only when it differs).  A statement that references
  * no system catalog pays nothing for any of this.

@@ -26,7 +26,8 @@ struct guard_result;
 
 /*
  * The catalog name the system catalogs show (table_catalog, pg_database,
- * current_database()): one name for every connection and principal.
+ * current_database()) until query_engine_set_name (pgcat.h) gives the
+ * lake's: one name for every connection and principal.
  */
 #define QUERY_CATALOG_NAME "tarn"
 
