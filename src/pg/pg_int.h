@@ -78,6 +78,7 @@ struct pg_col {
 	char *name;
 	struct pg_typeinfo t;
 	int16_t format;
+	bool as_is;     /* text format, and the engine's text is PostgreSQL's: copied as it is */
 };
 
 /*

@@ -72,6 +72,8 @@ static int sink_columns(void *arg, const struct query_column *cols, size_t ncols
 		p->cols[i].name = xstrdup(cols[i].name);
 		pgtype_from_duckdb_name(cols[i].type, &p->cols[i].t);
 		p->cols[i].format = result_format(p, i);
+		p->cols[i].as_is = p->cols[i].format == PG_FMT_TEXT &&
+				   pgtype_text_is_copy(p->cols[i].t.oid);
 		if (p->cols[i].format == PG_FMT_BINARY && !pgtype_has_binary(p->cols[i].t.oid))
 			return tn_fail(err, TN_EUNSUPPORTED, "no binary output function available "
 				       "for type %s (column \"%s\")",
@@ -140,7 +142,7 @@ static int sink_row(void *arg, const struct query_value *vals, size_t ncols, cha
 			const struct pg_col *col = &p->cols[i];
 			if (!vals[i].p) {
 				rc = pg_put_null(b);
-			} else if (col->format == PG_FMT_TEXT && pgtype_text_is_copy(col->t.oid)) {
+			} else if (col->as_is) {
 				rc = pg_put_value(b, vals[i].p, vals[i].n);
 			} else {
 				size_t at = b->len;

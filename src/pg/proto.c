@@ -868,14 +868,15 @@ int pg_put_value(struct buf *b, const void *p, size_t n)
 {
 	if (n > 0x7fffffffu)
 		return TN_ETOOBIG;
-	uint8_t h[4];
-	put32(h, (uint32_t)n);
-	int rc = buf_grow(b, 4 + n);
+	int rc = buf_grow(b, 4 + n);  /* once: this runs for every value of every row */
 	if (rc)
 		return rc;
-	buf_append(b, h, 4);
+	uint8_t *d = (uint8_t *)b->data + b->len;
+	put32(d, (uint32_t)n);
 	if (n)
-		buf_append(b, p, n);
+		memcpy(d + 4, p, n);
+	b->len += 4 + n;
+	b->data[b->len] = '\0';
 	return 0;
 }
 
