@@ -15,7 +15,6 @@ import re
 import shutil
 import subprocess
 import tempfile
-import time
 
 from tarnlib import ROOT_PASSWORD, ROOT_USER, TARN, Failure, Lake, check, run, test
 
@@ -38,25 +37,9 @@ def tool(name, package):
     return path
 
 
-def pg_port(lake, timeout=30):
-    """The port of the PostgreSQL endpoint, as the server's log names it."""
-    pat = re.compile(r"(?i)(postgres|\bpg\b).*?(?:127\.0\.0\.1|localhost|\[::1\]):(\d+)")
-    deadline = time.time() + timeout
-    while time.time() < deadline:
-        with open(lake.log, "rb") as f:
-            for line in f.read().decode(errors="replace").splitlines():
-                m = pat.search(line)
-                if m and m.group(2) != "0":
-                    return int(m.group(2))
-        if lake.proc.poll() is not None:
-            raise Failure("server exited: " + lake.tail())
-        time.sleep(0.1)
-    raise Failure("the server's log names no PostgreSQL port: " + lake.tail())
-
-
 def start_lake():
     lake = Lake(settings=QUIET).start()
-    return lake, pg_port(lake), lake_name(lake)
+    return lake, lake.pg_port, lake_name(lake)
 
 
 def lake_name(lake):

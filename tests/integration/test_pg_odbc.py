@@ -11,7 +11,6 @@ import re
 import shutil
 import subprocess
 import tempfile
-import time
 
 from tarnlib import ROOT_PASSWORD, ROOT_USER, TARN, Failure, Lake, check, eq, run, test
 
@@ -44,22 +43,6 @@ def driver():
     return found[0]
 
 
-def pg_port(lake, timeout=30):
-    """The port of the PostgreSQL endpoint, as the server's log names it."""
-    pat = re.compile(r"(?i)(postgres|\bpg\b).*?(?:127\.0\.0\.1|localhost|\[::1\]):(\d+)")
-    deadline = time.time() + timeout
-    while time.time() < deadline:
-        with open(lake.log, "rb") as f:
-            for line in f.read().decode(errors="replace").splitlines():
-                m = pat.search(line)
-                if m and m.group(2) != "0":
-                    return int(m.group(2))
-        if lake.proc.poll() is not None:
-            raise Failure("server exited: " + lake.tail())
-        time.sleep(0.1)
-    raise Failure("the server's log names no PostgreSQL port: " + lake.tail())
-
-
 def lake_name(lake):
     out = subprocess.run([TARN, "config", "show", lake.dir], capture_output=True, text=True)
     m = re.search(r"(?m)^lake:\n(?:[ \t]+.*\n)*?[ \t]+name:[ \t]*(\S+)", out.stdout)
@@ -83,7 +66,7 @@ class Odbc:
         self.iusql = tool("iusql", "unixodbc")
         drv = driver()
         self.lake = Lake(settings=QUIET).start()
-        port, db = pg_port(self.lake), lake_name(self.lake)
+        port, db = self.lake.pg_port, lake_name(self.lake)
         self.db = db
         sql(self.lake, VISITS_SQL)
         sql(self.lake, "CREATE TABLE mart.odbc_secret AS SELECT 1 AS x")
