@@ -25,7 +25,7 @@ ALLCFLAGS := -std=c11 $(WARN) $(CFLAGS) -pthread -MMD -MP
 ALLCXXFLAGS := -std=c++17 -Wall -Wextra -Werror $(CXXFLAGS) -pthread -MMD -MP
 LDFLAGS   += -pthread -Wl,-rpath,$(DUCKDB_DIR)/lib -L$(DUCKDB_DIR)/lib
 LDLIBS    += -lmicrohttpd -lsqlite3 -lssl -lcrypto -lyaml -lcurl -ljansson \
-             -lsimdjson -lexpat -lduckdb -lstdc++ -lm
+             -lsimdjson -lexpat -llz4 -lduckdb -lstdc++ -lm
 
 ifneq ($(SANITIZE),)
 ALLCFLAGS   += -fsanitize=$(SANITIZE) -fno-omit-frame-pointer -fno-sanitize-recover=undefined

@@ -9,7 +9,7 @@ cd "$(dirname "$0")/.."
 PKGS=(
   gcc g++ make pkg-config
   libmicrohttpd-dev libsqlite3-dev libssl-dev libyaml-dev libcurl4-openssl-dev
-  libjansson-dev libsimdjson-dev libexpat1-dev
+  libjansson-dev libsimdjson-dev libexpat1-dev liblz4-dev
   curl jq awscli python3 python3-boto3 rclone s3cmd
   nginx-light wrk postgresql
   python3-psycopg2 libpostgresql-jdbc-java openjdk-17-jdk-headless unixodbc odbc-postgresql

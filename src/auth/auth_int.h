@@ -63,7 +63,10 @@ struct key_entry {
  * password over many names).  In memory only: a restart lifts every lock
  * (the audit trail keeps the failures).
  */
-#define AUTH_THROTTLE_SLOTS 512
+/* Failed-login counters: a key's slot is one of the WAYS of its bucket. */
+#define AUTH_THROTTLE_BUCKETS 32
+#define AUTH_THROTTLE_WAYS 16
+#define AUTH_THROTTLE_SLOTS (AUTH_THROTTLE_BUCKETS * AUTH_THROTTLE_WAYS)
 #define AUTH_LOCK_FAILURES 10
 #define AUTH_LOCK_ADDR_FAILURES 50
 #define AUTH_LOCK_WINDOW_MS (10 * 60 * 1000)

@@ -448,11 +448,28 @@ int auth_key_set(struct auth *a, const char *key_id, int state, char *err)
 /* ---- login throttling ---- */
 
 /* The entry of key, made if absent (the oldest free or least recent slot); a->mu held. */
+/*
+ * The bucket of a throttle key: FNV-1a over the process's random salt, then
+ * the key.  Every request with a password looks its user and address up
+ * here, so a lookup reads one bucket, not every slot; the salt keeps
+ * anyone from choosing names that crowd one bucket.
+ */
+static unsigned throttle_bucket(const struct auth *a, const char *key)
+{
+	uint64_t h = 1469598103934665603ull;
+	for (size_t i = 0; i < sizeof a->salt; i++)
+		h = (h ^ a->salt[i]) * 1099511628211ull;
+	for (const char *p = key; *p; p++)
+		h = (h ^ (uint8_t)*p) * 1099511628211ull;
+	return (unsigned)(h % AUTH_THROTTLE_BUCKETS);
+}
+
 static struct throttle_entry *throttle_slot(struct auth *a, const char *key, bool make)
 {
 	struct throttle_entry *free_slot = NULL, *oldest = NULL;
-	for (unsigned i = 0; i < AUTH_THROTTLE_SLOTS; i++) {
-		struct throttle_entry *e = &a->throttle[i];
+	struct throttle_entry *bucket = &a->throttle[throttle_bucket(a, key) * AUTH_THROTTLE_WAYS];
+	for (unsigned i = 0; i < AUTH_THROTTLE_WAYS; i++) {
+		struct throttle_entry *e = &bucket[i];
 		if (e->key[0] && !strcmp(e->key, key))
 			return e;
 		if (!e->key[0] && !free_slot)
@@ -465,7 +482,7 @@ static struct throttle_entry *throttle_slot(struct auth *a, const char *key, boo
 		return NULL;
 	struct throttle_entry *e = free_slot ? free_slot : oldest;
 	if (!e)
-		return NULL;  /* every slot is a lock: nothing more to count */
+		return NULL;  /* every slot of the bucket is a lock: nothing more to count */
 	memset(e, 0, sizeof *e);
 	snprintf(e->key, sizeof e->key, "%s", key);
 	return e;

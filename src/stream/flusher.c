@@ -228,7 +228,7 @@ int flush_once(struct streams *ss, struct stream *st, char *err)
 		struct group *g = &gs.g[i];
 		group_key(ss, st->name, g, key, sizeof key);
 		struct iovec iov = { g->data.data, g->data.len };
-		if ((rc = store_put(ss->store, key, &iov, 1, STORE_REPLAY, err)))
+		if ((rc = store_put(ss->store, key, &iov, 1, STORE_REPLAY | STORE_UNCACHED, err)))
 			goto out;
 		if (!g->quarantine)
 			snprintf(last, sizeof last, "%s", key);

@@ -38,6 +38,7 @@
 #include <inttypes.h>
 #include <limits.h>
 #include <linux/futex.h>
+#include <lz4.h>
 #include <pthread.h>
 #include <stdatomic.h>
 #include <stdio.h>
@@ -57,10 +58,21 @@
 #include "core/banned.h"
 
 #define WAL_MAGIC "TARNWAL1"
-#define WAL_VERSION 1u
+#define WAL_VERSION 2u     /* 2: frames may be packed; segments of version 1 are still read */
 #define F_QUARANTINE 1u
 #define F_BATCH_END 2u
+#define F_PACKED 4u
 #define READ_CHUNK (1u << 20)
+/*
+ * Packing: a batch whose frames take at least PACK_MIN_BYTES is written as
+ * one packed frame when LZ4 shrinks it below PACK_MAX_RATIO percent; small
+ * batches (single records) are not worth the CPU.  PACK_MAX_RAW caps what a
+ * packed frame may unpack to (a batch body is at most 16 MiB).
+ */
+#define PACK_MIN_BYTES 4096u
+#define PACK_MAX_RATIO 90u
+#define PACK_PREFIX 8u
+#define PACK_MAX_RAW (256u << 20)
 
 struct seg {
 	uint64_t first_seq;
@@ -89,6 +101,12 @@ struct wal {
 	size_t nwaiters, capwaiters;
 	int failed;           /* sticky error after a failed fdatasync */
 	struct buf frames;    /* batch being built (under mu) */
+	/*
+	 * Where the last cursor stopped: the frame at hint_off of segment
+	 * hint_seg starts with record hint_seq.  The flusher's next cursor
+	 * starts there instead of scanning the segment from its header.
+	 */
+	uint64_t hint_seg, hint_off, hint_seq;
 };
 
 struct notify {
@@ -106,6 +124,12 @@ struct wal_cursor {
 	char path[PATH_MAX];
 	struct buf buf;       /* read-ahead */
 	uint64_t buf_off;     /* file offset of buf.data[0] */
+	/* The packed frame being read: records useq..uend-1 are left, from upos. */
+	struct buf unpacked;
+	size_t upos;
+	uint64_t useq, uend;
+	int64_t uarrival;
+	uint64_t ufirst, uoff;  /* its first record and its offset in the segment */
 };
 
 static void put32(uint8_t *p, uint32_t v)
@@ -148,7 +172,8 @@ static void header_build(uint8_t h[WAL_HEADER_BYTES], uint64_t first_seq)
 
 static int header_check(const uint8_t h[WAL_HEADER_BYTES], uint64_t first_seq)
 {
-	if (memcmp(h, WAL_MAGIC, 8) != 0 || get32(h + 8) != WAL_VERSION ||
+	uint32_t version = get32(h + 8);
+	if (memcmp(h, WAL_MAGIC, 8) != 0 || version < 1 || version > WAL_VERSION ||
 	    get32(h + 12) != WAL_HEADER_BYTES || get64(h + 16) != first_seq ||
 	    get32(h + 60) != crc32c(0, h, 60))
 		return TN_ECORRUPT;
@@ -208,12 +233,14 @@ static void segs_push(struct wal *w, struct seg s)
 
 /*
  * Frame reader over one segment with read-ahead.  Returns 1 with *e filled
- * and the flags and frame length set, 0 at a zeroed header or end of file, TN_ECORRUPT
- * for a frame that does not verify (torn or damaged), another code on I/O.
+ * and the flags, frame length and record count set, 0 at a zeroed header or
+ * end of file, TN_ECORRUPT for a frame that does not verify (torn or
+ * damaged), another code on I/O.  A packed frame comes back whole: e->seq
+ * is its first record's, e->data its payload, *nrec its record count.
  */
 static int read_frame(int fd, const char *path, uint64_t off, uint64_t expect_seq,
 		      struct buf *b, uint64_t *buf_off, struct wal_entry *e, unsigned *flags,
-		      uint64_t *flen, char *err)
+		      uint64_t *flen, uint64_t *nrec, char *err)
 {
 	uint64_t need = WAL_FRAME_BYTES;
 	for (int pass = 0; pass < 2; pass++) {
@@ -235,11 +262,16 @@ static int read_frame(int fd, const char *path, uint64_t off, uint64_t expect_se
 		const uint8_t *p = (const uint8_t *)b->data + (off - *buf_off);
 		uint32_t crc = get32(p), len = get32(p + 4), rlen = get32(p + 8);
 		uint64_t seq = get64(p + 16);
+		unsigned f = p[12];
 		if (pass == 0) {
 			if (crc == 0 && len == 0 && rlen == 0 && seq == 0)
 				return 0; /* zeroed: the end of the data */
-			if (len > TN_MAX_RECORD || rlen > WAL_MAX_REASON || seq != expect_seq ||
-			    (p[12] & ~(F_QUARANTINE | F_BATCH_END)) || p[13] || p[14] || p[15])
+			bool packed = f & F_PACKED;
+			if ((packed ? len < PACK_PREFIX || len > PACK_MAX_RAW || rlen ||
+				      f != (F_PACKED | F_BATCH_END)
+				    : len > TN_MAX_RECORD || rlen > WAL_MAX_REASON) ||
+			    seq != expect_seq || (f & ~(F_QUARANTINE | F_BATCH_END | F_PACKED)) ||
+			    p[13] || p[14] || p[15])
 				return TN_ECORRUPT;
 			need = WAL_FRAME_BYTES + (uint64_t)len + rlen;
 			continue;
@@ -249,12 +281,21 @@ static int read_frame(int fd, const char *path, uint64_t off, uint64_t expect_se
 		e->seq = seq;
 		e->arrival_ms = (int64_t)get64(p + 24);
 		e->part_ms = (int64_t)get64(p + 32);
-		e->quarantined = p[12] & F_QUARANTINE;
+		e->quarantined = f & F_QUARANTINE;
 		e->rlen = rlen;
 		e->reason = (const char *)p + WAL_FRAME_BYTES;
 		e->len = len;
 		e->data = (const char *)p + WAL_FRAME_BYTES + rlen;
-		*flags = p[12];
+		*nrec = 1;
+		if (f & F_PACKED) {
+			const uint8_t *q = p + WAL_FRAME_BYTES;
+			uint32_t count = get32(q), raw = get32(q + 4);
+			if (count == 0 || count > TN_MAX_BATCH_RECORDS || raw > PACK_MAX_RAW ||
+			    raw < (uint64_t)count * WAL_FRAME_BYTES)
+				return TN_ECORRUPT;
+			*nrec = count;
+		}
+		*flags = f;
 		*flen = need;
 		return 1;
 	}
@@ -277,8 +318,9 @@ static int seg_scan(struct seg *s, uint64_t *end, uint64_t *last, bool *garbage,
 	for (;;) {
 		struct wal_entry e;
 		unsigned flags;
-		uint64_t flen;
-		rc = read_frame(s->fd, s->path, off, seq, &b, &buf_off, &e, &flags, &flen, err);
+		uint64_t flen, nrec;
+		rc = read_frame(s->fd, s->path, off, seq, &b, &buf_off, &e, &flags, &flen, &nrec,
+				err);
 		if (rc == 0)
 			break;
 		if (rc == TN_ECORRUPT) {
@@ -289,11 +331,11 @@ static int seg_scan(struct seg *s, uint64_t *end, uint64_t *last, bool *garbage,
 		if (rc < 0)
 			break;
 		off += flen;
+		seq += nrec;
 		if (flags & F_BATCH_END) {
 			*end = off;
-			*last = seq;
+			*last = seq - 1;
 		}
-		seq++;
 	}
 	if (rc == 0 && off != *end)
 		*garbage = true; /* frames of an unfinished batch */
@@ -512,6 +554,107 @@ static int ensure_room(struct wal *w, uint64_t need, char *err)
 	}
 }
 
+/* Bytes of r's reason as stored (cut at WAL_MAX_REASON). */
+static size_t rec_rlen(const struct wal_rec *r)
+{
+	return r->reason ? (r->rlen < WAL_MAX_REASON ? r->rlen : WAL_MAX_REASON) : 0;
+}
+
+/* Writes r's frame at p (CRC included); returns its length. */
+static size_t frame_put(uint8_t *p, const struct wal_rec *r, uint64_t seq, int64_t arrival_ms,
+			bool last)
+{
+	size_t rlen = rec_rlen(r);
+	memset(p, 0, WAL_FRAME_BYTES);
+	put32(p + 4, (uint32_t)r->len);
+	put32(p + 8, (uint32_t)rlen);
+	p[12] = (uint8_t)((r->reason ? F_QUARANTINE : 0) | (last ? F_BATCH_END : 0));
+	put64(p + 16, seq);
+	put64(p + 24, (uint64_t)arrival_ms);
+	put64(p + 32, (uint64_t)r->part_ms);
+	if (rlen)
+		memcpy(p + WAL_FRAME_BYTES, r->reason, rlen);
+	if (r->len)
+		memcpy(p + WAL_FRAME_BYTES + rlen, r->data, r->len);
+	size_t flen = WAL_FRAME_BYTES + rlen + r->len;
+	put32(p, crc32c(0, p + 4, flen - 4));
+	return flen;
+}
+
+/* Per-thread scratch for packing, kept between batches (appenders are long-lived threads). */
+struct pack_scratch {
+	struct buf raw, out;
+};
+
+static pthread_key_t pack_key;
+static pthread_once_t pack_once = PTHREAD_ONCE_INIT;
+
+static void pack_scratch_free(void *p)
+{
+	struct pack_scratch *ps = p;
+	buf_release(&ps->raw);
+	buf_release(&ps->out);
+	free(ps);
+}
+
+static void pack_key_make(void)
+{
+	if (pthread_key_create(&pack_key, pack_scratch_free) != 0)
+		TN_BUG("cannot create the WAL packing key");
+}
+
+/*
+ * Outside the lock: packs the batch into a frame whose header fields that
+ * depend on the WAL's state (seq, CRC) are left for the caller.  Returns
+ * the scratch holding it in out (header, prefix, LZ4 block), or NULL when
+ * packing does not pay (the caller writes plain frames).
+ */
+static struct pack_scratch *pack(const struct wal_rec *recs, size_t n, uint64_t raw_need,
+				 int64_t arrival_ms)
+{
+	if (raw_need < PACK_MIN_BYTES || raw_need > PACK_MAX_RAW || n < 2 ||
+	    raw_need > (uint64_t)LZ4_MAX_INPUT_SIZE)
+		return NULL;
+	pthread_once(&pack_once, pack_key_make);
+	struct pack_scratch *ps = pthread_getspecific(pack_key);
+	if (!ps) {
+		ps = xcalloc(1, sizeof *ps);
+		buf_init(&ps->raw, 0);
+		buf_init(&ps->out, 0);
+		if (pthread_setspecific(pack_key, ps) != 0) {
+			pack_scratch_free(ps);
+			return NULL;
+		}
+	}
+	int bound = LZ4_compressBound((int)raw_need);
+	buf_reset(&ps->raw);
+	buf_reset(&ps->out);
+	if (buf_grow(&ps->raw, raw_need) ||
+	    buf_grow(&ps->out, WAL_FRAME_BYTES + PACK_PREFIX + (size_t)bound))
+		return NULL;
+	/* Inner frames: plain frames with seq, arrival and CRC zero (the outer frame has them). */
+	uint8_t *p = (uint8_t *)ps->raw.data;
+	for (size_t i = 0; i < n; i++) {
+		size_t flen = frame_put(p, &recs[i], 0, 0, false);
+		memset(p, 0, 4);
+		p += flen;
+	}
+	size_t raw = (size_t)(p - (uint8_t *)ps->raw.data);
+	uint8_t *h = (uint8_t *)ps->out.data;
+	int z = LZ4_compress_default(ps->raw.data, (char *)h + WAL_FRAME_BYTES + PACK_PREFIX,
+				     (int)raw, bound);
+	if (z <= 0 || (uint64_t)z * 100 >= (uint64_t)raw * PACK_MAX_RATIO)
+		return NULL;
+	memset(h, 0, WAL_FRAME_BYTES);
+	put32(h + 4, PACK_PREFIX + (uint32_t)z);
+	h[12] = F_PACKED | F_BATCH_END;
+	put64(h + 24, (uint64_t)arrival_ms);
+	put32(h + WAL_FRAME_BYTES, (uint32_t)n);
+	put32(h + WAL_FRAME_BYTES + 4, (uint32_t)raw);
+	ps->out.len = WAL_FRAME_BYTES + PACK_PREFIX + (size_t)z;
+	return ps;
+}
+
 int wal_append(struct wal *w, const struct wal_rec *recs, size_t n, int64_t arrival_ms,
 	       uint64_t *first_seq, char *err)
 {
@@ -521,9 +664,9 @@ int wal_append(struct wal *w, const struct wal_rec *recs, size_t n, int64_t arri
 	for (size_t i = 0; i < n; i++) {
 		if (recs[i].len > TN_MAX_RECORD)
 			return tn_fail(err, TN_ETOOBIG, "record %zu: over the 1 MiB limit", i);
-		need += WAL_FRAME_BYTES + recs[i].len +
-			(recs[i].rlen < WAL_MAX_REASON ? recs[i].rlen : WAL_MAX_REASON);
+		need += WAL_FRAME_BYTES + recs[i].len + rec_rlen(&recs[i]);
 	}
+	struct pack_scratch *ps = pack(recs, n, need, arrival_ms);
 	pthread_mutex_lock(&w->mu);
 	int rc = 0;
 	if (w->failed) {
@@ -531,40 +674,33 @@ int wal_append(struct wal *w, const struct wal_rec *recs, size_t n, int64_t arri
 			     w->dir);
 		goto out;
 	}
-	if ((rc = ensure_room(w, need, err)))
+	if ((rc = ensure_room(w, ps ? ps->out.len : need, err)))
 		goto out;
 	struct seg *cur = &w->segs[w->nsegs - 1];
-	buf_reset(&w->frames);
-	if ((rc = buf_grow(&w->frames, need))) {
-		rc = tn_fail(err, rc, "batch too large");
-		goto out;
-	}
-	uint8_t *p = (uint8_t *)w->frames.data;
 	uint64_t seq = w->next_seq;
-	for (size_t i = 0; i < n; i++, seq++) {
-		const struct wal_rec *r = &recs[i];
-		size_t rlen = r->reason ? (r->rlen < WAL_MAX_REASON ? r->rlen : WAL_MAX_REASON) : 0;
-		memset(p, 0, WAL_FRAME_BYTES);
-		put32(p + 4, (uint32_t)r->len);
-		put32(p + 8, (uint32_t)rlen);
-		p[12] = (uint8_t)((r->reason ? F_QUARANTINE : 0) | (i == n - 1 ? F_BATCH_END : 0));
-		put64(p + 16, seq);
-		put64(p + 24, (uint64_t)arrival_ms);
-		put64(p + 32, (uint64_t)r->part_ms);
-		if (rlen)
-			memcpy(p + WAL_FRAME_BYTES, r->reason, rlen);
-		if (r->len)
-			memcpy(p + WAL_FRAME_BYTES + rlen, r->data, r->len);
-		size_t flen = WAL_FRAME_BYTES + rlen + r->len;
-		put32(p, crc32c(0, p + 4, flen - 4));
-		p += flen;
+	struct buf *frames = ps ? &ps->out : &w->frames;
+	if (ps) {
+		uint8_t *h = (uint8_t *)frames->data;
+		put64(h + 16, seq);
+		put32(h, crc32c(0, h + 4, frames->len - 4));
+		seq += n;
+	} else {
+		buf_reset(&w->frames);
+		if ((rc = buf_grow(&w->frames, need))) {
+			rc = tn_fail(err, rc, "batch too large");
+			goto out;
+		}
+		uint8_t *p = (uint8_t *)w->frames.data;
+		for (size_t i = 0; i < n; i++, seq++)
+			p += frame_put(p, &recs[i], seq, arrival_ms, i == n - 1);
+		w->frames.len = (size_t)(p - (uint8_t *)w->frames.data);
 	}
-	size_t total = (size_t)(p - (uint8_t *)w->frames.data);
-	rc = os_pwrite_all(cur->fd, w->frames.data, total, cur->end, cur->path, err);
+	size_t total = frames->len;
+	rc = os_pwrite_all(cur->fd, frames->data, total, cur->end, cur->path, err);
 	if (rc) {
 		/* Erase whatever part reached the file so recovery cannot find it. */
-		memset(w->frames.data, 0, total);
-		if (os_pwrite_all(cur->fd, w->frames.data, total, cur->end, cur->path, NULL))
+		memset(frames->data, 0, total);
+		if (os_pwrite_all(cur->fd, frames->data, total, cur->end, cur->path, NULL))
 			log_error("wal", "'%s': could not erase a failed write", cur->path);
 		goto out;
 	}
@@ -840,6 +976,7 @@ int wal_cursor_open(struct wal *w, uint64_t from_seq, struct wal_cursor **out, c
 	c->fd = -1;
 	c->buf_off = UINT64_MAX;
 	buf_init(&c->buf, 0);
+	buf_init(&c->unpacked, 0);
 	*out = c;
 	(void)err;
 	return 0;
@@ -849,9 +986,130 @@ void wal_cursor_close(struct wal_cursor *c)
 {
 	if (!c)
 		return;
+	if (c->fd >= 0) {
+		/* Leave a hint for the next cursor: the frame holding next_seq. */
+		bool inner = c->useq == c->next_seq && c->useq < c->uend;
+		pthread_mutex_lock(&c->w->mu);
+		c->w->hint_seg = c->seg_first;
+		c->w->hint_off = inner ? c->uoff : c->off;
+		c->w->hint_seq = inner ? c->ufirst : c->next_seq;
+		pthread_mutex_unlock(&c->w->mu);
+	}
 	os_close(c->fd);
 	buf_release(&c->buf);
+	buf_release(&c->unpacked);
 	free(c);
+}
+
+/* Unpacks the packed frame e (read_frame's view of it) into the cursor. */
+static int unpack(struct wal_cursor *c, const struct wal_entry *e, uint64_t nrec, char *err)
+{
+	const uint8_t *q = (const uint8_t *)e->data;
+	uint32_t raw = get32(q + 4);
+	buf_reset(&c->unpacked);
+	int rc = buf_grow(&c->unpacked, raw);
+	if (rc)
+		return tn_fail(err, rc, "wal '%s': packed frame too large", c->path);
+	int got = LZ4_decompress_safe((const char *)q + PACK_PREFIX, c->unpacked.data,
+				      (int)(e->len - PACK_PREFIX), (int)raw);
+	if (got < 0 || (uint32_t)got != raw)
+		return tn_fail(err, TN_ECORRUPT, "wal '%s': packed frame at record %" PRIu64
+			       " does not unpack", c->path, e->seq);
+	c->unpacked.len = raw;
+	c->upos = 0;
+	c->useq = e->seq;
+	c->uend = e->seq + nrec;
+	c->uarrival = e->arrival_ms;
+	c->ufirst = e->seq;
+	return 0;
+}
+
+/* The next record of the unpacked frame (c->useq < c->uend). */
+static int inner_next(struct wal_cursor *c, struct wal_entry *e, char *err)
+{
+	const uint8_t *p = (const uint8_t *)c->unpacked.data + c->upos;
+	size_t left = c->unpacked.len - c->upos;
+	uint32_t len = left >= WAL_FRAME_BYTES ? get32(p + 4) : 0;
+	uint32_t rlen = left >= WAL_FRAME_BYTES ? get32(p + 8) : 0;
+	if (left < WAL_FRAME_BYTES || len > TN_MAX_RECORD || rlen > WAL_MAX_REASON ||
+	    left - WAL_FRAME_BYTES < (size_t)len + rlen || (p[12] & ~F_QUARANTINE))
+		return tn_fail(err, TN_ECORRUPT, "wal '%s': packed record %" PRIu64 " is damaged",
+			       c->path, c->useq);
+	e->seq = c->useq;
+	e->arrival_ms = c->uarrival;
+	e->part_ms = (int64_t)get64(p + 32);
+	e->quarantined = p[12] & F_QUARANTINE;
+	e->rlen = rlen;
+	e->reason = (const char *)p + WAL_FRAME_BYTES;
+	e->len = len;
+	e->data = (const char *)p + WAL_FRAME_BYTES + rlen;
+	c->upos += WAL_FRAME_BYTES + (size_t)len + rlen;
+	c->useq++;
+	return 1;
+}
+
+/*
+ * Reads the frame at c->off, which starts with record seq: a plain record
+ * comes back in *e (return 1); a packed frame is unpacked and its first
+ * record comes back.  The cursor moves past the frame either way.
+ */
+static int frame_next(struct wal_cursor *c, uint64_t seq, struct wal_entry *e, char *err)
+{
+	unsigned flags;
+	uint64_t flen, nrec;
+	int rc = read_frame(c->fd, c->path, c->off, seq, &c->buf, &c->buf_off, e, &flags, &flen,
+			    &nrec, err);
+	if (rc == 0 || rc == TN_ECORRUPT)
+		return tn_fail(err, TN_ECORRUPT, "wal '%s': record %" PRIu64 " unreadable at byte %" PRIu64,
+			       c->path, seq, c->off);
+	if (rc < 0)
+		return rc;
+	uint64_t at = c->off;
+	c->off += flen;
+	if (!(flags & F_PACKED))
+		return 1;
+	if ((rc = unpack(c, e, nrec, err)))
+		return rc;
+	c->uoff = at;
+	return inner_next(c, e, err);
+}
+
+/*
+ * Scans the open segment from the frame at off, which starts with record
+ * seq, up to next_seq: whole frames are skipped by their record count; a
+ * packed frame holding next_seq is unpacked and read up to it.
+ */
+static int scan_to(struct wal_cursor *c, uint64_t off, uint64_t seq, char *err)
+{
+	c->off = off;
+	c->buf_off = UINT64_MAX;
+	c->useq = c->uend = 0;
+	buf_reset(&c->buf);
+	while (seq < c->next_seq) {
+		struct wal_entry e;
+		unsigned flags;
+		uint64_t flen, nrec;
+		int rc = read_frame(c->fd, c->path, c->off, seq, &c->buf, &c->buf_off, &e, &flags,
+				    &flen, &nrec, err);
+		if (rc <= 0)
+			return rc < 0 ? rc : tn_fail(err, TN_ECORRUPT,
+						     "wal '%s': record %" PRIu64 " missing", c->path, seq);
+		if (seq + nrec <= c->next_seq) {
+			c->off += flen;
+			seq += nrec;
+			continue;
+		}
+		uint64_t at = c->off;
+		c->off += flen;
+		if ((rc = unpack(c, &e, nrec, err)))
+			return rc;
+		c->uoff = at;
+		while (c->useq < c->next_seq)
+			if ((rc = inner_next(c, &e, err)) < 0)
+				return rc;
+		break;
+	}
+	return 0;
 }
 
 /* Positions the cursor on the segment holding next_seq, scanning to it. */
@@ -868,6 +1126,9 @@ static int cursor_seek(struct wal_cursor *c, char *err)
 	char path[PATH_MAX] = "";
 	if (idx >= 0)
 		snprintf(path, sizeof path, "%s", w->segs[idx].path);
+	bool hint = idx >= 0 && w->hint_seg == first && w->hint_seq >= first &&
+		    w->hint_seq <= c->next_seq && w->hint_off >= WAL_HEADER_BYTES;
+	uint64_t hint_off = w->hint_off, hint_seq = w->hint_seq;
 	pthread_mutex_unlock(&w->mu);
 	if (idx < 0)
 		return tn_fail(err, TN_ECORRUPT, "wal '%s': no segment holds record %" PRIu64,
@@ -879,22 +1140,10 @@ static int cursor_seek(struct wal_cursor *c, char *err)
 		return c->fd;
 	snprintf(c->path, sizeof c->path, "%s", path);
 	c->seg_first = first;
-	c->off = WAL_HEADER_BYTES;
-	c->buf_off = UINT64_MAX;
-	buf_reset(&c->buf);
-	/* Skip frames before next_seq. */
-	for (uint64_t seq = first; seq < c->next_seq; seq++) {
-		struct wal_entry e;
-		unsigned flags;
-		uint64_t flen;
-		int rc = read_frame(c->fd, c->path, c->off, seq, &c->buf, &c->buf_off, &e, &flags,
-				    &flen, err);
-		if (rc <= 0)
-			return rc < 0 ? rc : tn_fail(err, TN_ECORRUPT,
-						     "wal '%s': record %" PRIu64 " missing", c->path, seq);
-		c->off += flen;
-	}
-	return 0;
+	/* A hint that does not lead to next_seq is dropped: the header always does. */
+	if (hint && scan_to(c, hint_off, hint_seq, NULL) == 0)
+		return 0;
+	return scan_to(c, WAL_HEADER_BYTES, first, err);
 }
 
 int wal_cursor_next(struct wal_cursor *c, uint64_t max_seq, struct wal_entry *e, char *err)
@@ -902,9 +1151,13 @@ int wal_cursor_next(struct wal_cursor *c, uint64_t max_seq, struct wal_entry *e,
 	if (c->next_seq > max_seq)
 		return 0;
 	struct wal *w = c->w;
-	/* Move to the next segment when next_seq lies beyond the current one. */
+	/*
+	 * Move to the next segment when next_seq lies beyond the current one
+	 * (never while a packed frame of the current one has records left).
+	 */
+	bool inner = c->useq == c->next_seq && c->useq < c->uend;
 	bool reseek = c->fd < 0;
-	if (!reseek) {
+	if (!reseek && !inner) {
 		pthread_mutex_lock(&w->mu);
 		for (size_t i = 0; i < w->nsegs; i++)
 			if (w->segs[i].first_seq > c->seg_first &&
@@ -916,19 +1169,12 @@ int wal_cursor_next(struct wal_cursor *c, uint64_t max_seq, struct wal_entry *e,
 		int rc = cursor_seek(c, err);
 		if (rc)
 			return rc;
+		inner = c->useq == c->next_seq && c->useq < c->uend;
 	}
-	unsigned flags;
-	uint64_t flen;
-	int rc = read_frame(c->fd, c->path, c->off, c->next_seq, &c->buf, &c->buf_off, e, &flags,
-			    &flen, err);
-	if (rc == 0 || rc == TN_ECORRUPT)
-		return tn_fail(err, TN_ECORRUPT, "wal '%s': record %" PRIu64 " unreadable at byte %" PRIu64,
-			       c->path, c->next_seq, c->off);
-	if (rc < 0)
-		return rc;
-	c->off += flen;
-	c->next_seq++;
-	return 1;
+	int rc = inner ? inner_next(c, e, err) : frame_next(c, c->next_seq, e, err);
+	if (rc == 1)
+		c->next_seq++;
+	return rc;
 }
 
 int wal_destroy(const char *dir, char *err)

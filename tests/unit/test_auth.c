@@ -766,3 +766,27 @@ TEST(failed_logins_lock_the_name_then_the_address)
 	CHECK_INT(auth_login_check(f.a, "bob", "10.0.0.5", err), 0);
 	fix_close(&f);
 }
+
+TEST(a_lock_survives_a_spray_of_other_names)
+{
+	struct fix f;
+	char err[TN_ERRLEN];
+	fix_open(&f);
+	set_root(&f, ROOT, ROOT_PW);
+	for (int i = 0; i < 10; i++)
+		auth_login_result(f.a, "mallory", "10.0.0.9", false);
+	CHECK_INT(auth_login_check(f.a, "mallory", "10.0.0.1", err), TN_EAUTH);
+	/* Far more names than counter slots, each failing once from its own address. */
+	for (int i = 0; i < 5000; i++) {
+		char name[16], addr[32];
+		snprintf(name, sizeof name, "n%d", i);
+		snprintf(addr, sizeof addr, "10.1.%d.%d", i / 256, i % 256);
+		auth_login_result(f.a, name, addr, false);
+	}
+	CHECK_INT(auth_login_check(f.a, "mallory", "10.0.0.1", err), TN_EAUTH);
+	/* The newest names are still counted: ten failures lock one of them. */
+	for (int i = 0; i < 10; i++)
+		auth_login_result(f.a, "n4999", "10.2.0.1", false);
+	CHECK_INT(auth_login_check(f.a, "n4999", "10.2.0.2", err), TN_EAUTH);
+	fix_close(&f);
+}

@@ -12,6 +12,7 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include "core/crc32c.h"
 #include "core/err.h"
 #include "core/os.h"
 #include "stream/wal.h"
@@ -373,17 +374,29 @@ TEST(failed_fdatasync_fails_every_waiter)
 	wal_close(w);
 }
 
+/* Records LZ4 cannot shrink: batches stay plain frames and fill segments. */
+static char big[16][8192];
+
+static void big_fill(void)
+{
+	uint32_t x = 2463534242u;
+	for (size_t k = 0; k < 16; k++) {
+		for (size_t i = 0; i < sizeof big[k]; i++) {
+			x ^= x << 13, x ^= x >> 17, x ^= x << 5;
+			big[k][i] = (char)('0' + x % 75);
+		}
+		big[k][0] = '"';
+		big[k][sizeof big[k] - 1] = '"';
+	}
+}
+
 static void *rollover_writer(void *p)
 {
 	struct writer_arg *a = p;
-	static char big[8192];
-	memset(big, 'x', sizeof big);
-	big[0] = '"';
-	big[sizeof big - 1] = '"';
 	for (int i = 0; i < 60; i++) {
 		struct wal_rec r[16];
 		for (int k = 0; k < 16; k++)
-			r[k] = (struct wal_rec){ big, sizeof big, NULL, 0, 0 };
+			r[k] = (struct wal_rec){ big[k], sizeof big[k], NULL, 0, 0 };
 		uint64_t first;
 		char err[TN_ERRLEN];
 		if (wal_append(a->w, r, 16, 1, &first, err) || wal_sync_to(a->w, first + 15, err))
@@ -397,6 +410,7 @@ TEST(concurrent_rollover)
 {
 	char err[TN_ERRLEN];
 	struct wal *w;
+	big_fill();
 	CHECK_INT(wal_open(walp(), 0, 1 << 20, &w, err), 0);
 	pthread_t t[8];
 	struct writer_arg a[8];
@@ -415,5 +429,154 @@ TEST(concurrent_rollover)
 	/* Every segment chains on from the one before: recovery agrees. */
 	CHECK_INT(wal_open(walp(), 0, 1 << 20, &w, err), 0);
 	CHECK_INT(wal_durable_seq(w), 8 * 60 * 16);
+	wal_close(w);
+}
+
+/* ---- packed batches ------------------------------------------------------- */
+
+/* Record i of the packed tests: compressible JSON, quarantined every 7th. */
+static int packed_rec(int i, char *out, size_t n)
+{
+	return snprintf(out, n, "{\"i\":%d,\"vaccine\":\"COVID-19 mRNA\",\"county\":\"King\","
+			"\"state\":\"WA\",\"pad\":\"%0*d\"}", i, 20 + i % 50, i);
+}
+
+/* Appends records base..base+n-1 as one batch (arrival 42) and syncs them. */
+static uint64_t append_packed(struct wal *w, int n, int base)
+{
+	char err[TN_ERRLEN];
+	struct wal_rec *r = calloc((size_t)n, sizeof *r);
+	char (*data)[160] = calloc((size_t)n, sizeof *data);
+	for (int i = 0; i < n; i++) {
+		int len = packed_rec(base + i, data[i], sizeof data[i]);
+		bool q = (base + i) % 7 == 0;
+		r[i] = (struct wal_rec){ data[i], (size_t)len, q ? "not what was asked" : NULL,
+					 q ? 18 : 0, 1000 + base + i };
+	}
+	uint64_t first = 0;
+	CHECK_INT(wal_append(w, r, (size_t)n, 42, &first, err), 0);
+	CHECK_INT(wal_sync_to(w, first + (uint64_t)n - 1, err), 0);
+	free(data);
+	free(r);
+	return first;
+}
+
+/* Reads records from..to (seq = record number + 1) and checks each one. */
+static void read_packed(struct wal *w, uint64_t from, uint64_t to)
+{
+	char err[TN_ERRLEN];
+	struct wal_cursor *c;
+	CHECK_INT(wal_cursor_open(w, from, &c, err), 0);
+	struct wal_entry e;
+	for (uint64_t seq = from; seq <= to; seq++) {
+		CHECK_INT(wal_cursor_next(c, to, &e, err), 1);
+		int i = (int)seq - 1;
+		char want[160];
+		int len = packed_rec(i, want, sizeof want);
+		CHECK_INT(e.seq, seq);
+		CHECK_INT(e.len, len);
+		CHECK(memcmp(e.data, want, e.len) == 0);
+		CHECK_INT(e.arrival_ms, 42);
+		CHECK_INT(e.part_ms, 1000 + i);
+		CHECK_INT(e.quarantined, i % 7 == 0);
+		CHECK_INT(e.rlen, i % 7 == 0 ? 18 : 0);
+		if (e.rlen)
+			CHECK(memcmp(e.reason, "not what was asked", 18) == 0);
+	}
+	CHECK_INT(wal_cursor_next(c, to, &e, err), 0);
+	wal_cursor_close(c);
+}
+
+TEST(packed_batches_round_trip_from_any_record)
+{
+	char err[TN_ERRLEN];
+	struct wal *w;
+	CHECK_INT(wal_open(walp(), 0, 1 << 20, &w, err), 0);
+	CHECK_INT(append_packed(w, 300, 0), 1);
+	CHECK_INT(append_packed(w, 1, 300), 301);     /* a single record: plain */
+	CHECK_INT(append_packed(w, 200, 301), 302);
+	/* 501 records of ~100 bytes take ~70 KB as frames; packed, far less. */
+	CHECK(wal_bytes(w) < 30000);
+	read_packed(w, 1, 501);
+	read_packed(w, 150, 501);   /* inside the first packed batch */
+	read_packed(w, 301, 320);   /* the plain frame, then into the next batch */
+	read_packed(w, 450, 460);   /* inside the last one */
+	wal_close(w);
+	/* Recovery counts a packed frame's records: numbering goes on after them. */
+	CHECK_INT(wal_open(walp(), 0, 1 << 20, &w, err), 0);
+	CHECK_INT(wal_durable_seq(w), 501);
+	CHECK_INT(append_packed(w, 100, 501), 502);
+	read_packed(w, 1, 601);
+	wal_close(w);
+}
+
+TEST(cursors_continue_where_the_last_stopped)
+{
+	char err[TN_ERRLEN];
+	struct wal *w;
+	CHECK_INT(wal_open(walp(), 0, 1 << 20, &w, err), 0);
+	for (int b = 0; b < 10; b++)
+		append_packed(w, 100, b * 100);
+	/* A flusher's pattern: each cursor starts where the one before stopped. */
+	for (uint64_t from = 1; from <= 1000; from += 37)
+		read_packed(w, from, from + 36 > 1000 ? 1000 : from + 36);
+	/* A cursor behind the last one's stop scans from the segment's start. */
+	read_packed(w, 5, 950);
+	read_packed(w, 1, 1000);
+	wal_close(w);
+}
+
+TEST(torn_packed_batch_is_dropped_whole)
+{
+	char err[TN_ERRLEN];
+	struct wal *w;
+	CHECK_INT(wal_open(walp(), 0, 1 << 20, &w, err), 0);
+	append_packed(w, 200, 0);
+	uint64_t before = wal_bytes(w);
+	append_packed(w, 200, 200);
+	uint64_t after = wal_bytes(w);
+	wal_close(w);
+	/* Cut the second packed frame in half, as a crash during its write would. */
+	char seg[600];
+	snprintf(seg, sizeof seg, "%s/%020d.wal", walp(), 1);
+	int fd = open(seg, O_RDWR);
+	CHECK(fd >= 0);
+	uint64_t mid = before + (after - before) / 2;
+	char zeros[4096] = { 0 };
+	for (uint64_t off = mid; off < after; off += sizeof zeros)
+		CHECK(pwrite(fd, zeros, sizeof zeros, (off_t)off) == (ssize_t)sizeof zeros);
+	close(fd);
+	CHECK_INT(wal_open(walp(), 0, 1 << 20, &w, err), 0);
+	CHECK_INT(wal_durable_seq(w), 200);
+	CHECK_INT(append_packed(w, 200, 200), 201);
+	read_packed(w, 1, 400);
+	wal_close(w);
+}
+
+TEST(segments_of_version_1_are_read)
+{
+	char err[TN_ERRLEN];
+	struct wal *w;
+	CHECK_INT(wal_open(walp(), 0, 1 << 20, &w, err), 0);
+	uint64_t first;
+	append_n(w, 10, 0, &first);
+	wal_close(w);
+	/* Rewrite the header as version 1 wrote it: same fields, version 1, its CRC. */
+	char seg[600];
+	snprintf(seg, sizeof seg, "%s/%020d.wal", walp(), 1);
+	int fd = open(seg, O_RDWR);
+	CHECK(fd >= 0);
+	uint8_t h[64];
+	CHECK_INT(pread(fd, h, sizeof h, 0), 64);
+	CHECK_INT(h[8], 2);
+	h[8] = 1;
+	uint32_t crc = crc32c(0, h, 60);
+	for (int i = 0; i < 4; i++)
+		h[60 + i] = (uint8_t)(crc >> (8 * i));
+	CHECK_INT(pwrite(fd, h, sizeof h, 0), 64);
+	close(fd);
+	CHECK_INT(wal_open(walp(), 0, 1 << 20, &w, err), 0);
+	CHECK_INT(wal_durable_seq(w), 10);
+	CHECK_INT(read_all(w, 1, 0), 10);
 	wal_close(w);
 }
