@@ -73,6 +73,12 @@
 #define PACK_MAX_RATIO 90u
 #define PACK_PREFIX 8u
 #define PACK_MAX_RAW (256u << 20)
+/*
+ * LZ4's speed/ratio knob.  On 500 immunization events: 1 packs 5.6x at
+ * 1.3 GB/s, 8 packs 4.9x at 1.9 GB/s, 32 only 2.6x.  Packing runs on the
+ * request's thread, so its speed is ingest's CPU.
+ */
+#define PACK_ACCELERATION 8
 
 struct seg {
 	uint64_t first_seq;
@@ -560,9 +566,9 @@ static size_t rec_rlen(const struct wal_rec *r)
 	return r->reason ? (r->rlen < WAL_MAX_REASON ? r->rlen : WAL_MAX_REASON) : 0;
 }
 
-/* Writes r's frame at p (CRC included); returns its length. */
+/* Writes r's frame at p, with its CRC if crc is set; returns its length. */
 static size_t frame_put(uint8_t *p, const struct wal_rec *r, uint64_t seq, int64_t arrival_ms,
-			bool last)
+			bool last, bool crc)
 {
 	size_t rlen = rec_rlen(r);
 	memset(p, 0, WAL_FRAME_BYTES);
@@ -577,7 +583,8 @@ static size_t frame_put(uint8_t *p, const struct wal_rec *r, uint64_t seq, int64
 	if (r->len)
 		memcpy(p + WAL_FRAME_BYTES + rlen, r->data, r->len);
 	size_t flen = WAL_FRAME_BYTES + rlen + r->len;
-	put32(p, crc32c(0, p + 4, flen - 4));
+	if (crc)
+		put32(p, crc32c(0, p + 4, flen - 4));
 	return flen;
 }
 
@@ -634,15 +641,12 @@ static struct pack_scratch *pack(const struct wal_rec *recs, size_t n, uint64_t 
 		return NULL;
 	/* Inner frames: plain frames with seq, arrival and CRC zero (the outer frame has them). */
 	uint8_t *p = (uint8_t *)ps->raw.data;
-	for (size_t i = 0; i < n; i++) {
-		size_t flen = frame_put(p, &recs[i], 0, 0, false);
-		memset(p, 0, 4);
-		p += flen;
-	}
+	for (size_t i = 0; i < n; i++)
+		p += frame_put(p, &recs[i], 0, 0, false, false);
 	size_t raw = (size_t)(p - (uint8_t *)ps->raw.data);
 	uint8_t *h = (uint8_t *)ps->out.data;
-	int z = LZ4_compress_default(ps->raw.data, (char *)h + WAL_FRAME_BYTES + PACK_PREFIX,
-				     (int)raw, bound);
+	int z = LZ4_compress_fast(ps->raw.data, (char *)h + WAL_FRAME_BYTES + PACK_PREFIX,
+				  (int)raw, bound, PACK_ACCELERATION);
 	if (z <= 0 || (uint64_t)z * 100 >= (uint64_t)raw * PACK_MAX_RATIO)
 		return NULL;
 	memset(h, 0, WAL_FRAME_BYTES);
@@ -692,7 +696,7 @@ int wal_append(struct wal *w, const struct wal_rec *recs, size_t n, int64_t arri
 		}
 		uint8_t *p = (uint8_t *)w->frames.data;
 		for (size_t i = 0; i < n; i++, seq++)
-			p += frame_put(p, &recs[i], seq, arrival_ms, i == n - 1);
+			p += frame_put(p, &recs[i], seq, arrival_ms, i == n - 1, true);
 		w->frames.len = (size_t)(p - (uint8_t *)w->frames.data);
 	}
 	size_t total = frames->len;
