@@ -2,9 +2,13 @@
  * wal.c - per-stream write-ahead log with group commit.
  *
  * See wal.h for the format.  Design:
- *   - Appends build the whole batch's frames in a buffer and write them
- *     with one pwrite under w->mu, so frames of concurrent batches never
- *     interleave and sequence numbers are assigned in file order.
+ *   - Appends build the whole batch's frames in a buffer under w->mu, so
+ *     frames of concurrent batches never interleave and sequence numbers
+ *     are assigned in file order.  A large batch is written at once with
+ *     one pwrite; small ones (single records) are gathered in w->pend and
+ *     written by the next sync round with one pwrite for all of them,
+ *     just before its fdatasync: a syscall and a page-cache write per
+ *     round instead of per record, and no write while the lock is held.
  *   - Group commit: a writer that needs durability becomes the sync leader
  *     if nobody is syncing: it notes the newest written seq, drops the
  *     lock, fdatasyncs, and publishes that seq as durable.  Writers that
@@ -23,12 +27,15 @@
  *     batch is written, and acknowledged data is never at risk.
  *   - Rollover syncs the old segment before the first frame goes into the
  *     new one, so only the last segment can ever have a torn tail.
- *   - A failed write zeroes what it may have written and leaves the WAL
- *     usable; a failed fdatasync leaves the kernel's page state unknown
- *     (fsyncgate), so the WAL refuses all later calls until reopened.
+ *   - A failed write of a large batch zeroes what it may have written and
+ *     leaves the WAL usable; a failed fdatasync leaves the kernel's page
+ *     state unknown (fsyncgate), so the WAL refuses all later calls until
+ *     reopened -- as it does after a failed write of gathered frames,
+ *     whose sequence numbers are already taken.
  * Invariants: segments are sorted by first_seq and each holds consecutive
  * sequence numbers; durable_seq <= written_seq; every frame with seq <=
- * written_seq is completely in the file.
+ * written_seq is completely in the file or in w->pend, which holds the
+ * last segment's bytes [pend_off, end).
  */
 #include "stream/wal.h"
 
@@ -70,6 +77,9 @@
  * packed frame may unpack to (a batch body is at most 16 MiB).
  */
 #define PACK_MIN_BYTES 4096u
+/* Batches of at most PEND_BATCH bytes of frames are gathered, up to PEND_MAX at a time. */
+#define PEND_BATCH (16u << 10)
+#define PEND_MAX (256u << 10)
 #define PACK_MAX_RATIO 90u
 #define PACK_PREFIX 8u
 #define PACK_MAX_RAW (256u << 20)
@@ -107,6 +117,9 @@ struct wal {
 	size_t nwaiters, capwaiters;
 	int failed;           /* sticky error after a failed fdatasync */
 	struct buf frames;    /* batch being built (under mu) */
+	struct buf pend;      /* small batches' frames not yet written (under mu) */
+	uint64_t pend_off;    /* their offset in the last segment */
+	struct buf spare;     /* the round leader's: the pend it took */
 	/*
 	 * Where the last cursor stopped: the frame at hint_off of segment
 	 * hint_seg starts with record hint_seq.  The flusher's next cursor
@@ -481,12 +494,34 @@ int wal_open(const char *dir, uint64_t flushed_seq, uint64_t segment_bytes, stru
 	w->dir = xstrdup(dir);
 	w->segment_bytes = segment_bytes;
 	buf_init(&w->frames, 0);
+	buf_init(&w->pend, 0);
+	buf_init(&w->spare, 0);
 	rc = recover(w, flushed_seq, err);
 	if (rc) {
 		wal_close(w);
 		return rc;
 	}
 	*out = w;
+	return 0;
+}
+
+/*
+ * Under mu: writes the gathered frames.  A failure fails the WAL: their
+ * sequence numbers are taken, and a hole would cut recovery short.
+ */
+static int pend_write(struct wal *w, char *err)
+{
+	if (!w->pend.len)
+		return 0;
+	struct seg *cur = &w->segs[w->nsegs - 1];
+	int rc = os_pwrite_all(cur->fd, w->pend.data, w->pend.len, w->pend_off, cur->path, err);
+	if (rc) {
+		w->failed = TN_EIO;
+		log_error("wal", "'%s': writing gathered records failed; the WAL refuses further "
+			  "appends until reopened", cur->path);
+		return rc;
+	}
+	w->pend.len = 0;
 	return 0;
 }
 
@@ -498,7 +533,8 @@ void wal_close(struct wal *w)
 	/* The sync pool may still hold this WAL: let it finish with it. */
 	while (w->syncing || w->queued || w->nwaiters)
 		pthread_cond_wait(&w->cv, &w->mu);
-	if (w->nsegs && !w->failed && w->written_seq > atomic_load(&w->durable_seq))
+	if (w->nsegs && !w->failed && w->written_seq > atomic_load(&w->durable_seq) &&
+	    pend_write(w, NULL) == 0)
 		os_fdatasync(w->segs[w->nsegs - 1].fd, w->segs[w->nsegs - 1].path, NULL);
 	pthread_mutex_unlock(&w->mu);
 	for (size_t i = 0; i < w->nsegs; i++)
@@ -506,6 +542,8 @@ void wal_close(struct wal *w)
 	free(w->segs);
 	free(w->waiters);
 	buf_release(&w->frames);
+	buf_release(&w->pend);
+	buf_release(&w->spare);
 	free(w->dir);
 	pthread_cond_destroy(&w->cv);
 	pthread_mutex_destroy(&w->mu);
@@ -531,15 +569,18 @@ static int ensure_room(struct wal *w, uint64_t need, char *err)
 		if (fits)
 			return 0;
 		if (w->failed)
-			return tn_fail(err, w->failed, "wal '%s': an earlier fdatasync failed",
-				       w->dir);
+			return tn_fail(err, w->failed, "wal '%s': an earlier write or fdatasync "
+				       "failed", w->dir);
 		if (cur && w->syncing) {
 			/* The old segment must be durable before frames go to the next. */
 			pthread_cond_wait(&w->cv, &w->mu);
 			continue;
 		}
 		if (cur && w->written_seq > atomic_load(&w->durable_seq)) {
-			int rc = os_fdatasync(cur->fd, cur->path, err);
+			int rc = pend_write(w, err);
+			if (rc)
+				return rc;
+			rc = os_fdatasync(cur->fd, cur->path, err);
 			if (rc) {
 				w->failed = TN_EIO;
 				return rc;
@@ -674,14 +715,38 @@ int wal_append(struct wal *w, const struct wal_rec *recs, size_t n, int64_t arri
 	pthread_mutex_lock(&w->mu);
 	int rc = 0;
 	if (w->failed) {
-		rc = tn_fail(err, w->failed, "wal '%s': an earlier fdatasync failed; restart needed",
-			     w->dir);
+		rc = tn_fail(err, w->failed, "wal '%s': an earlier write or fdatasync failed; "
+			     "restart needed", w->dir);
 		goto out;
 	}
 	if ((rc = ensure_room(w, ps ? ps->out.len : need, err)))
 		goto out;
 	struct seg *cur = &w->segs[w->nsegs - 1];
 	uint64_t seq = w->next_seq;
+	/* A small batch joins the gathered frames; a large one goes after them, written now. */
+	bool gather = !ps && need <= PEND_BATCH;
+	if ((!gather || w->pend.len + need > PEND_MAX) && (rc = pend_write(w, err)))
+		goto out;
+	if (gather) {
+		if (!w->pend.len)
+			w->pend_off = cur->end;
+		if ((rc = buf_grow(&w->pend, need))) {
+			rc = tn_fail(err, rc, "batch too large");
+			goto out;
+		}
+		uint8_t *p = (uint8_t *)w->pend.data + w->pend.len;
+		for (size_t i = 0; i < n; i++, seq++)
+			p += frame_put(p, &recs[i], seq, arrival_ms, i == n - 1, true);
+		size_t total = (size_t)(p - (uint8_t *)w->pend.data) - w->pend.len;
+		w->pend.len += total;
+		*first_seq = w->next_seq;
+		cur->end += total;
+		cur->last_seq = seq - 1;
+		w->bytes += total;
+		w->next_seq = seq;
+		w->written_seq = seq - 1;
+		goto out;
+	}
 	struct buf *frames = ps ? &ps->out : &w->frames;
 	if (ps) {
 		uint8_t *h = (uint8_t *)frames->data;
@@ -819,9 +884,22 @@ static int sync_round(struct wal *w, char *msg)
 	int fd = cur->fd;
 	char path[PATH_MAX];
 	snprintf(path, sizeof path, "%s", cur->path);
+	/*
+	 * Take the gathered frames: appenders start a new pend after them
+	 * while this round writes them.  No rollover can happen meanwhile
+	 * (ensure_room waits for the round), so they stay in this segment.
+	 */
+	struct buf mine = w->pend;
+	uint64_t off = w->pend_off;
+	w->pend = w->spare;
+	w->pend.len = 0;
 	pthread_mutex_unlock(&w->mu);
-	int src = os_fdatasync(fd, path, msg);
+	int src = mine.len ? os_pwrite_all(fd, mine.data, mine.len, off, path, msg) : 0;
+	if (src == 0)
+		src = os_fdatasync(fd, path, msg);
 	pthread_mutex_lock(&w->mu);
+	mine.len = 0;
+	w->spare = mine;
 	w->syncing = false;
 	if (src) {
 		w->failed = TN_EIO;

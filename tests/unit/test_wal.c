@@ -244,10 +244,12 @@ TEST(failed_write_is_not_recovered)
 	CHECK_INT(wal_open(walp(), 0, 1 << 20, &w, err), 0);
 	uint64_t first;
 	append_n(w, 2, 0, &first);
-	/* The next write fails halfway, as on a full disk. */
+	/* A large batch is written at once; this write fails halfway, as on a full disk. */
 	setenv("TARN_FAULT", "write:short:1", 1);
 	os_fault_reset();
-	struct wal_rec r = { "{\"lost\":1}", 10, NULL, 0, 0 };
+	static char lost[20000];
+	memset(lost, 'x', sizeof lost);
+	struct wal_rec r = { lost, sizeof lost, NULL, 0, 0 };
 	CHECK(wal_append(w, &r, 1, 1, &first, err) != 0);
 	unsetenv("TARN_FAULT");
 	os_fault_reset();
@@ -256,6 +258,35 @@ TEST(failed_write_is_not_recovered)
 	wal_close(w);
 	CHECK_INT(wal_open(walp(), 0, 1 << 20, &w, err), 0);
 	CHECK_INT(wal_durable_seq(w), 3);
+	CHECK_INT(read_all(w, 1, 0), 3);
+	wal_close(w);
+}
+
+TEST(failed_write_of_gathered_records_fails_the_wal)
+{
+	char err[TN_ERRLEN];
+	struct wal *w;
+	CHECK_INT(wal_open(walp(), 0, 1 << 20, &w, err), 0);
+	uint64_t first;
+	append_n(w, 2, 0, &first);
+	/* Small batches wait in memory: the sync round's write is the one that fails. */
+	struct wal_rec r = { "{\"lost\":1}", 10, NULL, 0, 0 };
+	CHECK_INT(wal_append(w, &r, 1, 1, &first, err), 0);
+	CHECK_INT(first, 3);
+	setenv("TARN_FAULT", "write:short:1", 1);
+	os_fault_reset();
+	CHECK(wal_sync_to(w, 3, err) != 0);
+	unsetenv("TARN_FAULT");
+	os_fault_reset();
+	CHECK_INT(wal_durable_seq(w), 2);
+	/* Its sequence number is taken: nothing more goes in until the WAL is reopened. */
+	CHECK(wal_append(w, &r, 1, 1, &first, err) != 0);
+	CHECK(strstr(err, "restart needed") != NULL);
+	wal_close(w);
+	CHECK_INT(wal_open(walp(), 0, 1 << 20, &w, err), 0);
+	CHECK_INT(wal_durable_seq(w), 2);
+	append_n(w, 1, 2, &first);
+	CHECK_INT(first, 3);
 	CHECK_INT(read_all(w, 1, 0), 3);
 	wal_close(w);
 }
