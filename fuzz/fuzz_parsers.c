@@ -23,17 +23,8 @@
 #include "core/timeutil.h"
 #include "store/store.h"
 #include "stream/stream.h"
+#include "fuzz.h"
 #include "core/banned.h"
-
-int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
-
-#define REQUIRE(c)                                                              \
-	do {                                                                    \
-		if (!(c)) {                                                     \
-			fprintf(stderr, "property failed: %s\n", #c);           \
-			abort();                                                \
-		}                                                               \
-	} while (0)
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {

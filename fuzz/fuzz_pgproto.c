@@ -21,17 +21,8 @@
 #include "core/err.h"
 #include "pg/proto.h"
 #include "pg/types.h"
+#include "fuzz.h"
 #include "core/banned.h"
-
-int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
-
-#define REQUIRE(c)                                                              \
-	do {                                                                    \
-		if (!(c)) {                                                     \
-			fprintf(stderr, "property failed: %s\n", #c);           \
-			abort();                                                \
-		}                                                               \
-	} while (0)
 
 #define MAX_MSG 4096u
 

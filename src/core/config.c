@@ -101,7 +101,8 @@ static const struct crow rows[] = {
 	{ "streams.wal_segment_size", C_SIZE, "64MiB", NUM(streams_segment_bytes), 1 << 20,
 	  1LL << 30, "size of a preallocated write-ahead log segment" },
 	{ "streams.wal_max_size", C_SIZE, "1GiB", NUM(streams_wal_max_bytes), 1 << 20,
-	  1LL << 40, "backpressure: unflushed WAL bytes per stream before writers get 503" },
+	  1LL << 40, "backpressure: bytes of records per stream in the WAL, not yet in objects, "
+	  "before writers get 503" },
 	{ "streams.max_flush_lag", C_DUR, "300s", NUM(streams_max_lag_s), 1, 86400,
 	  "backpressure: age of the oldest unflushed record before writers get 503" },
 	{ "streams.min_free_disk", C_SIZE, "64MiB", NUM(streams_min_free_bytes), 0, 1LL << 40,

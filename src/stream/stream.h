@@ -53,7 +53,7 @@ struct streams_config {
 	bool auto_create;            /* create a stream on its first write */
 	struct stream_opts defaults; /* options of a new stream */
 	uint64_t segment_bytes;      /* WAL segment size (preallocated) */
-	uint64_t wal_max_bytes;      /* backpressure: unflushed WAL bytes per stream */
+	uint64_t wal_max_bytes;      /* backpressure: record bytes per stream waiting to be flushed */
 	uint32_t max_lag_ms;         /* backpressure: age of the oldest unflushed record */
 	uint64_t min_free_bytes;     /* backpressure: keep this much disk free */
 	/*

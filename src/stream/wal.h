@@ -27,7 +27,9 @@
  *
  * Integers are little-endian.  A batch is all-or-nothing: recovery keeps
  * frames up to the last one flagged as a batch end and truncates the rest
- * (a torn tail).  Durability is by group commit: wal_sync_to() returns
+ * (a torn tail).  Recovery unpacks every packed frame it keeps and checks
+ * that it holds its count of well-formed records, so every record it
+ * counts can be read back.  Durability is by group commit: wal_sync_to() returns
  * once one fdatasync has covered the caller's records, and one fdatasync
  * covers every writer waiting at that moment.
  *

@@ -465,6 +465,27 @@ TEST(concurrent_rollover)
 
 /* ---- packed batches ------------------------------------------------------- */
 
+/* The first segment of the test's WAL, open for reading and writing. */
+static int first_segment(void)
+{
+	char seg[600];
+	snprintf(seg, sizeof seg, "%s/%020d.wal", walp(), 1);
+	int fd = open(seg, O_RDWR);
+	CHECK(fd >= 0);
+	return fd;
+}
+
+static uint32_t le32(const uint8_t *p)
+{
+	return (uint32_t)p[0] | (uint32_t)p[1] << 8 | (uint32_t)p[2] << 16 | (uint32_t)p[3] << 24;
+}
+
+static void put_le32(uint8_t *p, uint32_t v)
+{
+	for (int i = 0; i < 4; i++)
+		p[i] = (uint8_t)(v >> (8 * i));
+}
+
 /* Record i of the packed tests: compressible JSON, quarantined every 7th. */
 static int packed_rec(int i, char *out, size_t n)
 {
@@ -568,10 +589,7 @@ TEST(torn_packed_batch_is_dropped_whole)
 	uint64_t after = wal_bytes(w);
 	wal_close(w);
 	/* Cut the second packed frame in half, as a crash during its write would. */
-	char seg[600];
-	snprintf(seg, sizeof seg, "%s/%020d.wal", walp(), 1);
-	int fd = open(seg, O_RDWR);
-	CHECK(fd >= 0);
+	int fd = first_segment();
 	uint64_t mid = before + (after - before) / 2;
 	char zeros[4096] = { 0 };
 	for (uint64_t off = mid; off < after; off += sizeof zeros)
@@ -593,21 +611,47 @@ TEST(segments_of_version_1_are_read)
 	append_n(w, 10, 0, &first);
 	wal_close(w);
 	/* Rewrite the header as version 1 wrote it: same fields, version 1, its CRC. */
-	char seg[600];
-	snprintf(seg, sizeof seg, "%s/%020d.wal", walp(), 1);
-	int fd = open(seg, O_RDWR);
-	CHECK(fd >= 0);
+	int fd = first_segment();
 	uint8_t h[64];
 	CHECK_INT(pread(fd, h, sizeof h, 0), 64);
 	CHECK_INT(h[8], 2);
 	h[8] = 1;
-	uint32_t crc = crc32c(0, h, 60);
-	for (int i = 0; i < 4; i++)
-		h[60 + i] = (uint8_t)(crc >> (8 * i));
+	put_le32(h + 60, crc32c(0, h, 60));
 	CHECK_INT(pwrite(fd, h, sizeof h, 0), 64);
 	close(fd);
 	CHECK_INT(wal_open(walp(), 0, 1 << 20, &w, err), 0);
 	CHECK_INT(wal_durable_seq(w), 10);
 	CHECK_INT(read_all(w, 1, 0), 10);
+	wal_close(w);
+}
+
+TEST(packed_frame_that_does_not_unpack_is_cut_at_recovery)
+{
+	char err[TN_ERRLEN];
+	struct wal *w;
+	CHECK_INT(wal_open(walp(), 0, 1 << 20, &w, err), 0);
+	CHECK_INT(append_packed(w, 200, 0), 1);
+	CHECK_INT(append_packed(w, 200, 200), 201);
+	wal_close(w);
+	/* Damage the second frame's LZ4 block and give it a CRC that matches the damage. */
+	int fd = first_segment();
+	uint8_t h[40];
+	CHECK_INT(pread(fd, h, 8, 64), 8);
+	uint32_t len1 = le32(h + 4);
+	off_t at = 64 + 40 + (off_t)len1;
+	CHECK_INT(pread(fd, h, sizeof h, at), 40);
+	uint32_t len = le32(h + 4);
+	uint8_t *frame = malloc(40 + len);
+	CHECK_INT(pread(fd, frame, 40 + len, at), 40 + len);
+	frame[40 + 8 + len / 2] ^= 0x5a;
+	put_le32(frame, crc32c(0, frame + 4, 36 + len));
+	CHECK_INT(pwrite(fd, frame, 40 + len, at), 40 + len);
+	free(frame);
+	close(fd);
+	/* Recovery unpacks what it counts: the batch goes as a torn tail would. */
+	CHECK_INT(wal_open(walp(), 0, 1 << 20, &w, err), 0);
+	CHECK_INT(wal_durable_seq(w), 200);
+	CHECK_INT(append_packed(w, 200, 200), 201);
+	read_packed(w, 1, 400);
 	wal_close(w);
 }
