@@ -883,11 +883,17 @@ static void pool_start(void)
 	}
 }
 
-/* Under w->mu: puts w on the pool's queue unless it is there already. */
-static void pool_enqueue(struct wal *w)
+/*
+ * Under w->mu: puts w on the pool's queue unless it is there already;
+ * returns whether it did.  The caller then wakes a sync thread with
+ * pool_wake, after letting go of w->mu (a thread woken while w->mu is
+ * held would block on it at once) -- unless the caller is a sync thread,
+ * which takes the queue's head itself on its next turn.
+ */
+static bool pool_enqueue(struct wal *w)
 {
 	if (w->queued)
-		return;
+		return false;
 	w->queued = true;
 	pthread_once(&pool.once, pool_start);
 	pthread_mutex_lock(&pool.mu);
@@ -897,16 +903,24 @@ static void pool_enqueue(struct wal *w)
 	else
 		pool.head = w;
 	pool.tail = w;
-	pthread_cond_signal(&pool.cv);
 	pthread_mutex_unlock(&pool.mu);
+	return true;
+}
+
+/* After pool_enqueue, without w->mu: the enqueue happened under pool.mu, so no wake is lost. */
+static void pool_wake(void)
+{
+	pthread_cond_signal(&pool.cv);
 }
 
 /*
  * Under w->mu, after a round: moves the waiters it completed (all of them
- * if the WAL failed) into *ready, and queues another round if some remain.
+ * if the WAL failed) into *ready, and queues another round if some remain
+ * (*queued says so: a caller that is not a sync thread must pool_wake).
  */
-static size_t take_ready(struct wal *w, struct notify **ready)
+static size_t take_ready(struct wal *w, struct notify **ready, bool *queued)
 {
+	*queued = false;
 	uint64_t durable = atomic_load(&w->durable_seq);
 	size_t n = 0, keep = 0;
 	*ready = NULL;
@@ -926,7 +940,7 @@ static size_t take_ready(struct wal *w, struct notify **ready)
 	w->nwaiters = keep;
 requeue:
 	if (w->nwaiters && !w->syncing)
-		pool_enqueue(w);
+		*queued = pool_enqueue(w);
 	return n;
 }
 
@@ -987,7 +1001,11 @@ static void *sync_main(void *arg)
 		pool.head = w->next_queued;
 		if (!pool.head)
 			pool.tail = NULL;
+		bool more = pool.head != NULL;
 		pthread_mutex_unlock(&pool.mu);
+		/* Other WALs waiting: another thread syncs them meanwhile. */
+		if (more)
+			pool_wake();
 
 		pthread_mutex_lock(&w->mu);
 		w->queued = false;
@@ -1002,7 +1020,8 @@ static void *sync_main(void *arg)
 			ran = true;
 		}
 		struct notify *ready;
-		size_t n = take_ready(w, &ready);
+		bool queued;  /* this thread comes back for it: no wake */
+		size_t n = take_ready(w, &ready, &queued);
 		int frc = w->failed;
 		/* Wake blocking waiters before letting go: once unlocked, w may be closed. */
 		if (ran)
@@ -1028,9 +1047,10 @@ void wal_notify(struct wal *w, uint64_t seq, wal_done_fn fn, void *arg)
 		w->waiters = xrealloc(w->waiters, w->capwaiters * sizeof *w->waiters);
 	}
 	w->waiters[w->nwaiters++] = (struct notify){ seq, fn, arg };
-	if (!w->syncing)
-		pool_enqueue(w);
+	bool wake = !w->syncing && pool_enqueue(w);
 	pthread_mutex_unlock(&w->mu);
+	if (wake)
+		pool_wake();
 }
 
 int wal_sync_to(struct wal *w, uint64_t seq, char *err)
@@ -1059,9 +1079,12 @@ int wal_sync_to(struct wal *w, uint64_t seq, char *err)
 		w->syncing = true;
 		int rc = sync_round(w, msg);
 		struct notify *ready;
-		size_t n = take_ready(w, &ready);
+		bool queued;
+		size_t n = take_ready(w, &ready, &queued);
 		int frc = w->failed;
 		pthread_mutex_unlock(&w->mu);
+		if (queued)
+			pool_wake();
 		gen_bump(w);  /* the caller holds w open: safe after unlocking */
 		call_ready(ready, n, rc ? rc : frc);
 	}

@@ -381,6 +381,32 @@ TEST(notify_and_blocking_waiters_share_group_commit)
 	wal_close(w);
 }
 
+TEST(notified_writers_of_many_wals_all_complete)
+{
+	char err[TN_ERRLEN], dir[600];
+	struct wal *w[6];
+	pthread_t t[12];
+	struct writer_arg a[12];
+	/* More WALs than sync threads, every writer notified: none may wait forever. */
+	for (int i = 0; i < 6; i++) {
+		snprintf(dir, sizeof dir, "%s/wal%d", test_tmpdir(), i);
+		CHECK_INT(wal_open(dir, 0, 4 << 20, &w[i], err), 0);
+	}
+	for (int i = 0; i < 12; i++) {
+		a[i] = (struct writer_arg){ w[i % 6], 2 * i };  /* even ids: notified */
+		pthread_create(&t[i], NULL, notify_writer, &a[i]);
+	}
+	for (int i = 0; i < 12; i++) {
+		void *r;
+		pthread_join(t[i], &r);
+		CHECK(r == NULL);
+	}
+	for (int i = 0; i < 6; i++) {
+		CHECK_INT(wal_durable_seq(w[i]), 400);
+		wal_close(w[i]);
+	}
+}
+
 TEST(failed_fdatasync_fails_every_waiter)
 {
 	char err[TN_ERRLEN];
