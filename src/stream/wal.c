@@ -111,6 +111,7 @@ struct wal {
 	uint64_t written_seq;
 	_Atomic uint64_t durable_seq; /* written under mu; read anywhere */
 	_Atomic uint32_t sync_gen;    /* futex word: bumped after every sync round */
+	_Atomic uint32_t sleepers;    /* threads in (or entering) a wait on sync_gen */
 	uint64_t bytes;       /* sum of seg.end */
 	bool syncing;
 	bool queued;          /* on the sync pool's queue */
@@ -600,6 +601,8 @@ void wal_close(struct wal *w)
 	free(w);
 }
 
+static void gen_bump(struct wal *w);
+
 /* Under mu: makes sure the current segment can take need more bytes. */
 static int ensure_room(struct wal *w, uint64_t need, char *err)
 {
@@ -638,8 +641,7 @@ static int ensure_room(struct wal *w, uint64_t need, char *err)
 			atomic_store(&w->durable_seq, w->written_seq);
 			pthread_cond_broadcast(&w->cv);
 			/* Waiters sleep on the futex; they re-check once we unlock. */
-			atomic_fetch_add(&w->sync_gen, 1);
-			syscall(SYS_futex, &w->sync_gen, FUTEX_WAKE_PRIVATE, INT32_MAX, NULL, NULL, 0);
+			gen_bump(w);
 		}
 		struct seg s;
 		int rc = seg_create(w, w->next_seq, &s, err);
@@ -851,13 +853,23 @@ out:
 
 static void gen_wait(struct wal *w, uint32_t gen)
 {
+	atomic_fetch_add(&w->sleepers, 1);
 	syscall(SYS_futex, &w->sync_gen, FUTEX_WAIT_PRIVATE, gen, NULL, NULL, 0);
+	atomic_fetch_sub(&w->sleepers, 1);
 }
 
+/*
+ * Ends a round for blocking waiters.  The wake syscall is skipped when
+ * nobody waits (event-loop callers never do): a waiter counts itself
+ * before its FUTEX_WAIT, which returns at once if the generation moved,
+ * and both orders of the two atomics are covered (sequentially
+ * consistent: a count we miss belongs to a wait that sees the new gen).
+ */
 static void gen_bump(struct wal *w)
 {
 	atomic_fetch_add(&w->sync_gen, 1);
-	syscall(SYS_futex, &w->sync_gen, FUTEX_WAKE_PRIVATE, INT32_MAX, NULL, NULL, 0);
+	if (atomic_load(&w->sleepers))
+		syscall(SYS_futex, &w->sync_gen, FUTEX_WAKE_PRIVATE, INT32_MAX, NULL, NULL, 0);
 }
 
 /* ---- the sync pool -------------------------------------------------- */
