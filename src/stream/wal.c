@@ -51,6 +51,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <sys/syscall.h>
 #include <unistd.h>
 
@@ -77,9 +78,6 @@
  * packed frame may unpack to (a batch body is at most 16 MiB).
  */
 #define PACK_MIN_BYTES 4096u
-/* Batches of at most PEND_BATCH bytes of frames are gathered, up to PEND_MAX at a time. */
-#define PEND_BATCH (16u << 10)
-#define PEND_MAX (256u << 10)
 #define PACK_MAX_RATIO 90u
 #define PACK_PREFIX 8u
 #define PACK_MAX_RAW (256u << 20)
@@ -91,6 +89,9 @@
  * request's thread, so its speed is ingest's CPU.
  */
 #define PACK_ACCELERATION 8
+/* Batches of at most PEND_BATCH bytes of frames are gathered, up to PEND_MAX at a time. */
+#define PEND_BATCH (16u << 10)
+#define PEND_MAX (256u << 10)
 
 struct seg {
 	uint64_t first_seq;
@@ -268,6 +269,10 @@ static int read_frame(int fd, const char *path, uint64_t off, uint64_t expect_se
 	for (int pass = 0; pass < 2; pass++) {
 		if (off < *buf_off || off + need > *buf_off + b->len) {
 			size_t want = need > READ_CHUNK ? (size_t)need : READ_CHUNK;
+			/* A frame larger than the read-ahead must fit in the file before we allocate it. */
+			struct stat st;
+			if (need > READ_CHUNK && (fstat(fd, &st) != 0 || (uint64_t)st.st_size < off + need))
+				return 0;
 			buf_reset(b);
 			int rc = buf_grow(b, want);
 			if (rc)

@@ -681,3 +681,26 @@ TEST(packed_frame_that_does_not_unpack_is_cut_at_recovery)
 	read_packed(w, 1, 400);
 	wal_close(w);
 }
+
+TEST(frame_longer_than_its_file_is_an_end)
+{
+	char err[TN_ERRLEN];
+	struct wal *w;
+	CHECK_INT(wal_open(walp(), 0, 1 << 20, &w, err), 0);
+	CHECK_INT(append_packed(w, 200, 0), 1);
+	uint64_t end = wal_bytes(w);
+	wal_close(w);
+	/* A packed frame header for record 201 claiming 200 MiB, in a 1 MiB file. */
+	uint8_t h[48] = { 0 };
+	put_le32(h + 4, 200u << 20);
+	h[12] = 4 | 2;
+	h[16] = 201;
+	int fd = first_segment();
+	CHECK_INT(pwrite(fd, h, sizeof h, (off_t)end), 48);
+	close(fd);
+	CHECK_INT(wal_open(walp(), 0, 1 << 20, &w, err), 0);
+	CHECK_INT(wal_durable_seq(w), 200);
+	CHECK_INT(append_packed(w, 50, 200), 201);
+	read_packed(w, 1, 250);
+	wal_close(w);
+}
