@@ -447,7 +447,6 @@ int auth_key_set(struct auth *a, const char *key_id, int state, char *err)
 
 /* ---- login throttling ---- */
 
-/* The entry of key, made if absent (the oldest free or least recent slot); a->mu held. */
 /*
  * The bucket of a throttle key: FNV-1a over the process's random salt, then
  * the key.  Every request with a password looks its user and address up
@@ -464,6 +463,10 @@ static unsigned throttle_bucket(const struct auth *a, const char *key)
 	return (unsigned)(h % AUTH_THROTTLE_BUCKETS);
 }
 
+/*
+ * The entry of key in its bucket, made if absent (a free slot, else the
+ * least recent one that is not a lock); a->mu held.
+ */
 static struct throttle_entry *throttle_slot(struct auth *a, const char *key, bool make)
 {
 	struct throttle_entry *free_slot = NULL, *oldest = NULL;
