@@ -203,6 +203,16 @@ class Lake:
     def quarantined(self, stream):
         return self.lines(self.files("02-transient-zone/quarantine/" + stream))
 
+    def ingest_sample(self, count, seed, stream="immunizations", crawl=True):
+        """`tarn gen immunizations` events posted to stream, flushed, then crawled."""
+        data = subprocess.run([TARN, "gen", "immunizations", "--count", str(count), "--seed",
+                               str(seed)], capture_output=True, check=True).stdout
+        self.json("POST", f"/v1/streams/{stream}/records", data,
+                  headers={"Content-Type": "application/x-ndjson"})
+        self.json("POST", f"/v1/streams/{stream}/flush")
+        if crawl:
+            self.json("POST", "/v1/crawl")
+
 
 def aws_env(lake, secret=None, **extra):
     env = dict(os.environ)

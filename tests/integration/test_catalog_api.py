@@ -24,11 +24,7 @@ BROKEN = '{"a": 1, "b": "x"}\n{"a": 2, "b": \n'
 
 def immunizations_lake(count=500):
     lake = Lake(settings=QUIET).start()
-    data = subprocess.run([TARN, "gen", "immunizations", "--count", str(count), "--seed", "7"],
-                          capture_output=True, check=True).stdout
-    lake.json("POST", "/v1/streams/immunizations/records", data,
-              headers={"Content-Type": "application/x-ndjson"})
-    lake.json("POST", "/v1/streams/immunizations/flush")
+    lake.ingest_sample(count, 7, crawl=False)
     return lake
 
 

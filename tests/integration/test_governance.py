@@ -32,12 +32,7 @@ def q(lake, sql, auth=None, want=200):
 def scenario_analyst_epi_steward():
     lake = Lake(settings=QUIET).start()
     try:
-        data = subprocess.run([TARN, "gen", "immunizations", "--count", "600", "--seed", "3"],
-                              capture_output=True, check=True).stdout
-        lake.json("POST", "/v1/streams/immunizations/records", data,
-                  headers={"Content-Type": "application/x-ndjson"})
-        lake.json("POST", "/v1/streams/immunizations/flush")
-        lake.json("POST", "/v1/crawl")
+        lake.ingest_sample(600, 3)
         q(lake, "CREATE TABLE mart.doses AS SELECT state, cvx_code, ssn, first_name, "
                 "dose_number FROM raw.immunizations")
         state = q(lake, "SELECT state, count(*) FROM raw.immunizations GROUP BY 1 "
@@ -200,12 +195,7 @@ def tarn(lake, user, pw, *args, ok=True):
 def cli_grants_and_sql_as_users():
     lake = Lake(settings=QUIET).start()
     try:
-        data = subprocess.run([TARN, "gen", "immunizations", "--count", "200", "--seed", "5"],
-                              capture_output=True, check=True).stdout
-        lake.json("POST", "/v1/streams/immunizations/records", data,
-                  headers={"Content-Type": "application/x-ndjson"})
-        lake.json("POST", "/v1/streams/immunizations/flush")
-        lake.json("POST", "/v1/crawl")
+        lake.ingest_sample(200, 5)
         root = (ROOT_USER, ROOT_PASSWORD)
         tarn(lake, *root, "user", "add", "ana", ok=True)  # generated password (not needed)
         subprocess.run([TARN, "user", "passwd", "ana"], input="ana-password\n", text=True,

@@ -19,7 +19,7 @@ import shutil
 import subprocess
 import tempfile
 
-from tarnlib import ROOT_PASSWORD, ROOT_USER, TARN, Lake, check, eq, run, test
+from tarnlib import ROOT_PASSWORD, ROOT_USER, Lake, check, eq, run, test
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 QUIET = {"catalog.crawl_delay": "3600000ms", "catalog.crawl_interval": "0"}
@@ -86,12 +86,7 @@ def fill(sql, schema, table, oid):
 
 
 def scenario(lake):
-    data = subprocess.run([TARN, "gen", "immunizations", "--count", "200", "--seed", "3"],
-                          capture_output=True, check=True).stdout
-    lake.json("POST", "/v1/streams/immunizations/records", data,
-              headers={"Content-Type": "application/x-ndjson"})
-    lake.json("POST", "/v1/streams/immunizations/flush")
-    lake.json("POST", "/v1/crawl")
+    lake.ingest_sample(200, 3)
     q(lake, "CREATE TABLE mart.doses AS SELECT state, cvx_code, ssn, dose_number, "
             "administered_at FROM raw.immunizations")
     users = {"analyst": None, "steward": None, "other": None}

@@ -8,12 +8,11 @@ import base64
 import glob
 import json
 import os
-import subprocess
 
 import psycopg2
 import psycopg2.extensions
 
-from tarnlib import TARN, Lake, check, eq, run, test
+from tarnlib import Lake, check, eq, run, test
 
 QUIET = {"catalog.crawl_delay": "3600000ms", "catalog.crawl_interval": "0"}
 USERS = ("analyst", "epi", "steward")
@@ -64,12 +63,7 @@ def audit_lines(lake):
 def same_rows_through_postgresql_and_rest():
     lake = Lake(settings=QUIET).start()
     try:
-        data = subprocess.run([TARN, "gen", "immunizations", "--count", "400", "--seed", "5"],
-                              capture_output=True, check=True).stdout
-        lake.json("POST", "/v1/streams/immunizations/records", data,
-                  headers={"Content-Type": "application/x-ndjson"})
-        lake.json("POST", "/v1/streams/immunizations/flush")
-        lake.json("POST", "/v1/crawl")
+        lake.ingest_sample(400, 5)
         rest_rows(lake, "CREATE TABLE mart.doses AS SELECT state, cvx_code, ssn, first_name, "
                         "dose_number FROM raw.immunizations")
         state = rest_rows(lake, "SELECT state FROM raw.immunizations GROUP BY 1 "

@@ -8,10 +8,9 @@ psql-style catalog queries work; two principals asking at once each see
 their own catalog."""
 import base64
 import json
-import subprocess
 import threading
 
-from tarnlib import TARN, Lake, check, eq, run, test
+from tarnlib import Lake, check, eq, run, test
 
 QUIET = {"catalog.crawl_delay": "3600000ms", "catalog.crawl_interval": "0"}
 
@@ -65,12 +64,7 @@ NOTHING = [
 
 
 def scenario(lake):
-    data = subprocess.run([TARN, "gen", "immunizations", "--count", "300", "--seed", "7"],
-                          capture_output=True, check=True).stdout
-    lake.json("POST", "/v1/streams/immunizations/records", data,
-              headers={"Content-Type": "application/x-ndjson"})
-    lake.json("POST", "/v1/streams/immunizations/flush")
-    lake.json("POST", "/v1/crawl")
+    lake.ingest_sample(300, 7)
     q(lake, "CREATE TABLE mart.doses AS SELECT state, cvx_code, ssn, first_name, "
             "dose_number FROM raw.immunizations")
     state = q(lake, "SELECT state FROM raw.immunizations GROUP BY 1 ORDER BY count(*) DESC "
