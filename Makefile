@@ -24,7 +24,7 @@ CPPFLAGS  += -Isrc -isystem $(DUCKDB_DIR)/include -D_GNU_SOURCE -D_FILE_OFFSET_B
 ALLCFLAGS := -std=c11 $(WARN) $(CFLAGS) -pthread -MMD -MP
 ALLCXXFLAGS := -std=c++17 -Wall -Wextra -Werror $(CXXFLAGS) -pthread -MMD -MP
 LDFLAGS   += -pthread -Wl,-rpath,$(DUCKDB_DIR)/lib -L$(DUCKDB_DIR)/lib
-LDLIBS    += -lmicrohttpd -lsqlite3 -lssl -lcrypto -lyaml -lcurl -ljansson \
+LDLIBS    += -lsqlite3 -lssl -lcrypto -lyaml -lcurl -ljansson \
              -lsimdjson -lexpat -llz4 -lduckdb -lstdc++ -lm
 
 ifneq ($(SANITIZE),)

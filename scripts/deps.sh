@@ -8,7 +8,7 @@ cd "$(dirname "$0")/.."
 # Build: compilers and libraries.  Tests: real clients.  Bench: peers.
 PKGS=(
   gcc g++ make pkg-config
-  libmicrohttpd-dev libsqlite3-dev libssl-dev libyaml-dev libcurl4-openssl-dev
+  libsqlite3-dev libssl-dev libyaml-dev libcurl4-openssl-dev
   libjansson-dev libsimdjson-dev libexpat1-dev liblz4-dev
   curl jq awscli python3 python3-boto3 rclone s3cmd
   nginx-light wrk postgresql

@@ -15,7 +15,7 @@ B=build/fuzz
 make --no-print-directory BUILD=$B CC=clang CXX=clang++ WARN="-Wall" \
   SANITIZE=address,undefined CFLAGS="-O1 -g -fsanitize=fuzzer-no-link" \
   CXXFLAGS="-O1 -g -fsanitize=fuzzer-no-link" $B/libtarn.a >/dev/null
-LIBS="-lmicrohttpd -lsqlite3 -lssl -lcrypto -lyaml -lcurl -ljansson -lsimdjson -lexpat -llz4 -lduckdb -lstdc++ -lm -pthread"
+LIBS="-lsqlite3 -lssl -lcrypto -lyaml -lcurl -ljansson -lsimdjson -lexpat -llz4 -lduckdb -lstdc++ -lm -pthread"
 rc=0
 for src in fuzz/fuzz_*.c; do
   name=$(basename "$src" .c)

@@ -72,8 +72,8 @@ struct sigv4_request {
 	const char *method;  /* "GET", "POST", ... (as sent, uppercase) */
 	/*
 	 * The path exactly as on the wire, still percent-encoded, without the
-	 * query: "/lake/a%20b.json".  (libmicrohttpd decodes URLs unless an
-	 * MHD_OPTION_UNESCAPE_CALLBACK that keeps them is installed.)
+	 * query: "/lake/a%20b.json" (the HTTP edge keeps it beside the
+	 * decoded path).
 	 */
 	const char *path;
 	/*

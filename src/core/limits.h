@@ -70,9 +70,9 @@
 
 /*
  * HTTP request line and headers together.  nginx allows 4 x 8 KiB by
- * default and AWS SDKs send under 2 KiB.  It sizes libmicrohttpd's memory
- * pool per connection, which is cleared after every request: a larger cap
- * costs a memset per request on the hot path.
+ * default and AWS SDKs send under 2 KiB.  A connection's read buffer
+ * starts at 4 KiB and grows to this while a head is incomplete; past it
+ * the answer is 431.
  */
 #define TN_MAX_HEADER_BYTES (16u << 10)
 

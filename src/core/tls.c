@@ -6,9 +6,9 @@
  * that every mistake is one clear line at `tarn serve` rather than a TLS
  * alert at a client: the files parse, the key is private and unencrypted,
  * it matches the leaf certificate, and the leaf is valid now.  The loaded
- * pair keeps both the parsed objects (for listeners running OpenSSL) and
- * PEM re-encoded from them (for libmicrohttpd, which takes PEM text for
- * GnuTLS), so both TLS stacks see exactly what was checked.
+ * pair keeps the parsed objects, from which every listener builds its
+ * SSL_CTX, so the TLS stack serves exactly what was checked (and the
+ * leaf's PEM re-encoded, for inspection).
  *
  * Generated pairs are for testing and for a lake reached over loopback:
  * EC P-256 (ECDSA, supported by every TLS 1.2/1.3 client and by GnuTLS),
@@ -59,7 +59,6 @@ struct tls_pair {
 	STACK_OF(X509) *chain;  /* intermediates after the leaf; may be empty */
 	EVP_PKEY *key;
 	struct buf cert_pem;    /* leaf + chain, re-encoded */
-	struct buf key_pem;     /* PKCS#8, wiped before release */
 	int64_t not_after;
 	char *subject;
 };
@@ -394,7 +393,7 @@ static int parse_key(struct tls_pair *p, const struct buf *text, char *err)
 static int check_and_encode(struct tls_pair *p, char *err)
 {
 	char why[128], when[64];
-	BIO *cb = NULL, *kb = NULL, *nb = NULL;
+	BIO *cb = NULL, *nb = NULL;
 	int rc = 0;
 
 	if (X509_check_private_key(p->leaf, p->key) != 1) {
@@ -417,22 +416,18 @@ static int check_and_encode(struct tls_pair *p, char *err)
 			       p->cert_path);
 
 	cb = BIO_new(BIO_s_mem());
-	kb = BIO_new(BIO_s_secmem());
 	nb = BIO_new(BIO_s_mem());
-	bool ok = cb && kb && nb && PEM_write_bio_X509(cb, p->leaf) &&
-		  PEM_write_bio_PrivateKey(kb, p->key, NULL, NULL, 0, NULL, NULL) &&
+	bool ok = cb && nb && PEM_write_bio_X509(cb, p->leaf) &&
 		  X509_NAME_print_ex(nb, X509_get_subject_name(p->leaf), 0,
 				     XN_FLAG_RFC2253 & ~ASN1_STRFLGS_ESC_MSB) >= 0;
 	for (int i = 0; ok && i < sk_X509_num(p->chain); i++)
 		ok = PEM_write_bio_X509(cb, sk_X509_value(p->chain, i));
 	struct buf subject = BUF_INIT(0);
-	if (!ok || bio_to_buf(cb, &p->cert_pem) || bio_to_buf(kb, &p->key_pem) ||
-	    bio_to_buf(nb, &subject))
+	if (!ok || bio_to_buf(cb, &p->cert_pem) || bio_to_buf(nb, &subject))
 		rc = tn_fail(err, TN_EINTERNAL, "tls: cannot encode the pair of '%s': %s",
 			     p->cert_path, ossl_reason(why, sizeof why));
 	p->subject = buf_detach(&subject, NULL);
 	BIO_free(cb);
-	BIO_free(kb);
 	BIO_free(nb);
 	ERR_clear_error();
 	return rc;
@@ -450,7 +445,6 @@ int tls_pair_load(const char *cert_path, const char *key_path, struct tls_pair *
 	p->cert_path = xstrdup(cert_path);
 	p->key_path = xstrdup(key_path);
 	buf_init(&p->cert_pem, 0);
-	buf_init(&p->key_pem, 0);
 	if ((rc = read_pem("certificate", cert_path, false, &ctext, err)) ||
 	    (rc = read_pem("key", key_path, true, &ktext, err)) ||
 	    (rc = parse_certs(p, &ctext, err)) || (rc = parse_key(p, &ktext, err)) ||
@@ -473,7 +467,6 @@ void tls_pair_free(struct tls_pair *p)
 	sk_X509_pop_free(p->chain, X509_free);
 	EVP_PKEY_free(p->key);
 	buf_release(&p->cert_pem);
-	buf_wipe_release(&p->key_pem);
 	free(p->cert_path);
 	free(p->key_path);
 	free(p->subject);
@@ -483,11 +476,6 @@ void tls_pair_free(struct tls_pair *p)
 const char *tls_pair_cert_pem(const struct tls_pair *p)
 {
 	return p->cert_pem.data;
-}
-
-const char *tls_pair_key_pem(const struct tls_pair *p)
-{
-	return p->key_pem.data;
 }
 
 const char *tls_pair_cert_path(const struct tls_pair *p)

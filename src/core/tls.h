@@ -2,9 +2,9 @@
  * tls.h - server certificates: a self-signed pair for testing, and loading
  * and checking a certificate + private key pair from PEM files.
  *
- * Every TLS listener of tarn goes through here: the HTTP listener hands
- * the PEM text to libmicrohttpd (GnuTLS), the PostgreSQL listener builds
- * an OpenSSL SSL_CTX from the same loaded pair (tls_pair_server_ctx).
+ * Every TLS listener of tarn goes through here: the HTTP, S3 and
+ * PostgreSQL listeners each build an OpenSSL SSL_CTX from the loaded pair
+ * (tls_pair_server_ctx).
  * OpenSSL stays behind this header: only the opaque struct tags of an
  * SSL_CTX appear here.
  *
@@ -71,13 +71,12 @@ int tls_pair_load(const char *cert_path, const char *key_path, struct tls_pair *
 void tls_pair_free(struct tls_pair *p);
 
 /*
- * The certificate chain (leaf first) and the private key (PKCS#8) as
- * NUL-terminated PEM text, re-encoded from what was parsed (so comments
- * and parameter blocks around the PEM of the files are gone).  Borrowed:
- * valid until tls_pair_free(p).
+ * The certificate chain (leaf first) as NUL-terminated PEM text,
+ * re-encoded from what was parsed (so comments and parameter blocks
+ * around the PEM of the file are gone).  Borrowed: valid until
+ * tls_pair_free(p).
  */
 const char *tls_pair_cert_pem(const struct tls_pair *p);
-const char *tls_pair_key_pem(const struct tls_pair *p);
 /* The files it was loaded from (borrowed, as given to tls_pair_load). */
 const char *tls_pair_cert_path(const struct tls_pair *p);
 const char *tls_pair_key_path(const struct tls_pair *p);

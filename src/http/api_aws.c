@@ -40,7 +40,6 @@
 #include <string.h>
 #include <strings.h>
 
-#include <microhttpd.h>
 
 #include "auth/auth.h"
 #include "auth/sigv4.h"
@@ -1035,35 +1034,18 @@ static const struct aws_op firehose_ops[] = {
 	{ "PutRecordBatch", put_records, true },
 };
 
-/* Collects every request header for SigV4 (MHD_get_connection_values iterator). */
-struct header_list {
-	struct sigv4_header *h;
-	size_t n, cap;
-};
-
-static enum MHD_Result collect_header(void *cls, enum MHD_ValueKind kind, const char *key,
-				      const char *value)
-{
-	struct header_list *l = cls;
-
-	(void)kind;
-	if (l->n == l->cap) {
-		l->cap = l->cap ? l->cap * 2 : 32;
-		l->h = xrealloc(l->h, l->cap * sizeof(*l->h));
-	}
-	l->h[l->n].name = key;
-	l->h[l->n].value = value ? value : "";
-	l->n++;
-	return MHD_YES;
-}
-
 size_t http_sigv4_headers(struct http_req *r, struct sigv4_header **out)
 {
-	struct header_list hl = { NULL, 0, 0 };
+	const struct wire_header *hs;
+	size_t n = http_req_headers(r, &hs);
+	struct sigv4_header *h = xmalloc((n ? n : 1) * sizeof(*h));
 
-	MHD_get_connection_values(r->conn, MHD_HEADER_KIND, collect_header, &hl);
-	*out = hl.h;
-	return hl.n;
+	for (size_t i = 0; i < n; i++) {
+		h[i].name = hs[i].name;
+		h[i].value = hs[i].value;
+	}
+	*out = h;
+	return n;
 }
 
 /* "Signature expired: ..." / "not yet current" in AWS's words, for a skewed request. */
@@ -1164,7 +1146,7 @@ void api_aws(struct http_req *r)
 {
 	struct aws_ctx c;
 	const char *target = http_req_header(r, "X-Amz-Target");
-	const char *ct = http_req_header(r, MHD_HTTP_HEADER_CONTENT_TYPE);
+	const char *ct = http_req_header(r, "Content-Type");
 	const struct aws_op *ops;
 	size_t nops, i;
 	char err[TN_ERRLEN];
@@ -1172,7 +1154,7 @@ void api_aws(struct http_req *r)
 	memset(&c, 0, sizeof(c));
 	c.r = r;
 	c.svc = aws_target_parse(target, &c.op);
-	aws_credential_region(http_req_header(r, MHD_HTTP_HEADER_AUTHORIZATION), c.region,
+	aws_credential_region(http_req_header(r, "Authorization"), c.region,
 			      sizeof(c.region));
 	if (!aws_authenticate(r, c.svc))
 		return;

@@ -21,7 +21,6 @@
  */
 #include <errno.h>
 #include <inttypes.h>
-#include <microhttpd.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -213,7 +212,7 @@ static bool s3_authenticate(struct http_req *r, struct s3req *s)
 	}
 	switch (why) {
 	case AUTH_MISSING: {
-		const char *h = http_req_header(r, MHD_HTTP_HEADER_AUTHORIZATION);
+		const char *h = http_req_header(r, "Authorization");
 		bool v2 = (h && !strncmp(h, "AWS ", 4)) || strstr(r->raw_query, "AWSAccessKeyId=");
 		s3_error(r, 403, "AccessDenied", v2 ? "Signature Version 2 is not supported: sign "
 			 "requests with Signature Version 4 (AWS4-HMAC-SHA256)"
@@ -265,38 +264,32 @@ static bool bucket_ok(struct http_req *r, struct s3req *s)
 }
 
 /* x-amz-meta-* request headers as a JSON object text (NULL if none). */
-struct meta_ctx {
-	json_t *o;
-	size_t bytes;
-};
-
-static enum MHD_Result collect_meta(void *cls, enum MHD_ValueKind kind, const char *key,
-				    const char *value)
-{
-	struct meta_ctx *m = cls;
-	(void)kind;
-	if (strncasecmp(key, "x-amz-meta-", 11) || !key[11])
-		return MHD_YES;
-	char name[256];
-	size_t n = strlen(key + 11);
-	if (n >= sizeof name)
-		n = sizeof name - 1;
-	for (size_t i = 0; i < n; i++)
-		name[i] = (char)(key[11 + i] >= 'A' && key[11 + i] <= 'Z' ? key[11 + i] - 'A' + 'a'
-									 : key[11 + i]);
-	name[n] = '\0';
-	m->bytes += n + strlen(value ? value : "");
-	json_object_set_new(m->o, name, json_string(value ? value : ""));
-	return MHD_YES;
-}
-
 static char *user_meta(struct http_req *r, bool *too_big)
 {
-	struct meta_ctx m = { json_object(), 0 };
-	MHD_get_connection_values(r->conn, MHD_HEADER_KIND, collect_meta, &m);
-	*too_big = m.bytes > 2048; /* S3's limit on user metadata */
-	char *s = json_object_size(m.o) ? json_dumps(m.o, JSON_COMPACT | JSON_SORT_KEYS) : NULL;
-	json_decref(m.o);
+	const struct wire_header *hs;
+	size_t nh = http_req_headers(r, &hs), bytes = 0;
+	json_t *o = json_object();
+
+	for (size_t k = 0; k < nh; k++) {
+		const char *key = hs[k].name;
+		char name[256];
+		size_t n;
+
+		if (strncasecmp(key, "x-amz-meta-", 11) || !key[11])
+			continue;
+		n = strlen(key + 11);
+		if (n >= sizeof name)
+			n = sizeof name - 1;
+		for (size_t i = 0; i < n; i++)
+			name[i] = (char)(key[11 + i] >= 'A' && key[11 + i] <= 'Z'
+						 ? key[11 + i] - 'A' + 'a' : key[11 + i]);
+		name[n] = '\0';
+		bytes += n + strlen(hs[k].value);
+		json_object_set_new(o, name, json_string(hs[k].value));
+	}
+	*too_big = bytes > 2048; /* S3's limit on user metadata */
+	char *s = json_object_size(o) ? json_dumps(o, JSON_COMPACT | JSON_SORT_KEYS) : NULL;
+	json_decref(o);
 	return s;
 }
 
@@ -350,7 +343,7 @@ static bool upload_begin(struct http_req *r, struct s3req *s, unsigned part, con
 {
 	char err[TN_ERRLEN];
 	const char *md5 = http_req_header(r, "Content-MD5");
-	const char *cl = http_req_header(r, MHD_HTTP_HEADER_CONTENT_LENGTH);
+	const char *cl = http_req_header(r, "Content-Length");
 	const char *dl = http_req_header(r, "x-amz-decoded-content-length");
 	enum chunked_mode mode;
 	int cm = chunked_mode_parse(s->sig.payload_hash, &mode, err);

@@ -6,8 +6,9 @@
  * (streams, auth, store) with the authenticated principal.  It never
  * touches files, the metastore or DuckDB itself.
  *
- * Built on libmicrohttpd with a small pool of event-loop threads: a
- * request that appends records suspends its connection until the group
+ * Built on tarn's own HTTP/1.1 engine (conn.c, wire.c) with a small pool
+ * of epoll event-loop threads: a request that appends records suspends
+ * its connection until the group
  * commit (on the WAL's sync threads) makes them durable, so no thread
  * waits on an fsync and one fdatasync answers many connections.
  */
@@ -48,10 +49,11 @@ struct http_server;
 
 /*
  * Starts listening on addr ("127.0.0.1:7070", "[::1]:0").  deps are
- * borrowed and must outlive the server (deps->tls too: its PEM text is
- * handed to libmicrohttpd).  With deps->tls the listener speaks only HTTPS
- * (TLS 1.2 or 1.3, GnuTLS); TN_EUNSUPPORTED if libmicrohttpd was built
- * without TLS.  Caller stops with http_stop().
+ * borrowed and must outlive the server (deps->tls too).  With deps->tls
+ * the listener speaks only HTTPS (TLS 1.2 or 1.3, OpenSSL); plain HTTP
+ * sent to it is answered 400 naming https://.  Errors: TN_ECONFLICT (the
+ * address is in use), TN_EIO, TN_EINVAL (an address that does not
+ * resolve).  Caller stops with http_stop().
  */
 int http_start(const char *addr, const struct http_deps *deps, struct http_server **out,
 	       char *err);

@@ -7,7 +7,9 @@
  *   errors.c     the one table: TN_E* code -> HTTP status, error code name,
  *                Kinesis and Firehose error types
  *   util.c       pure helpers (path patterns, request ids, AWS targets and
- *                credential scopes): no libmicrohttpd, no core services
+ *                credential scopes): no I/O, no core services
+ *   conn.c       the connection engine: event loops, sockets, TLS
+ *   wire.c       HTTP/1.1 request syntax (wire.h), pure
  *   api_misc.c   GET /healthz, POST /v1/tokens
  *   api_streams.c  the native /v1/streams API
  *   api_catalog.c  /v1/crawl and /v1/catalog/... (catalog.h)
@@ -19,8 +21,8 @@
  *
  * A struct http_req lives from the first callback of a request to its
  * completion.  It is owned by the event-loop thread that serves its
- * connection (libmicrohttpd's thread pool: one connection is always served
- * by the same thread), so nothing in it needs a lock -- except while the
+ * connection (conn.c: one connection is always served by the same
+ * thread), so nothing in it needs a lock -- except while the
  * request is suspended (http_suspend): then the thread that will resume it
  * (a stream sync thread, a deferred worker) owns the async_* members and
  * the answer, until http_resume hands the request back to the loop.
@@ -32,6 +34,7 @@
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
+#include <sys/socket.h>
 
 #include <jansson.h>
 
@@ -39,9 +42,10 @@
 #include "core/buf.h"
 #include "core/err.h"
 #include "http/http.h"
+#include "http/wire.h"
 #include "stream/stream.h"
 
-struct MHD_Connection;
+struct http_conn;
 struct http_req;
 
 typedef void (*route_fn)(struct http_req *r);
@@ -89,11 +93,13 @@ struct http_resp_header {
 struct http_req {
 	struct http_server *srv;
 	const struct http_deps *deps;
-	struct MHD_Connection *conn;
-	bool started;                     /* the first access callback ran */
+	struct http_conn *conn;           /* conn.c's connection, owned by the loop thread */
 	bool counted;                     /* in the server's in-flight count */
-	const char *method;               /* borrowed from MHD for the request */
-	const char *path;                 /* percent-decoded by MHD, borrowed */
+	char *head_buf;                   /* the request head as read, parsed in place */
+	struct wire_head head;            /* method, target, header fields (into head_buf) */
+	const char *method;               /* head.method; NULL if the head was malformed */
+	const char *path;                 /* percent-decoded (path_buf) */
+	char *path_buf;
 	char *raw_path;                   /* as on the wire (for SigV4), owned */
 	char *raw_query;                  /* as on the wire without '?', owned */
 	const struct route *route;        /* NULL: no route (answered early) */
@@ -297,6 +303,8 @@ void http_reply_fd(struct http_req *r, int status, int fd, uint64_t off, uint64_
 void http_peer(struct http_req *r, char *out, size_t n);
 /* Request header value (case-insensitive name), borrowed; NULL if absent. */
 const char *http_req_header(struct http_req *r, const char *name);
+/* Every request header field in the order sent; borrowed, valid for the request. */
+size_t http_req_headers(struct http_req *r, const struct wire_header **out);
 
 /* ---- server.c: suspended requests ----------------------------------------- */
 
@@ -334,6 +342,58 @@ void http_append_refused(struct http_req *r, int rc, const char *err);
  * from a handler.
  */
 void http_defer(struct http_req *r, route_fn work);
+
+/* ---- conn.c: the connection engine ---------------------------------------- */
+
+struct http_engine;
+struct ssl_ctx_st;
+
+struct http_engine_cfg {
+	struct http_server *srv;   /* passed to req_new */
+	unsigned loops;            /* event-loop threads */
+	unsigned max_conns;        /* open connections; more are closed at accept */
+	unsigned timeout_s;        /* a connection without progress this long is closed */
+	struct ssl_ctx_st *ssl;    /* HTTPS; NULL: plain HTTP.  Borrowed, outlives the engine */
+};
+
+/*
+ * Listens on sa and starts the loops.  Returns 0 and *out, or
+ * TN_ECONFLICT (address in use) / TN_EIO with a message.
+ */
+int engine_start(const struct sockaddr *sa, socklen_t salen, const struct http_engine_cfg *cfg,
+		 struct http_engine **out, char *err);
+/* The port listened on (the one the kernel chose for port 0). */
+int engine_port(const struct http_engine *e);
+/* Stops accepting: returns once no loop accepts and the listening socket is closed. */
+void engine_quiesce(struct http_engine *e);
+/*
+ * Stops the loops, closes every connection and frees e.  No request may
+ * be suspended (http_stop waits for them first).  Accepts NULL.
+ */
+void engine_stop(struct http_engine *e);
+/* Hands a suspended request's connection back to its loop.  Any thread. */
+void conn_resume(struct http_conn *c);
+/* The client's numeric address ("127.0.0.1"), or "" if unknown.  Loop thread. */
+void conn_peer(struct http_conn *c, char *out, size_t n);
+
+/* ---- server.c: a request's life, called by conn.c on the loop thread ------ */
+
+/* A new request on connection c (head not parsed yet). */
+struct http_req *req_new(struct http_server *h, struct http_conn *c);
+/* The head is parsed into r: route, cap, authenticate.  False: answered already. */
+bool req_start(struct http_req *r);
+/* A piece of the body.  Returns 0, or -1 when the connection should be closed. */
+int req_body(struct http_req *r, const char *p, size_t n);
+/* The body is complete: runs the handler, which answers or suspends the request. */
+void req_dispatch(struct http_req *r);
+/* A resumed request: builds its answer.  False if it was not resumed after all. */
+bool req_resumed(struct http_req *r);
+/* Before the answer is written: makes sure there is one, adds the request id. */
+void req_answer_ready(struct http_req *r);
+/* True once http_stop began: answers say "Connection: close". */
+bool req_server_stopping(struct http_server *h);
+/* The request is over (answered or not): logs it and frees it. */
+void req_end(struct http_req *r);
 
 /* ---- handlers ------------------------------------------------------------ */
 
@@ -379,7 +439,7 @@ void api_role_member_delete(struct http_req *r);
 
 void api_aws(struct http_req *r);
 
-/* api_aws.c: every request header, for SigV4 (borrowed from MHD; free the array). */
+/* api_aws.c: every request header, for SigV4 (strings borrowed; free the array). */
 struct sigv4_header;
 size_t http_sigv4_headers(struct http_req *r, struct sigv4_header **out);
 

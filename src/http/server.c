@@ -3,55 +3,54 @@
  * body caps, Basic/Bearer authentication, suspended requests, and the
  * reply helpers.
  *
- * Design.  libmicrohttpd runs a small pool of event-loop threads
- * (HTTP_THREADS, each an epoll loop over its share of the connections).  A
- * connection is served by one loop thread for its whole life.  A request
- * goes through these steps, all on that thread:
+ * Design.  conn.c runs a small pool of event-loop threads (HTTP_THREADS)
+ * and moves the bytes; this file is what a request means.  A connection is
+ * served by one loop thread for its whole life, and a request goes through
+ * these steps, all on that thread:
  *
- *   uri_log     MHD saw the request line: allocate struct http_req, keep
- *               the raw (still percent-encoded) URI for SigV4
- *   begin       first access callback, headers complete: route it, check
- *               Content-Length against the route's cap, authenticate Basic
- *               or Bearer (the AWS route only checks that credentials are
- *               present).  Any failure is answered here, before the body
- *               is read; MHD then closes the connection.
- *   upload      body chunks appended to r->body (capped per route)
- *   dispatch    body complete: call the route's handler, which fills the
- *               answer through the http_reply_* helpers -- or suspends
- *   (resume)    a suspended request is handed back: its resume function
- *               builds the answer
- *   completed   MHD finished the request: log it, free everything
+ *   req_new       conn.c found a request head: allocate struct http_req
+ *   req_start     the head is parsed (raw path and query kept for SigV4):
+ *                 route it, check Content-Length against the route's cap,
+ *                 authenticate Basic or Bearer (the AWS route only checks
+ *                 that credentials are present).  Any failure is answered
+ *                 here, before the body is read; conn.c then closes the
+ *                 connection once the answer is out.
+ *   req_body      body pieces appended to r->body (capped per route), or
+ *                 streamed to the edge's body_fn
+ *   req_dispatch  body complete: call the route's handler, which fills the
+ *                 answer through the http_reply_* helpers -- or suspends
+ *   req_resumed   a suspended request is handed back: its resume function
+ *                 builds the answer
+ *   req_end       the answer is out (or the client left): log it, free it
  *
  * Suspended requests.  A handler must not block its loop thread on a
  * group commit (every other connection of the thread would wait), so the
- * record paths suspend the connection (MHD_suspend_connection: MHD stops
- * watching it) and hand it to the stream core with streams_append_async;
- * the core's sync thread calls http_append_done once the records are
- * durable, which stores the outcome and resumes the connection
- * (MHD_resume_connection wakes the loop thread through its ITC).  MHD then
- * calls the access handler again for the same request; r->suspended says
- * so, and the resume function answers.  Order matters: the connection is
- * suspended before the work is handed off, because the completion may come
- * at once -- even before the handler returns.  The hand-over is
- * r->async_state, stored with release by the resumer before it calls
- * MHD_resume_connection and read with acquire by the loop thread.  Slow
- * blocking calls (a flush) use the same mechanism with a detached worker
- * thread (http_defer).
+ * record paths suspend the request (http_suspend) and hand it to the
+ * stream core with streams_append_async; the core's sync thread calls
+ * http_append_done once the records are durable, which stores the outcome
+ * and resumes the request (conn_resume queues the connection on its loop
+ * and wakes the loop through its eventfd, once per batch of resumes).  The
+ * loop then calls req_resumed, and the resume function answers.  Order
+ * matters: the request is marked suspended before the work is handed off,
+ * because the completion may come at once -- even before the handler
+ * returns.  The hand-over is r->async_state, stored with release by the
+ * resumer before conn_resume and read with acquire by the loop thread.
+ * Slow blocking calls (a flush) use the same mechanism with a detached
+ * worker thread (http_defer).
  *
  * Shutdown (http_stop): stop accepting, wait (bounded) for the requests
  * whose body is complete -- their handler is running, they are suspended
  * waiting for durability, or their answer is being sent -- then stop the
- * daemon, which closes idle and half-received connections.  A slow client
- * cannot hold the shutdown.  MHD must never be stopped with a connection
+ * loops, which close idle and half-received connections.  A slow client
+ * cannot hold the shutdown.  The loops must never stop with a request
  * suspended, so http_stop then closes suspension (http_suspend refuses
  * from that moment) and waits for every suspended request to be resumed,
  * without a bound: the stream core completes every batch it accepted.
  *
  * Body caps.  A Content-Length past the cap is refused with 413 before a
- * byte of the body is read.  A chunked body that grows past it cannot be
- * answered mid-upload (MHD 0.9.75 refuses a response queued while upload
- * data is pending), so the rest is read and dropped — at most another cap's
- * worth, after which the connection is closed — and 413 is the answer.
+ * byte of the body is read.  A chunked body that grows past it is read and
+ * dropped -- at most another cap's worth, after which the connection is
+ * closed -- and 413 is the answer.
  *
  * Invariants: a struct http_req belongs to its connection's loop thread,
  * except while suspended (see http_int.h); the server struct is read-only
@@ -69,8 +68,9 @@
 #include <strings.h>
 #include <sys/socket.h>
 #include <time.h>
+#include <unistd.h>
 
-#include <microhttpd.h>
+#include <openssl/ssl.h>
 
 #include "auth/auth.h"
 #include "core/config.h"
@@ -145,35 +145,22 @@ static const struct route routes[] = {
 /* How often http_stop says it is still waiting for suspended requests. */
 #define SUSPENDED_WARN_MS 10000
 /*
- * Event-loop threads (MHD_OPTION_THREAD_POOL_SIZE).  Handlers that block
+ * Event-loop threads (conn.c).  Handlers that block
  * (a first Basic login's PBKDF2, stream management) stall only their own
  * thread's connections; the record paths never block.  A constant until a
  * setting (http.threads) exists.
  */
 #define HTTP_THREADS 4
-/*
- * poll() or epoll.  Every append suspends and resumes its connection: with
- * epoll that is two epoll_ctl calls (out of the set, back in), with poll
- * nothing, as the set is rebuilt on each turn of the loop.  Measured on 2
- * cores, 32 keep-alive connections appending one record each, alternating
- * runs: poll came out 5-15% ahead (26-28k req/s against 24-26k), and even
- * at 256 connections.  But a turn of poll costs in proportion to the
- * thread's connections, so a server allowed many uses epoll.  (MHD_USE_TURBO
- * measured no better, and it drops the shutdown() before close that lets an
- * early 413/401 reach a client still sending: not used.)
- */
-#define POLL_MAX_CONNECTIONS 1024
 
 struct http_server {
-	struct MHD_Daemon *d;
+	struct http_engine *engine;
+	SSL_CTX *ssl;            /* HTTPS: built from deps.tls */
 	struct http_deps deps;
 	int port;
 	atomic_bool stopping;    /* answer new requests 503 */
-	atomic_bool closing;     /* http_suspend refuses (MHD is about to stop) */
+	atomic_bool closing;     /* http_suspend refuses (the loops are about to stop) */
 	atomic_uint inflight;    /* requests between body complete and completed */
 	atomic_uint suspended;   /* requests suspended and not yet resumed */
-	pthread_mutex_t mu;      /* guards mhd_error */
-	char mhd_error[256];     /* MHD's last log line, for http_start's message */
 };
 
 /* ---- replies ------------------------------------------------------------- */
@@ -281,7 +268,13 @@ void http_reply_error(struct http_req *r, int code, const char *msg)
 
 const char *http_req_header(struct http_req *r, const char *name)
 {
-	return MHD_lookup_connection_value(r->conn, MHD_HEADER_KIND, name);
+	return wire_header(&r->head, name);
+}
+
+size_t http_req_headers(struct http_req *r, const struct wire_header **out)
+{
+	*out = r->head.headers;
+	return r->head.nheaders;
 }
 
 json_t *http_body_json(struct http_req *r, char *err)
@@ -306,91 +299,45 @@ json_t *http_body_json(struct http_req *r, char *err)
 	return doc;
 }
 
-/* Sends what the handler built.  Returns MHD's verdict for the callback. */
-/* The body reader of a HEAD answer: never called for HEAD, an error if it were. */
-static ssize_t no_bytes(void *cls, uint64_t pos, char *buf, size_t max)
-{
-	(void)cls;
-	(void)pos;
-	(void)buf;
-	(void)max;
-	return MHD_CONTENT_READER_END_WITH_ERROR;
-}
-
 /*
  * A file answer this small is read into memory and sent from a buffer:
- * MHD then sends the header and the bytes in one sendmsg (one TCP
- * segment), where a file answer costs a send for the header and a
- * sendfile for the bytes, and for a 4 KiB object that second round
- * through the TCP stack cost more than the read.
+ * conn.c then sends the head and the bytes in one sendmsg (one TCP
+ * segment), where a file answer costs a send for the head and a sendfile
+ * for the bytes, and for a 4 KiB object that second round through the TCP
+ * stack cost more than the read.
  */
 #define HTTP_SMALL_FILE (64u << 10)
 
-/* The bytes of a small file answer (caller frees), the descriptor closed; NULL: send the file. */
-static char *small_file(struct http_req *r)
+/* Reads a small file answer into r->resp and closes the descriptor; false: send the file. */
+static bool small_file(struct http_req *r)
 {
-	char *data = xmalloc(r->resp_fd_len ? (size_t)r->resp_fd_len : 1);
 	size_t got = 0;
 	char err[TN_ERRLEN];
-	if (os_pread(r->resp_fd, data, (size_t)r->resp_fd_len, r->resp_fd_off, &got, "answer",
-		     err) != 0 ||
-	    got != r->resp_fd_len) {
-		free(data);
-		return NULL;
-	}
+
+	buf_reset(&r->resp);
+	if (buf_grow(&r->resp, (size_t)r->resp_fd_len) != 0 ||
+	    os_pread(r->resp_fd, r->resp.data, (size_t)r->resp_fd_len, r->resp_fd_off, &got,
+		     "answer", err) != 0 ||
+	    got != r->resp_fd_len)
+		return false;
+	r->resp.len = got;
+	r->resp.data[got] = '\0';
 	close(r->resp_fd);
 	r->resp_fd = -1;
-	return data;
+	r->resp_fd_len = 0;
+	return true;
 }
 
-static enum MHD_Result send_answer(struct http_req *r)
+void req_answer_ready(struct http_req *r)
 {
-	struct MHD_Response *resp;
-	enum MHD_Result ret;
-	size_t len = 0;
-	char *data;
-	unsigned i;
-
 	if (!r->answered)
 		http_reply_error(r, TN_EINTERNAL, "internal error: the handler gave no answer");
-	if (r->resp_fd < 0 && r->resp_fd_len) {
-		/* HEAD of an object: its length, no bytes (MHD sends none for HEAD) */
-		resp = MHD_create_response_from_callback(r->resp_fd_len, 4096, no_bytes, NULL, NULL);
-		if (!resp)
-			return MHD_NO;
-	} else if (r->resp_fd >= 0 && r->resp_fd_len <= HTTP_SMALL_FILE &&
-		   (data = small_file(r)) != NULL) {
-		resp = MHD_create_response_from_buffer((size_t)r->resp_fd_len, data,
-						       MHD_RESPMEM_MUST_FREE);
-		if (!resp) {
-			free(data);
-			return MHD_NO;
-		}
-	} else if (r->resp_fd >= 0) {
-		/* a file's bytes (objects): MHD reads them itself, with sendfile where it can */
-		resp = MHD_create_response_from_fd_at_offset64(r->resp_fd_len, r->resp_fd,
-							      r->resp_fd_off);
-		if (!resp)
-			return MHD_NO;
-		r->resp_fd = -1; /* the response owns it now */
-	} else {
-		data = buf_detach(&r->resp, &len);
-		resp = MHD_create_response_from_buffer(len, data, MHD_RESPMEM_MUST_FREE);
-		if (!resp) {
-			free(data);
-			return MHD_NO;
-		}
-	}
-	if (r->content_type)
-		MHD_add_response_header(resp, MHD_HTTP_HEADER_CONTENT_TYPE, r->content_type);
-	MHD_add_response_header(resp, (r->route && (r->route->flags & ROUTE_AWS))
-					      ? "x-amzn-RequestId" : "X-Request-Id",
-				r->request_id);
-	for (i = 0; i < r->nheaders; i++)
-		MHD_add_response_header(resp, r->headers[i].name, r->headers[i].value);
-	ret = MHD_queue_response(r->conn, (unsigned)r->status, resp);
-	MHD_destroy_response(resp);
-	return ret;
+	if (r->resp_fd >= 0 && r->resp_fd_len <= HTTP_SMALL_FILE &&
+	    !(r->method && strcmp(r->method, "HEAD") == 0))
+		small_file(r);
+	http_header_add(r, (r->route && (r->route->flags & ROUTE_AWS)) ? "x-amzn-RequestId"
+									 : "X-Request-Id",
+			"%s", r->request_id);
 }
 
 /* ---- routing and authentication ------------------------------------------ */
@@ -474,15 +421,7 @@ static void reply_shutting_down(struct http_req *r)
 /* The client's address ("127.0.0.1", "::1"), or "" if unknown. */
 static void peer_address(struct http_req *r, char *out, size_t n)
 {
-	const union MHD_ConnectionInfo *ci =
-		MHD_get_connection_info(r->conn, MHD_CONNECTION_INFO_CLIENT_ADDRESS);
-	out[0] = 0;
-	if (!ci || !ci->client_addr)
-		return;
-	socklen_t len = ci->client_addr->sa_family == AF_INET6 ? sizeof(struct sockaddr_in6)
-							       : sizeof(struct sockaddr_in);
-	if (getnameinfo(ci->client_addr, len, out, (socklen_t)n, NULL, 0, NI_NUMERICHOST) != 0)
-		out[0] = 0;
+	conn_peer(r->conn, out, n);
 }
 
 void http_reply_fd(struct http_req *r, int status, int fd, uint64_t off, uint64_t len,
@@ -520,7 +459,7 @@ void http_audit(struct http_req *r, const char *event, const char *principal, js
 /* Basic or Bearer.  Answers and returns false when the caller is not authenticated. */
 static bool authenticate(struct http_req *r)
 {
-	const char *h = http_req_header(r, MHD_HTTP_HEADER_AUTHORIZATION);
+	const char *h = http_req_header(r, "Authorization");
 	enum auth_fail why = AUTH_OK;
 	char err[TN_ERRLEN] = "", attempted[TN_MAX_PRINCIPAL + 1] = "";
 	int rc;
@@ -627,7 +566,7 @@ static bool authenticate(struct http_req *r)
  * Headers are complete: route, check the announced body size, authenticate.
  * Returns false when the request was answered already.
  */
-static bool begin(struct http_req *r)
+bool req_start(struct http_req *r)
 {
 	bool path_known;
 	const char *cl;
@@ -658,7 +597,7 @@ static bool begin(struct http_req *r)
 		reply_shutting_down(r);
 		return false;
 	}
-	cl = http_req_header(r, MHD_HTTP_HEADER_CONTENT_LENGTH);
+	cl = http_req_header(r, "Content-Length");
 	if (cl) {
 		char *end;
 		unsigned long long n = strtoull(cl, &end, 10);
@@ -671,7 +610,7 @@ static bool begin(struct http_req *r)
 	if (r->route->flags & ROUTE_PUBLIC)
 		return true;
 	if (r->route->flags & ROUTE_AWS) {
-		const char *h = http_req_header(r, MHD_HTTP_HEADER_AUTHORIZATION);
+		const char *h = http_req_header(r, "Authorization");
 
 		if (!h || !*h) {
 			const char *op;
@@ -710,18 +649,17 @@ bool http_suspend(struct http_req *r, http_resume_fn fn, void *ctx, http_ctx_fre
 	}
 	r->suspended = true;
 	atomic_store_explicit(&r->async_state, HTTP_ASYNC_WAITING, memory_order_relaxed);
-	MHD_suspend_connection(r->conn);
 	return true;
 }
 
 void http_resume(struct http_req *r)
 {
 	struct http_server *h = r->srv;
-	struct MHD_Connection *conn = r->conn;
+	struct http_conn *conn = r->conn;
 
 	atomic_store_explicit(&r->async_state, HTTP_ASYNC_DONE, memory_order_release);
 	/* from here the loop thread may answer and free r: only locals below */
-	MHD_resume_connection(conn);
+	conn_resume(conn);
 	atomic_fetch_sub(&h->suspended, 1);
 }
 
@@ -773,94 +711,64 @@ void http_defer(struct http_req *r, route_fn work)
 	}
 }
 
-/* MHD called the handler again after http_resume: build and send the answer. */
-static enum MHD_Result finish_resumed(struct http_req *r)
+bool req_resumed(struct http_req *r)
 {
 	if (atomic_load_explicit(&r->async_state, memory_order_acquire) != HTTP_ASYNC_DONE)
-		return MHD_YES;  /* not resumed yet (MHD does not call then): keep waiting */
+		return false;
 	r->suspended = false;
 	atomic_store_explicit(&r->async_state, HTTP_ASYNC_NONE, memory_order_relaxed);
 	if (r->on_resume)
 		r->on_resume(r);
-	return send_answer(r);
+	return true;
 }
 
-/* ---- libmicrohttpd callbacks --------------------------------------------- */
+/* ---- a request's life (called by conn.c) ------------------------------------ */
 
-/* MHD_OPTION_URI_LOG_CALLBACK: the request line arrived; its return is *req_cls. */
-static void *on_uri(void *cls, const char *uri, struct MHD_Connection *conn)
+struct http_req *req_new(struct http_server *h, struct http_conn *c)
 {
-	struct http_server *h = cls;
 	struct http_req *r = xcalloc(1, sizeof(*r));
-	r->resp_fd = -1;
-	const char *q;
 
+	r->resp_fd = -1;
 	r->srv = h;
 	r->deps = &h->deps;
-	r->conn = conn;
+	r->conn = c;
 	r->start_ns = time_mono_ns();
 	http_request_id(r->request_id);
 	buf_init(&r->body, 0);
 	buf_init(&r->resp, 0);
-	q = strchr(uri, '?');
-	r->raw_path = q ? xstrndup(uri, (size_t)(q - uri)) : xstrdup(uri);
-	r->raw_query = xstrdup(q ? q + 1 : "");
 	return r;
 }
 
-static enum MHD_Result on_request(void *cls, struct MHD_Connection *conn, const char *url,
-				  const char *method, const char *version,
-				  const char *upload_data, size_t *upload_size, void **req_cls)
+int req_body(struct http_req *r, const char *p, size_t n)
 {
-	struct http_req *r = *req_cls;
-
-	if (!r)  /* cannot happen: on_uri runs first */
-		return MHD_NO;
-	if (!r->started) {
-		r->started = true;
-		r->conn = conn;
-		r->method = method;
-		r->path = url;
-		if (!begin(r))
-			return send_answer(r);
-		return MHD_YES;
-	}
-	if (r->suspended)  /* before r->answered: a deferred worker answers while suspended */
-		return finish_resumed(r);
-	if (r->answered) {  /* answered early; MHD drops the rest */
-		*upload_size = 0;
-		return MHD_YES;
-	}
-	if (*upload_size && r->body_fn) {
+	r->body_seen += n;
+	if (r->body_fn) {
 		/*
 		 * A streamed body (the S3 edge): each piece goes to the edge as it
-		 * arrives.  After its first error the rest is read and dropped --
-		 * MHD cannot answer while upload data is pending -- up to
-		 * HTTP_STREAM_DRAIN more bytes, then the connection is closed.
+		 * arrives.  After its first error the rest is read and dropped, up
+		 * to HTTP_STREAM_DRAIN more bytes, then the connection is closed.
 		 */
-		r->body_seen += *upload_size;
 		if (r->body_rc == 0) {
-			r->body_rc = r->body_fn(r, upload_data, *upload_size);
+			r->body_rc = r->body_fn(r, p, n);
 			if (r->body_rc)
 				r->body_err_at = r->body_seen;
 		} else if (r->body_seen - r->body_err_at > HTTP_STREAM_DRAIN) {
-			return MHD_NO;
+			return -1;
 		}
-		*upload_size = 0;
-		return MHD_YES;
+		return 0;
 	}
-	if (*upload_size) {
-		r->body_seen += *upload_size;
-		if (!r->body_too_big && buf_append(&r->body, upload_data, *upload_size) != 0) {
-			r->body_too_big = true;
-			buf_release(&r->body);
-		}
-		/* past twice the cap, stop reading and close */
-		if (r->body_too_big && r->body_seen - r->route->max_body > r->route->max_body)
-			return MHD_NO;
-		*upload_size = 0;
-		return MHD_YES;
+	if (!r->body_too_big && buf_append(&r->body, p, n) != 0) {
+		r->body_too_big = true;
+		buf_release(&r->body);
 	}
+	/* past twice the cap, stop reading and close */
+	if (r->body_too_big && r->body_seen - r->route->max_body > r->route->max_body)
+		return -1;
+	return 0;
+}
+
+void req_dispatch(struct http_req *r)
+{
 	/* in flight from here: http_stop lets the answer go out */
 	if (!r->counted) {
 		atomic_fetch_add(&r->srv->inflight, 1);
@@ -870,42 +778,38 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *conn, const 
 		reply_too_big(r);
 	else
 		r->route->fn(r);
-	if (r->suspended)
-		return MHD_YES;  /* answered after http_resume (finish_resumed) */
-	return send_answer(r);
 }
 
-static void on_completed(void *cls, struct MHD_Connection *conn, void **req_cls,
-			 enum MHD_RequestTerminationCode toe)
+bool req_server_stopping(struct http_server *h)
 {
-	struct http_server *h = cls;
-	struct http_req *r = *req_cls;
-	double ms;
+	return server_stopping(h);
+}
 
-	if (!r)
-		return;
-	*req_cls = NULL;
+void req_end(struct http_req *r)
+{
+	struct http_server *h = r->srv;
+	double ms = (double)(time_mono_ns() - r->start_ns) / 1e6;
+	const char *method = r->method ? r->method : "?";
+	const char *path = r->raw_path ? r->raw_path : "?";
+
 	/*
-	 * A resumed request can end without its answer: MHD looks at the socket
-	 * before it calls the handler again, and the client may be gone.  One
-	 * still waiting for its resume cannot end: MHD does not watch suspended
-	 * connections, and http_stop waits for every resume.
+	 * A resumed request can end without its answer: the client may be gone
+	 * by the time it is written.  One still waiting for its resume cannot
+	 * end: conn.c never closes a connection whose request is suspended.
 	 */
 	if (r->suspended &&
 	    atomic_load_explicit(&r->async_state, memory_order_acquire) != HTTP_ASYNC_DONE)
-		TN_BUG("request %s completed while suspended", r->request_id);
-	ms = (double)(time_mono_ns() - r->start_ns) / 1e6;
+		TN_BUG("request %s ended while suspended", r->request_id);
 	if (!r->answered || r->suspended) {
-		log_debug("http", "%s %s: connection ended before an answer (%d, %zu body bytes)",
-			  r->method ? r->method : "?", r->raw_path, (int)toe, r->body_seen);
+		log_debug("http", "%s %s: connection ended before an answer (%zu body bytes)",
+			  method, path, r->body_seen);
 	} else if (r->status >= 500) {
-		log_warn("http", "%s %s -> %d in %.1f ms (%s): %s", r->method, r->raw_path, r->status,
-			 ms, r->request_id, r->log_msg);
+		log_warn("http", "%s %s -> %d in %.1f ms (%s): %s", method, path, r->status, ms,
+			 r->request_id, r->log_msg);
 	} else {
 		log_debug("http", "%s %s -> %d in %.1f ms, %zu bytes in, principal '%s' (%s)%s%s",
-			  r->method, r->raw_path, r->status, ms, r->body_seen,
-			  r->authed ? r->who.name : "", r->request_id, r->log_msg[0] ? ": " : "",
-			  r->log_msg);
+			  method, path, r->status, ms, r->body_seen, r->authed ? r->who.name : "",
+			  r->request_id, r->log_msg[0] ? ": " : "", r->log_msg);
 	}
 	if (r->async_free)
 		r->async_free(r->async_ctx);
@@ -919,6 +823,8 @@ static void on_completed(void *cls, struct MHD_Connection *conn, void **req_cls,
 	buf_release(&r->resp);
 	if (r->resp_fd >= 0)
 		close(r->resp_fd);
+	free(r->head_buf);
+	free(r->path_buf);
 	free(r->raw_path);
 	free(r->raw_query);
 	if (r->counted)
@@ -926,70 +832,27 @@ static void on_completed(void *cls, struct MHD_Connection *conn, void **req_cls,
 	free(r);
 }
 
-static void on_mhd_log(void *cls, const char *fmt, va_list ap)
-{
-	struct http_server *h = cls;
-	char line[256];
-	size_t n;
-
-	vsnprintf(line, sizeof(line), fmt, ap);
-	n = strlen(line);
-	while (n > 0 && (line[n - 1] == '\n' || line[n - 1] == '\r'))
-		line[--n] = '\0';
-	pthread_mutex_lock(&h->mu);
-	snprintf(h->mhd_error, sizeof(h->mhd_error), "%s", line);
-	pthread_mutex_unlock(&h->mu);
-	log_warn("http", "libmicrohttpd: %s", line);
-}
-
 /* ---- lifecycle ------------------------------------------------------------ */
 
 /*
- * HTTPS (deps->tls): GnuTLS through libmicrohttpd, TLS 1.2 and 1.3 only,
- * GnuTLS's NORMAL cipher choice otherwise.  The generated test pair's EC
- * P-256 key works with it as is (ECDSA; checked by tests/integration/
- * test_tls.py), so no RSA fallback is needed.
+ * HTTPS (deps->tls): OpenSSL, TLS 1.2 and 1.3 only (tls_pair_server_ctx),
+ * the same context builder as the PostgreSQL listener's.
  */
-#define HTTPS_PRIORITIES "NORMAL:-VERS-ALL:+VERS-TLS1.3:+VERS-TLS1.2"
-
 int http_start(const char *addr, const struct http_deps *deps, struct http_server **out,
 	       char *err)
 {
 	char host[TN_MAX_ADDR], portstr[8];
 	struct addrinfo hints, *ai = NULL;
 	struct http_server *h;
-	const union MHD_DaemonInfo *info;
-	/* event loops in a thread pool; the ITC carries resumes to the loops */
-	unsigned flags = MHD_USE_INTERNAL_POLLING_THREAD | MHD_ALLOW_SUSPEND_RESUME |
-			 MHD_USE_ITC | MHD_USE_ERROR_LOG;
 	unsigned max_conns = (unsigned)deps->cfg->http_max_connections;
-	/* MHD splits the connection limit across the pool: every thread gets one */
 	unsigned threads = max_conns < HTTP_THREADS ? max_conns : HTTP_THREADS;
+	struct http_engine_cfg ec;
 	int port, rc, grc;
-	/* MHD_OPTION_ARRAY: the HTTPS options, or nothing */
-	struct MHD_OptionItem tls_opts[4] = { { MHD_OPTION_END, 0, NULL } };
-
-	flags |= max_conns <= POLL_MAX_CONNECTIONS ? MHD_USE_POLL : MHD_USE_EPOLL;
 
 	*out = NULL;
 	rc = config_parse_addr(addr, host, sizeof(host), &port, err);
 	if (rc)
 		return rc;
-	if (deps->tls) {
-		if (MHD_is_feature_supported(MHD_FEATURE_TLS) != MHD_YES)
-			return tn_fail(err, TN_EUNSUPPORTED, "http: this libmicrohttpd (%s) was built "
-				       "without TLS support: install one built with GnuTLS, or unset "
-				       "http.tls_cert and http.tls_key to serve plain HTTP",
-				       MHD_get_version());
-		flags |= MHD_USE_TLS;
-		/* MHD reads the PEM text at start; deps->tls outlives the daemon anyway */
-		tls_opts[0] = (struct MHD_OptionItem){ MHD_OPTION_HTTPS_MEM_CERT, 0,
-						       (void *)tls_pair_cert_pem(deps->tls) };
-		tls_opts[1] = (struct MHD_OptionItem){ MHD_OPTION_HTTPS_MEM_KEY, 0,
-						       (void *)tls_pair_key_pem(deps->tls) };
-		tls_opts[2] = (struct MHD_OptionItem){ MHD_OPTION_HTTPS_PRIORITIES, 0,
-						       (void *)HTTPS_PRIORITIES };
-	}
 	memset(&hints, 0, sizeof(hints));
 	hints.ai_family = AF_UNSPEC;
 	hints.ai_socktype = SOCK_STREAM;
@@ -999,8 +862,6 @@ int http_start(const char *addr, const struct http_deps *deps, struct http_serve
 	if (grc != 0 || !ai)
 		return tn_fail(err, TN_EINVAL, "http: cannot resolve '%s': %s", host,
 			       gai_strerror(grc));
-	if (ai->ai_family == AF_INET6)
-		flags |= MHD_USE_DUAL_STACK;
 
 	h = xcalloc(1, sizeof(*h));
 	h->deps = *deps;
@@ -1008,35 +869,31 @@ int http_start(const char *addr, const struct http_deps *deps, struct http_serve
 	atomic_init(&h->closing, false);
 	atomic_init(&h->inflight, 0);
 	atomic_init(&h->suspended, 0);
-	pthread_mutex_init(&h->mu, NULL);
-	h->d = MHD_start_daemon(
-		flags, (uint16_t)port, NULL, NULL, on_request, h,
-		/* first, so MHD reports every problem through it */
-		MHD_OPTION_EXTERNAL_LOGGER, on_mhd_log, h,
-		MHD_OPTION_SOCK_ADDR, ai->ai_addr,
-		MHD_OPTION_THREAD_POOL_SIZE, threads,
-		MHD_OPTION_CONNECTION_LIMIT, max_conns,
-		MHD_OPTION_CONNECTION_TIMEOUT, (unsigned)deps->cfg->http_timeout_s,
-		MHD_OPTION_CONNECTION_MEMORY_LIMIT, (size_t)TN_MAX_HEADER_BYTES + (16u << 10),
-		MHD_OPTION_URI_LOG_CALLBACK, on_uri, h,
-		MHD_OPTION_NOTIFY_COMPLETED, on_completed, h,
-		MHD_OPTION_ARRAY, tls_opts,
-		MHD_OPTION_END);
-	freeaddrinfo(ai);
-	if (!h->d) {
-		rc = tn_fail(err, TN_EIO, "http: cannot listen on '%s': %s", addr,
-			     h->mhd_error[0] ? h->mhd_error : "libmicrohttpd failed to start");
-		pthread_mutex_destroy(&h->mu);
-		free(h);
-		return rc;
+	if (deps->tls && (rc = tls_pair_server_ctx(deps->tls, &h->ssl, err)) != 0)
+		goto fail;
+	ec = (struct http_engine_cfg){ .srv = h, .loops = threads, .max_conns = max_conns,
+				       .timeout_s = (unsigned)deps->cfg->http_timeout_s,
+				       .ssl = h->ssl };
+	rc = engine_start(ai->ai_addr, ai->ai_addrlen, &ec, &h->engine, err);
+	if (rc) {
+		char why[TN_ERRLEN];
+
+		snprintf(why, sizeof why, "%s", err);
+		rc = tn_fail(err, rc, "http: cannot listen on '%s': %s", addr,
+			     strncmp(why, "http: ", 6) == 0 ? why + 6 : why);
+		goto fail;
 	}
-	info = MHD_get_daemon_info(h->d, MHD_DAEMON_INFO_BIND_PORT);
-	h->port = info ? info->port : port;
-	log_info("http", "listening on %s://%s (port %d, %u event-loop threads, %s)",
-		 deps->tls ? "https" : "http", addr, h->port, threads,
-		 (flags & MHD_USE_EPOLL) ? "epoll" : "poll");
+	freeaddrinfo(ai);
+	h->port = engine_port(h->engine);
+	log_info("http", "listening on %s://%s (port %d, %u event-loop threads)",
+		 deps->tls ? "https" : "http", addr, h->port, threads);
 	*out = h;
 	return 0;
+fail:
+	freeaddrinfo(ai);
+	SSL_CTX_free(h->ssl);
+	free(h);
+	return rc;
 }
 
 int http_port(const struct http_server *h)
@@ -1053,14 +910,13 @@ static void sleep_ms(int ms)
 
 void http_stop(struct http_server *h)
 {
-	MHD_socket lsock;
 	int64_t now, deadline, warn_at;
 	unsigned n;
 
 	if (!h)
 		return;
 	atomic_store(&h->stopping, true);
-	lsock = MHD_quiesce_daemon(h->d);
+	engine_quiesce(h->engine);
 
 	/* polling: the counters are touched on every request, a condition
 	 * variable would put a lock there; a stop can afford 2 ms */
@@ -1073,7 +929,7 @@ void http_stop(struct http_server *h)
 		sleep_ms(2);
 	}
 
-	/* MHD must not stop with a suspended connection; their resumes always come */
+	/* the loops must not stop with a suspended request; their resumes always come */
 	atomic_store(&h->closing, true);
 	warn_at = time_mono_ns() / 1000000 + SUSPENDED_WARN_MS;
 	while ((n = atomic_load(&h->suspended)) > 0) {
@@ -1086,9 +942,7 @@ void http_stop(struct http_server *h)
 		sleep_ms(2);
 	}
 
-	MHD_stop_daemon(h->d);
-	if (lsock != MHD_INVALID_SOCKET)
-		os_close(lsock);
-	pthread_mutex_destroy(&h->mu);
+	engine_stop(h->engine);
+	SSL_CTX_free(h->ssl);
 	free(h);
 }

@@ -2,7 +2,7 @@
  * util.c - pure helpers of the HTTP edge: route pattern matching, request
  * ids, X-Amz-Target and SigV4 credential-scope parsing.
  *
- * Nothing here calls libmicrohttpd or a core service, so the unit tests
+ * Nothing here does I/O or calls a core service, so the unit tests
  * (tests/unit/test_http.c) link these alone.  Every function is
  * thread-safe and works on caller memory only.
  */

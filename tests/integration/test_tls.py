@@ -169,9 +169,11 @@ def curl_over_https():
     out = curl("--cacert", lake.cert, "--resolve", f"tarn.example:{lake.port}:127.0.0.1",
                f"https://tarn.example:{lake.port}/healthz")
     eq(out.returncode, 60, f"curl with a wrong host name: {out.stderr}")
-    # Plain HTTP to the TLS port gets no HTTP answer.
-    out = curl("-o", "/dev/null", "-w", "%{http_code}", f"http://127.0.0.1:{lake.port}/healthz")
-    check(out.returncode != 0 and out.stdout in ("000", ""), f"plain http: {out.stdout!r}")
+    # Plain HTTP to the TLS port: 400 saying to use https://, and the connection closes.
+    out = curl("-sS", "-w", "\n%{http_code}", f"http://127.0.0.1:{lake.port}/healthz")
+    body, _, code = out.stdout.rpartition("\n")
+    eq(code, "400", f"plain http: {out.stdout!r} {out.stderr}")
+    check("https://" in json.loads(body)["error"]["message"], body)
     # The server is still fine after the failed handshakes.
     st, _, _ = lake.request("GET", "/healthz", auth=None)
     eq(st, 200, "healthz after bad clients")
