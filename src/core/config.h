@@ -33,6 +33,7 @@ struct tn_config {
 	int64_t pg_statement_timeout_ms; /* pg.statement_timeout (0: query.timeout) */
 	bool pg_allow_cleartext;         /* pg.allow_cleartext: password over TLS */
 	int64_t http_max_connections;    /* http.max_connections */
+	int64_t http_threads;            /* http.threads */
 	int64_t http_timeout_s;          /* http.timeout: idle connection timeout */
 	char http_tls_cert[TN_MAX_CFG_PATH]; /* http.tls_cert: "" is plain HTTP */
 	char http_tls_key[TN_MAX_CFG_PATH];  /* http.tls_key */

@@ -3,7 +3,7 @@
  * body caps, Basic/Bearer authentication, suspended requests, and the
  * reply helpers.
  *
- * Design.  conn.c runs a small pool of event-loop threads (HTTP_THREADS)
+ * Design.  conn.c runs a small pool of event-loop threads (http.threads)
  * and moves the bytes; this file is what a request means.  A connection is
  * served by one loop thread for its whole life, and a request goes through
  * these steps, all on that thread:
@@ -144,13 +144,6 @@ static const struct route routes[] = {
 #define DRAIN_TIMEOUT_MS 10000
 /* How often http_stop says it is still waiting for suspended requests. */
 #define SUSPENDED_WARN_MS 10000
-/*
- * Event-loop threads (conn.c).  Handlers that block
- * (a first Basic login's PBKDF2, stream management) stall only their own
- * thread's connections; the record paths never block.  A constant until a
- * setting (http.threads) exists.
- */
-#define HTTP_THREADS 4
 
 struct http_server {
 	struct http_engine *engine;
@@ -845,7 +838,15 @@ int http_start(const char *addr, const struct http_deps *deps, struct http_serve
 	struct addrinfo hints, *ai = NULL;
 	struct http_server *h;
 	unsigned max_conns = (unsigned)deps->cfg->http_max_connections;
-	unsigned threads = max_conns < HTTP_THREADS ? max_conns : HTTP_THREADS;
+	/*
+	 * Handlers that block (a first Basic login's PBKDF2, stream
+	 * management) stall only their own loop's connections; the record
+	 * paths never block.  No more loops than connections.
+	 */
+	unsigned threads = (unsigned)deps->cfg->http_threads;
+
+	if (threads > max_conns)
+		threads = max_conns;
 	struct http_engine_cfg ec;
 	int port, rc, grc;
 
