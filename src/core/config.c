@@ -101,7 +101,8 @@ static const struct crow rows[] = {
 	{ "streams.buffer_interval", C_DUR, "60s", NUM(streams_buffer_s), 0, 900,
 	  "flush a stream once its oldest waiting record is this old (0: at once)" },
 	{ "streams.wal_segment_size", C_SIZE, "64MiB", NUM(streams_segment_bytes), 1 << 20,
-	  1LL << 30, "size of a preallocated write-ahead log segment" },
+	  1LL << 30, "size of a preallocated write-ahead log segment (a stream keeps one "
+	  "released segment more, for reuse)" },
 	{ "streams.wal_max_size", C_SIZE, "1GiB", NUM(streams_wal_max_bytes), 1 << 20,
 	  1LL << 40, "backpressure: bytes of records per stream in the WAL, not yet in objects, "
 	  "before writers get 503" },

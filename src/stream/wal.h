@@ -3,7 +3,10 @@
  *
  * A directory of segment files "<first-seq, 20 digits>.wal", each
  * preallocated to the segment size so appends inside it never need new
- * blocks (no ENOSPC, cheaper fdatasync).  A segment starts with a 64-byte
+ * blocks (no ENOSPC, cheaper fdatasync).  A released segment is kept as
+ * "recycled.seg" (one per WAL, beside the segments) and becomes the next
+ * segment at rollover with a new header: its blocks are written already,
+ * which spares each fdatasync a journal commit.  A segment starts with a 64-byte
  * header (magic, version, first sequence number, CRC) followed by frames:
  *
  *   u32 crc32c   of every byte after this field up to the end of the frame
@@ -25,9 +28,12 @@
  * least a tenth: JSON events shrink 4-6x, so the WAL writes (and the disk
  * the flusher shares) carry that much less.
  *
- * Integers are little-endian.  A batch is all-or-nothing: recovery keeps
- * frames up to the last one flagged as a batch end and truncates the rest
- * (a torn tail).  Recovery unpacks every packed frame it keeps and checks
+ * Integers are little-endian.  The data of a segment ends at a zeroed
+ * frame header (a clean close writes one), at the end of the file, or at
+ * a frame whose seq is below the segment's first (the old frames of a
+ * recycled segment).  A batch is all-or-nothing: recovery keeps frames up
+ * to the last one flagged as a batch end and zeroes the rest (a torn
+ * tail).  Recovery unpacks every packed frame it keeps and checks
  * that it holds its count of well-formed records, so every record it
  * counts can be read back.  Durability is by group commit: wal_sync_to() returns
  * once one fdatasync has covered the caller's records, and one fdatasync

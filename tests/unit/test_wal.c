@@ -165,6 +165,71 @@ TEST(rollover_and_release)
 	wal_close(w);
 }
 
+/*
+ * A released segment is kept as the recycled one and becomes the next
+ * segment at rollover; its old frames behind the new header are the end
+ * of the data for recovery (no torn tail to cut) and for readers.
+ */
+TEST(released_segment_is_recycled)
+{
+	char err[TN_ERRLEN], rp[600];
+	struct wal *w;
+	struct stat st;
+	snprintf(rp, sizeof rp, "%s/recycled.seg", walp());
+	CHECK_INT(wal_open(walp(), 0, 1 << 20, &w, err), 0);
+	uint64_t first = 0;
+	int total = 0;
+	while (wal_segments(w) < 3) {
+		append_n(w, 64, total, &first);
+		total += 64;
+	}
+	CHECK(stat(rp, &st) != 0);
+	/* Everything but the last batch flushed: the released segments, one kept. */
+	CHECK_INT(wal_release(w, (uint64_t)total - 64, err), 0);
+	CHECK_INT(stat(rp, &st), 0);
+	CHECK_INT(st.st_size, 1 << 20);
+	ino_t ino = st.st_ino;
+	/* Fill the current segment: the rollover takes the recycled file. */
+	unsigned segs = wal_segments(w);
+	int base = total;
+	while (wal_segments(w) == segs) {
+		append_n(w, 64, total, &first);
+		total += 64;
+	}
+	CHECK(stat(rp, &st) != 0);
+	char newest[600];
+	snprintf(newest, sizeof newest, "%s/%020llu.wal", walp(), (unsigned long long)first);
+	CHECK_INT(stat(newest, &st), 0);
+	CHECK_INT(st.st_ino, ino);
+	/* A few records in it, over the old frames; then recovery. */
+	append_n(w, 3, total, &first);
+	total += 3;
+	CHECK_INT(read_all(w, (uint64_t)base + 1, base), total - base);
+	wal_close(w);
+	CHECK_INT(wal_open(walp(), (uint64_t)base, 1 << 20, &w, err), 0);
+	CHECK_INT(wal_durable_seq(w), total);
+	CHECK_INT(read_all(w, (uint64_t)base + 1, base), total - base);
+	/* Appends go on right after the last record, not after the old frames. */
+	append_n(w, 2, total, &first);
+	CHECK_INT(first, (uint64_t)total + 1);
+	total += 2;
+	wal_close(w);
+	CHECK_INT(wal_open(walp(), (uint64_t)base, 1 << 20, &w, err), 0);
+	CHECK_INT(wal_durable_seq(w), total);
+	CHECK_INT(read_all(w, (uint64_t)base + 1, base), total - base);
+	wal_close(w);
+	/* Recovery took the old frames for the end, not for a torn tail: they are still there. */
+	char tail[4096];
+	int fd = open(newest, O_RDONLY);
+	CHECK(fd >= 0);
+	CHECK_INT(pread(fd, tail, sizeof tail, (1 << 20) - 8192), (long)sizeof tail);
+	close(fd);
+	size_t nonzero = 0;
+	for (size_t i = 0; i < sizeof tail; i++)
+		nonzero += tail[i] != 0;
+	CHECK(nonzero > 1000);
+}
+
 TEST(numbering_continues_after_everything_is_flushed)
 {
 	char err[TN_ERRLEN];
