@@ -54,6 +54,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <sys/statvfs.h>
 #include <sys/syscall.h>
 #include <unistd.h>
 
@@ -117,6 +118,9 @@ struct wal {
 	_Atomic uint32_t sleepers;    /* threads in (or entering) a wait on sync_gen */
 	uint64_t bytes;       /* sum of seg.end */
 	bool has_recycled;    /* RECYCLED_NAME holds a released segment for the next rollover */
+	bool zeroing;         /* zero_main is writing a recycled segment */
+	bool zero_started;    /* zero_thread was started and is not joined yet */
+	pthread_t zero_thread;
 	bool syncing;
 	bool queued;          /* on the sync pool's queue */
 	struct wal *next_queued;
@@ -203,6 +207,75 @@ static void recycled_path(const struct wal *w, char *out, size_t n)
 	snprintf(out, n, "%s/" RECYCLED_NAME, w->dir);
 }
 
+/*
+ * A WAL that must create a fresh segment (none released yet: a new
+ * stream, or a flusher behind) has a written one made in the background
+ * for its next rollover: zeros, fdatasync, rename to RECYCLED_NAME.  Only
+ * with room to spare on the disk (ZERO_MIN_FREE segments), and only one
+ * at a time per WAL; any failure just leaves the next rollover to
+ * fallocate.  The pages are dropped from the cache once durable.
+ */
+#define ZERO_MIN_FREE 8
+
+static void *zero_main(void *arg)
+{
+	struct wal *w = arg;
+	static const char zeros[1 << 20];
+	char tmp[PATH_MAX], to[PATH_MAX];
+	snprintf(tmp, sizeof tmp, "%s/" OS_TMP_PREFIX RECYCLED_NAME, w->dir);
+	recycled_path(w, to, sizeof to);
+	unlink(tmp);
+	/*
+	 * Plain calls, not core/os: this optional background work must not
+	 * take the faults that tests inject into the WAL's own writes.
+	 */
+	int fd = open(tmp, O_RDWR | O_CREAT | O_EXCL | O_CLOEXEC, 0640);
+	int rc = fd < 0 ? -1 : 0;
+	for (uint64_t off = 0; rc == 0 && off < w->segment_bytes;) {
+		size_t n = w->segment_bytes - off < sizeof zeros ? (size_t)(w->segment_bytes - off)
+								  : sizeof zeros;
+		ssize_t k = pwrite(fd, zeros, n, (off_t)off);
+		if (k <= 0)
+			rc = -1;
+		else
+			off += (uint64_t)k;
+	}
+	if (rc == 0)
+		rc = fdatasync(fd);
+	if (fd >= 0) {
+		posix_fadvise(fd, 0, 0, POSIX_FADV_DONTNEED);
+		close(fd);
+	}
+	pthread_mutex_lock(&w->mu);
+	/* A segment released meanwhile is the recycled one already. */
+	if (rc == 0 && !w->has_recycled && rename(tmp, to) == 0)
+		w->has_recycled = true;
+	else
+		unlink(tmp);
+	w->zeroing = false;
+	pthread_mutex_unlock(&w->mu);
+	return NULL;
+}
+
+/* Under mu, after creating a fresh segment: starts zero_main if it may run. */
+static void zero_start(struct wal *w)
+{
+	struct statvfs vf;
+	if (w->has_recycled || w->zeroing || w->failed)
+		return;
+	if (statvfs(w->dir, &vf) != 0 ||
+	    (uint64_t)vf.f_bavail * vf.f_frsize < ZERO_MIN_FREE * w->segment_bytes)
+		return;
+	if (w->zero_started) {  /* the last one ended (zeroing is false): reap it */
+		pthread_join(w->zero_thread, NULL);
+		w->zero_started = false;
+	}
+	if (pthread_create(&w->zero_thread, NULL, zero_main, w) != 0)
+		return;
+	w->zero_started = true;
+	w->zeroing = true;
+}
+
 static void header_build(uint8_t h[WAL_HEADER_BYTES], uint64_t first_seq)
 {
 	memset(h, 0, WAL_HEADER_BYTES);
@@ -239,8 +312,11 @@ static int seg_reuse(struct wal *w, uint64_t first_seq, struct seg *out, char *e
 	int fd = os_open(from, O_RDWR, 0, err);
 	if (fd < 0)
 		return fd;
+	/* The header, and a zeroed frame header after it: no old frame is read before new ones */
+	uint8_t hz[WAL_HEADER_BYTES + WAL_FRAME_BYTES] = { 0 };
 	header_build(h, first_seq);
-	int rc = os_pwrite_all(fd, h, sizeof h, 0, from, err);
+	memcpy(hz, h, sizeof h);
+	int rc = os_pwrite_all(fd, hz, sizeof hz, 0, from, err);
 	if (rc == 0)
 		rc = os_fsync(fd, from, err);
 	if (rc == 0)
@@ -301,6 +377,7 @@ static int seg_create(struct wal *w, uint64_t first_seq, struct seg *out, char *
 	out->end = WAL_HEADER_BYTES;
 	out->fd = fd;
 	out->path = xstrdup(path);
+	zero_start(w);
 	return 0;
 }
 
@@ -677,6 +754,13 @@ void wal_close(struct wal *w)
 	if (!w)
 		return;
 	pthread_mutex_lock(&w->mu);
+	/* zero_main takes mu at its end: wait for it without holding mu */
+	if (w->zero_started) {
+		pthread_mutex_unlock(&w->mu);
+		pthread_join(w->zero_thread, NULL);
+		pthread_mutex_lock(&w->mu);
+		w->zero_started = false;
+	}
 	/* The sync pool may still hold this WAL: let it finish with it. */
 	while (w->syncing || w->queued || w->nwaiters)
 		pthread_cond_wait(&w->cv, &w->mu);

@@ -12,6 +12,7 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include "core/buf.h"
 #include "core/crc32c.h"
 #include "core/err.h"
 #include "core/os.h"
@@ -166,59 +167,59 @@ TEST(rollover_and_release)
 }
 
 /*
- * A released segment is kept as the recycled one and becomes the next
- * segment at rollover; its old frames behind the new header are the end
- * of the data for recovery (no torn tail to cut) and for readers.
+ * A recycled segment (here: a full segment of another WAL whose records
+ * are numbered below this one's, as a released segment's always are)
+ * becomes the next segment; its old frames behind the new ones are the
+ * end of the data for recovery (no torn tail to cut: they are still
+ * there after reopening) and for readers.
  */
-TEST(released_segment_is_recycled)
+TEST(recycled_segment_is_reused)
 {
-	char err[TN_ERRLEN], rp[600];
+	char err[TN_ERRLEN], rp[600], dir2[600], path[600];
 	struct wal *w;
 	struct stat st;
-	snprintf(rp, sizeof rp, "%s/recycled.seg", walp());
-	CHECK_INT(wal_open(walp(), 0, 1 << 20, &w, err), 0);
 	uint64_t first = 0;
 	int total = 0;
-	while (wal_segments(w) < 3) {
+	/* A full segment: records 1..K. */
+	CHECK_INT(wal_open(walp(), 0, 1 << 20, &w, err), 0);
+	while (wal_segments(w) < 2) {
 		append_n(w, 64, total, &first);
 		total += 64;
 	}
-	CHECK(stat(rp, &st) != 0);
-	/* Everything but the last batch flushed: the released segments, one kept. */
-	CHECK_INT(wal_release(w, (uint64_t)total - 64, err), 0);
+	wal_close(w);
+	snprintf(dir2, sizeof dir2, "%s/wal2", test_tmpdir());
+	snprintf(rp, sizeof rp, "%s/recycled.seg", dir2);
+	snprintf(path, sizeof path, "%s/%020d.wal", walp(), 1);
+	CHECK_INT(mkdir(dir2, 0750), 0);
+	struct buf seg = BUF_INIT(0);
+	CHECK_INT(os_read_file(path, 2 << 20, &seg, err), 0);
+	CHECK_INT(os_write_file_atomic(rp, seg.data, seg.len, 0640, err), 0);
+	buf_release(&seg);
 	CHECK_INT(stat(rp, &st), 0);
-	CHECK_INT(st.st_size, 1 << 20);
 	ino_t ino = st.st_ino;
-	/* Fill the current segment: the rollover takes the recycled file. */
-	unsigned segs = wal_segments(w);
-	int base = total;
-	while (wal_segments(w) == segs) {
-		append_n(w, 64, total, &first);
-		total += 64;
-	}
+
+	/* A WAL past those numbers takes it for its (first) segment. */
+	const uint64_t flushed = 100000;
+	CHECK_INT(wal_open(dir2, flushed, 1 << 20, &w, err), 0);
+	append_n(w, 5, 0, &first);
+	CHECK_INT(first, flushed + 1);
 	CHECK(stat(rp, &st) != 0);
 	char newest[600];
-	snprintf(newest, sizeof newest, "%s/%020llu.wal", walp(), (unsigned long long)first);
+	snprintf(newest, sizeof newest, "%s/%020llu.wal", dir2, (unsigned long long)first);
 	CHECK_INT(stat(newest, &st), 0);
 	CHECK_INT(st.st_ino, ino);
-	/* A few records in it, over the old frames; then recovery. */
-	append_n(w, 3, total, &first);
-	total += 3;
-	CHECK_INT(read_all(w, (uint64_t)base + 1, base), total - base);
+	CHECK_INT(read_all(w, flushed + 1, 0), 5);
 	wal_close(w);
-	CHECK_INT(wal_open(walp(), (uint64_t)base, 1 << 20, &w, err), 0);
-	CHECK_INT(wal_durable_seq(w), total);
-	CHECK_INT(read_all(w, (uint64_t)base + 1, base), total - base);
-	/* Appends go on right after the last record, not after the old frames. */
-	append_n(w, 2, total, &first);
-	CHECK_INT(first, (uint64_t)total + 1);
-	total += 2;
+	/* Recovery: the old frames after the new ones are the end, not a torn tail. */
+	CHECK_INT(wal_open(dir2, flushed, 1 << 20, &w, err), 0);
+	CHECK_INT(wal_durable_seq(w), flushed + 5);
+	append_n(w, 2, 5, &first);
+	CHECK_INT(first, flushed + 6);
 	wal_close(w);
-	CHECK_INT(wal_open(walp(), (uint64_t)base, 1 << 20, &w, err), 0);
-	CHECK_INT(wal_durable_seq(w), total);
-	CHECK_INT(read_all(w, (uint64_t)base + 1, base), total - base);
+	CHECK_INT(wal_open(dir2, flushed, 1 << 20, &w, err), 0);
+	CHECK_INT(wal_durable_seq(w), flushed + 7);
+	CHECK_INT(read_all(w, flushed + 1, 0), 7);
 	wal_close(w);
-	/* Recovery took the old frames for the end, not for a torn tail: they are still there. */
 	char tail[4096];
 	int fd = open(newest, O_RDONLY);
 	CHECK(fd >= 0);
@@ -228,6 +229,53 @@ TEST(released_segment_is_recycled)
 	for (size_t i = 0; i < sizeof tail; i++)
 		nonzero += tail[i] != 0;
 	CHECK(nonzero > 1000);
+}
+
+/*
+ * A fresh segment has a zeroed one written for the next rollover, which
+ * takes it; a released segment is kept as the recycled one.
+ */
+TEST(segments_are_prepared_and_recycled)
+{
+	char err[TN_ERRLEN], rp[600];
+	struct wal *w;
+	struct stat st;
+	uint64_t first = 0;
+	int total = 0;
+	snprintf(rp, sizeof rp, "%s/recycled.seg", walp());
+	CHECK_INT(wal_open(walp(), 0, 1 << 20, &w, err), 0);
+	append_n(w, 64, total, &first);
+	total += 64;
+	int waited = 0;
+	while (stat(rp, &st) != 0 && waited++ < 1000)
+		usleep(10000);
+	CHECK_INT(st.st_size, 1 << 20);
+	ino_t ino = st.st_ino;
+	struct buf b = BUF_INIT(0);
+	CHECK_INT(os_read_file(rp, 2 << 20, &b, err), 0);
+	size_t nonzero = 0;
+	for (size_t i = 0; i < b.len; i++)
+		nonzero += b.data[i] != 0;
+	CHECK_INT(nonzero, 0);
+	buf_release(&b);
+	while (wal_segments(w) < 2) {
+		append_n(w, 64, total, &first);
+		total += 64;
+	}
+	char newest[600];
+	snprintf(newest, sizeof newest, "%s/%020llu.wal", walp(), (unsigned long long)first);
+	CHECK_INT(stat(newest, &st), 0);
+	CHECK_INT(st.st_ino, ino);
+	CHECK_INT(read_all(w, 1, 0), total);
+	/* Releasing the first segment leaves a recycled one (it, or a zeroed one made meanwhile). */
+	CHECK_INT(wal_release(w, (uint64_t)total - 64, err), 0);
+	CHECK_INT(stat(rp, &st), 0);
+	CHECK_INT(st.st_size, 1 << 20);
+	wal_close(w);
+	CHECK_INT(wal_open(walp(), (uint64_t)total - 64, 1 << 20, &w, err), 0);
+	CHECK_INT(wal_durable_seq(w), total);
+	CHECK_INT(read_all(w, (uint64_t)total - 63, total - 64), 64);
+	wal_close(w);
 }
 
 TEST(numbering_continues_after_everything_is_flushed)
