@@ -453,6 +453,7 @@ static void answer_prepare(struct http_conn *c)
 	}
 	if (r->content_type)
 		out_header(&c->out, "Content-Type", r->content_type);
+	out_header(&c->out, req_id_header(r), r->request_id);
 	for (unsigned i = 0; i < r->nheaders; i++)
 		out_header(&c->out, r->headers[i].name, r->headers[i].value);
 	if (c->close_after)

@@ -388,8 +388,10 @@ int req_body(struct http_req *r, const char *p, size_t n);
 void req_dispatch(struct http_req *r);
 /* A resumed request: builds its answer.  False if it was not resumed after all. */
 bool req_resumed(struct http_req *r);
-/* Before the answer is written: makes sure there is one, adds the request id. */
+/* Before the answer is written: makes sure there is one (a small file is read in). */
 void req_answer_ready(struct http_req *r);
+/* The name of the header that carries r->request_id in the answer (static). */
+const char *req_id_header(const struct http_req *r);
 /* True once http_stop began: answers say "Connection: close". */
 bool req_server_stopping(struct http_server *h);
 /* The request is over (answered or not): logs it and frees it. */

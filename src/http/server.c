@@ -328,9 +328,11 @@ void req_answer_ready(struct http_req *r)
 	if (r->resp_fd >= 0 && r->resp_fd_len <= HTTP_SMALL_FILE &&
 	    !(r->method && strcmp(r->method, "HEAD") == 0))
 		small_file(r);
-	http_header_add(r, (r->route && (r->route->flags & ROUTE_AWS)) ? "x-amzn-RequestId"
-									 : "X-Request-Id",
-			"%s", r->request_id);
+}
+
+const char *req_id_header(const struct http_req *r)
+{
+	return (r->route && (r->route->flags & ROUTE_AWS)) ? "x-amzn-RequestId" : "X-Request-Id";
 }
 
 /* ---- routing and authentication ------------------------------------------ */
