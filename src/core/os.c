@@ -26,10 +26,11 @@
 #include "core/err.h"
 #include "core/banned.h"
 
-enum fault_op { F_WRITE, F_FSYNC, F_RENAME, F_FALLOCATE, F_OPEN, F_NOPS };
+enum fault_op { F_WRITE, F_FSYNC, F_RENAME, F_FALLOCATE, F_OPEN, F_UNLINK, F_NOPS };
 enum fault_kind { K_NONE, K_EIO, K_ENOSPC, K_SHORT, K_CRASH };
 
-static const char *const op_names[F_NOPS] = { "write", "fsync", "rename", "fallocate", "open" };
+static const char *const op_names[F_NOPS] = { "write", "fsync", "rename", "fallocate", "open",
+						 "unlink" };
 
 static struct {
 	pthread_mutex_t mu;
@@ -258,6 +259,8 @@ int os_rename_noreplace(const char *from, const char *to, char *err)
 
 int os_unlink(const char *path, char *err)
 {
+	if (fault_check(F_UNLINK) != K_NONE)
+		return fail_errno(err, EIO, "unlink", path);
 	if (unlink(path) < 0 && errno != ENOENT)
 		return fail_errno(err, errno, "unlink", path);
 	return 0;

@@ -8,7 +8,7 @@
  * at first use:
  *
  *   TARN_FAULT=<op>:<kind>:<n>[,<op>:<kind>:<n>...]
- *     op    write | fsync | rename | fallocate | open
+ *     op    write | fsync | rename | fallocate | open | unlink (eio only)
  *     kind  eio | enospc | short | crash
  *     n     the fault fires on the n-th call of op (1-based) and, for
  *           eio/enospc/short, on every later call too

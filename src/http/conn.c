@@ -96,6 +96,12 @@
 #define LINGER_BYTES (4u << 20)
 /* Accepting pauses this long when the process is out of descriptors. */
 #define ACCEPT_PAUSE_MS 100
+/*
+ * Bytes one connection may read in one turn of its loop: a fast upload
+ * (or a pipelining client) that always has more must not keep the loop
+ * from its other connections; it continues on the next turn.
+ */
+#define TURN_BUDGET (1u << 20)
 /* File bytes read per SSL_write of a file answer under TLS. */
 #define TLS_FILE_CHUNK (64u << 10)
 
@@ -114,6 +120,8 @@ struct http_conn {
 	bool close_after;         /* close once the answer is sent */
 	bool tls_peeked;          /* the first byte was looked at (HTTPS) */
 	bool plain_on_tls;        /* plain HTTP came to the HTTPS listener: answered 400 */
+	bool again;               /* on the loop's again list: more to read next turn */
+	size_t budget;            /* bytes it may still read this turn */
 	struct sockaddr_storage peer;
 	socklen_t peer_len;
 	char peer_text[64];       /* numeric address, filled on first use */
@@ -137,11 +145,13 @@ struct http_conn {
 	size_t tls_chunk_off, tls_chunk_len;
 
 	int64_t last_ms;          /* last progress, for http.timeout */
+	int64_t head_ms;          /* when the first byte of the current head came */
 	int64_t linger_until_ms;
 	size_t linger_bytes;
 
 	struct http_conn *prev, *next;  /* the loop's connections */
 	struct http_conn *qnext;        /* resumed / incoming / closed lists */
+	struct http_conn *again_next;   /* the loop's again list */
 };
 
 struct http_loop {
@@ -157,6 +167,7 @@ struct http_loop {
 	atomic_uint nconns;      /* connections owned (or being handed over) */
 	struct http_conn *conns; /* loop thread: every connection it owns */
 	struct http_conn *closed;/* loop thread: freed at the end of the turn */
+	struct http_conn *again; /* loop thread: out of budget, run again next turn */
 	int64_t now_ms;
 	int64_t date_s;
 	char date[40];
@@ -236,6 +247,14 @@ static void conn_close(struct http_conn *c)
 
 	if (c->state == C_CLOSED)
 		return;
+	if (c->again) {  /* off the again list: it is freed at the end of this turn */
+		struct http_conn **p = &l->again;
+		while (*p && *p != c)
+			p = &(*p)->again_next;
+		if (*p)
+			*p = c->again_next;
+		c->again = false;
+	}
 	if (c->r) {
 		if (c->r->suspended)
 			TN_BUG("connection closed with its request suspended");
@@ -389,10 +408,22 @@ static ssize_t in_fill(struct http_conn *c, size_t cap)
 
 	if (!in_room(c, cap))
 		return -3;
+	if (c->budget == 0) {
+		/* this turn's share is used: go on next turn (readable stays set) */
+		if (!c->again) {
+			c->again = true;
+			c->again_next = c->loop->again;
+			c->loop->again = c;
+		}
+		return -1;
+	}
 	k = conn_recv(c, c->in + c->in_len, c->in_cap - c->in_len);
 	if (k > 0) {
+		if (c->in_len == c->in_off)
+			c->head_ms = c->loop->now_ms;
 		c->in_len += (size_t)k;
 		c->last_ms = c->loop->now_ms;
+		c->budget = (size_t)k < c->budget ? c->budget - (size_t)k : 0;
 	}
 	return k;
 }
@@ -543,8 +574,8 @@ static enum step send_file(struct http_conn *c)
 				conn_close(c);
 				return STEP_GONE;
 			}
-			if ((size_t)k < want)
-				c->writable = false;
+			/* a short count is not a full socket (the file may have shrunk): the
+			 * next call says which, EAGAIN or 0 */
 			c->body_off += (uint64_t)k;
 			c->body_left_fd -= (uint64_t)k;
 			c->last_ms = c->loop->now_ms;
@@ -687,6 +718,7 @@ static enum step request_start(struct http_conn *c, size_t len)
 		return answer_malformed(c, rc, err);
 	c->close_after = !c->fr.keep_alive;
 	c->body_left = c->fr.length;
+	r->body_len = c->fr.chunked ? -1 : (int64_t)c->fr.length;
 	if (c->fr.chunked)
 		wire_chunked_init(&c->ck);
 
@@ -836,7 +868,9 @@ static enum step step_tls(struct http_conn *c)
 		unsigned char b;
 		ssize_t k = recv(c->fd, &b, 1, MSG_PEEK);
 
-		if (k < 0 && (errno == EAGAIN || errno == EWOULDBLOCK || errno == EINTR)) {
+		if (k < 0 && errno == EINTR)
+			return STEP_GO;
+		if (k < 0 && (errno == EAGAIN || errno == EWOULDBLOCK)) {
 			c->readable = false;
 			return STEP_WAIT;
 		}
@@ -888,6 +922,7 @@ static void conn_run(struct http_conn *c)
 {
 	enum step s = STEP_GO;
 
+	c->budget = TURN_BUDGET;
 	while (s == STEP_GO) {
 		switch (c->state) {
 		case C_TLS:
@@ -964,6 +999,8 @@ static void loop_drain(struct http_loop *l)
 		c->qnext = NULL;
 		if (!req_resumed(c->r))
 			continue;  /* not handed back yet (cannot happen: see req_resumed) */
+		if (c->r->suspended)
+			continue;  /* the resume function suspended it again: still C_WAIT */
 		answer_prepare(c);
 		conn_run(c);
 	}
@@ -1041,6 +1078,7 @@ static void accept_some(struct http_loop *l)
 				continue;
 			}
 			SSL_set_accept_state(c->ssl);
+			SSL_set_options(c->ssl, SSL_OP_NO_RENEGOTIATION);
 			SSL_set_mode(c->ssl, SSL_MODE_ENABLE_PARTIAL_WRITE |
 					     SSL_MODE_ACCEPT_MOVING_WRITE_BUFFER);
 			c->state = C_TLS;
@@ -1086,6 +1124,12 @@ static void loop_sweep(struct http_loop *l)
 		if (c->state == C_LINGER) {
 			if (l->now_ms >= c->linger_until_ms)
 				conn_close(c);
+		} else if (c->state == C_HEAD && c->in_len > c->in_off &&
+			   l->now_ms - c->head_ms >= l->e->timeout_ms) {
+			/* a head trickling in a byte at a time does not hold a connection */
+			log_debug("http", "closing a connection whose request head took %lld s",
+				  (long long)((l->now_ms - c->head_ms) / 1000));
+			conn_close(c);
 		} else if (c->state != C_WAIT && l->now_ms - c->last_ms >= l->e->timeout_ms) {
 			log_debug("http", "closing a connection idle for %lld s",
 				  (long long)((l->now_ms - c->last_ms) / 1000));
@@ -1115,7 +1159,7 @@ static void *loop_main(void *arg)
 	l->now_ms = mono_ms();
 	next_sweep = l->now_ms + TICK_MS;
 	while (!atomic_load(&e->stop)) {
-		int n = epoll_wait(l->epfd, ev, LOOP_EVENTS, TICK_MS);
+		int n = epoll_wait(l->epfd, ev, LOOP_EVENTS, l->again ? 0 : TICK_MS);
 		bool want_accept = false;
 
 		l->now_ms = mono_ms();
@@ -1139,6 +1183,17 @@ static void *loop_main(void *arg)
 			if (ev[i].events & (EPOLLOUT | EPOLLHUP | EPOLLERR))
 				c->writable = true;
 			conn_run(c);
+		}
+		/* connections that used their budget go on (newest events first, then these) */
+		struct http_conn *again = l->again;
+		l->again = NULL;
+		while (again) {
+			struct http_conn *c = again;
+			again = c->again_next;
+			c->again_next = NULL;
+			c->again = false;
+			if (c->state != C_CLOSED)
+				conn_run(c);
 		}
 		/*
 		 * Accept after the other events and after freeing the connections
@@ -1207,6 +1262,20 @@ static int listen_open(const struct sockaddr *sa, socklen_t salen, int *port, ch
 	return fd;
 }
 
+/* Connections handed to a loop that stopped before taking them. */
+static void free_incoming(struct http_engine *e)
+{
+	for (unsigned i = 0; i < e->nloops; i++) {
+		struct http_loop *l = &e->loops[i];
+		while (l->incoming) {
+			struct http_conn *c = l->incoming;
+			l->incoming = c->qnext;
+			c->loop = l;
+			conn_free(c);
+		}
+	}
+}
+
 static void engine_free(struct http_engine *e)
 {
 	for (unsigned i = 0; i < e->nloops; i++) {
@@ -1273,6 +1342,7 @@ int engine_start(const struct sockaddr *sa, socklen_t salen, const struct http_e
 				loop_wake(&e->loops[i]);
 				pthread_join(e->loops[i].thread, NULL);
 			}
+			free_incoming(e);
 			goto fail;
 		}
 	}
@@ -1310,15 +1380,6 @@ void engine_stop(struct http_engine *e)
 		loop_wake(&e->loops[i]);
 	for (unsigned i = 0; i < e->nloops; i++)
 		pthread_join(e->loops[i].thread, NULL);
-	/* connections handed over but never taken (a loop stopped first) */
-	for (unsigned i = 0; i < e->nloops; i++) {
-		struct http_loop *l = &e->loops[i];
-		while (l->incoming) {
-			struct http_conn *c = l->incoming;
-			l->incoming = c->qnext;
-			c->loop = l;
-			conn_free(c);
-		}
-	}
+	free_incoming(e);
 	engine_free(e);
 }

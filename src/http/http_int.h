@@ -102,6 +102,7 @@ struct http_req {
 	char *path_buf;
 	char *raw_path;                   /* as on the wire (for SigV4), owned */
 	char *raw_query;                  /* as on the wire without '?', owned */
+	int64_t body_len;                 /* Content-Length as framed by wire.c; -1: chunked */
 	const struct route *route;        /* NULL: no route (answered early) */
 	char param[HTTP_MAX_PARAMS][HTTP_MAX_PARAM];
 	unsigned nparam;

@@ -564,7 +564,6 @@ static bool authenticate(struct http_req *r)
 bool req_start(struct http_req *r)
 {
 	bool path_known;
-	const char *cl;
 
 	if (r->deps->s3) {
 		/* the S3 listener: one route; the edge authenticates and streams */
@@ -592,15 +591,9 @@ bool req_start(struct http_req *r)
 		reply_shutting_down(r);
 		return false;
 	}
-	cl = http_req_header(r, "Content-Length");
-	if (cl) {
-		char *end;
-		unsigned long long n = strtoull(cl, &end, 10);
-
-		if (end != cl && *end == '\0' && n > r->route->max_body) {
-			reply_too_big(r);
-			return false;
-		}
+	if (r->body_len >= 0 && (uint64_t)r->body_len > r->route->max_body) {
+		reply_too_big(r);
+		return false;
 	}
 	if (r->route->flags & ROUTE_PUBLIC)
 		return true;

@@ -427,6 +427,7 @@ int wal_open(const char *dir, uint64_t flushed_seq, uint64_t segment_bytes, stru
 		else
 			unlink(rp);
 	}
+	w->opened = true;
 	*out = w;
 	return 0;
 }
@@ -466,7 +467,7 @@ void wal_close(struct wal *w)
 	/* The sync pool may still hold this WAL: let it finish with it. */
 	while (w->syncing || w->queued || w->nwaiters)
 		pthread_cond_wait(&w->cv, &w->mu);
-	if (w->nsegs && !w->failed && pend_write(w, NULL) == 0) {
+	if (w->opened && w->nsegs && !w->failed && pend_write(w, NULL) == 0) {
 		/*
 		 * A zeroed frame header after the last frame ends the data for
 		 * the next recovery: in a recycled segment old frames follow.
@@ -1040,14 +1041,21 @@ int wal_release(struct wal *w, uint64_t flushed_seq, char *err)
 		w->bytes -= s->end;
 		seg_free(s);
 	}
-	size_t done = rc ? 0 : drop;
+	/* the segments gone so far leave the list even if a later one failed */
+	size_t done = 0;
+	while (done < drop && w->segs[done].fd < 0)
+		done++;
 	if (done) {
 		memmove(w->segs, w->segs + done, (w->nsegs - done) * sizeof *w->segs);
 		w->nsegs -= done;
 	}
 	pthread_mutex_unlock(&w->mu);
-	if (done && rc == 0)
-		rc = os_fsync_dir(w->dir, err);
+	if (done) {
+		char why[TN_ERRLEN];
+		int drc = os_fsync_dir(w->dir, rc ? why : err);
+		if (rc == 0)
+			rc = drc;
+	}
 	return rc;
 }
 

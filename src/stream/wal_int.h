@@ -41,6 +41,7 @@ struct wal {
 	_Atomic uint32_t sync_gen;    /* futex word: bumped after every sync round */
 	_Atomic uint32_t sleepers;    /* threads in (or entering) a wait on sync_gen */
 	uint64_t bytes;       /* sum of seg.end */
+	bool opened;          /* wal_open succeeded (a failed open writes nothing at close) */
 	bool has_recycled;    /* RECYCLED_NAME holds a released segment for the next rollover */
 	bool zeroing;         /* zero_main is writing a recycled segment */
 	bool zero_started;    /* zero_thread was started and is not joined yet */

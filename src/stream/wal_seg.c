@@ -17,6 +17,7 @@
 #include <inttypes.h>
 #include <limits.h>
 #include <pthread.h>
+#include <stdatomic.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -65,6 +66,9 @@ void recycled_path(const struct wal *w, char *out, size_t n)
  * fallocate.  The pages are dropped from the cache once durable.
  */
 #define ZERO_MIN_FREE 8
+/* Zeroing threads in the process: one, so that many new streams at once
+ * neither fill the disk together nor take its bandwidth. */
+static atomic_int zeroers;
 
 static void *zero_main(void *arg)
 {
@@ -103,6 +107,7 @@ static void *zero_main(void *arg)
 		unlink(tmp);
 	w->zeroing = false;
 	pthread_mutex_unlock(&w->mu);
+	atomic_fetch_sub(&zeroers, 1);
 	return NULL;
 }
 
@@ -119,8 +124,14 @@ static void zero_start(struct wal *w)
 		pthread_join(w->zero_thread, NULL);
 		w->zero_started = false;
 	}
-	if (pthread_create(&w->zero_thread, NULL, zero_main, w) != 0)
+	if (atomic_fetch_add(&zeroers, 1) >= 1) {
+		atomic_fetch_sub(&zeroers, 1);
 		return;
+	}
+	if (pthread_create(&w->zero_thread, NULL, zero_main, w) != 0) {
+		atomic_fetch_sub(&zeroers, 1);
+		return;
+	}
 	w->zero_started = true;
 	w->zeroing = true;
 }
@@ -158,6 +169,15 @@ static int seg_reuse(struct wal *w, uint64_t first_seq, struct seg *out, char *e
 	seg_path(w->dir, first_seq, path, sizeof path);
 	recycled_path(w, from, sizeof from);
 	w->has_recycled = false;
+	/*
+	 * The rename that made it the recycled file (wal_release syncs the
+	 * folder only after letting go of the lock) must be durable before
+	 * its header changes: else a crash could leave the old segment's name
+	 * on a file whose header says another segment.
+	 */
+	int rc = os_fsync_dir(w->dir, err);
+	if (rc)
+		return rc;
 	int fd = os_open(from, O_RDWR, 0, err);
 	if (fd < 0)
 		return fd;
@@ -165,7 +185,7 @@ static int seg_reuse(struct wal *w, uint64_t first_seq, struct seg *out, char *e
 	uint8_t hz[WAL_HEADER_BYTES + WAL_FRAME_BYTES] = { 0 };
 	header_build(h, first_seq);
 	memcpy(hz, h, sizeof h);
-	int rc = os_pwrite_all(fd, hz, sizeof hz, 0, from, err);
+	rc = os_pwrite_all(fd, hz, sizeof hz, 0, from, err);
 	if (rc == 0)
 		rc = os_fsync(fd, from, err);
 	if (rc == 0)

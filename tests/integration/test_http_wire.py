@@ -173,6 +173,9 @@ def malformed_requests_are_named():
         (b"POST /v1/streams/x/records HTTP/1.1\r\nContent-Length: abc\r\n\r\n", 400,
          "content-length"),
         (b"GET /healthz HTTP/1.1\r\nX-Big: " + b"a" * 20000 + b"\r\n\r\n", 431, "16 KiB"),
+        # the list form of Content-Length is checked against the cap before 100 Continue
+        (b"POST /v1/streams/x/records HTTP/1.1\r\nContent-Length: 900000000, 900000000\r\n"
+         b"Expect: 100-continue\r\n\r\n", 413, "too large"),
     ]
     for raw, want, word in cases:
         s = connect(lake)
@@ -228,6 +231,22 @@ def idle_and_half_sent_connections_time_out():
         except ConnectionResetError:
             pass
     check(time.time() - t0 < 8, "closed after about http.timeout")
+    # a head that trickles in a byte at a time is cut after http.timeout too
+    slow = connect(lake)
+    t0 = time.time()
+    closed = False
+    for ch in b"GET /healthz HTTP/1.1\r\nX-Slow: " + b"a" * 100:
+        try:
+            slow.sendall(bytes([ch]))
+        except (BrokenPipeError, ConnectionResetError):
+            closed = True
+            break
+        time.sleep(0.25)
+        if time.time() - t0 > 8:
+            break
+    if not closed:
+        closed = closed_by_server(slow)
+    check(closed and time.time() - t0 < 8, f"slow head closed after {time.time() - t0:.1f} s")
     eq(lake.request("GET", "/healthz")[0], 200, "still serving")
     eq(lake.stop(), 0, "clean stop")
 

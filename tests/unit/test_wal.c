@@ -278,6 +278,40 @@ TEST(segments_are_prepared_and_recycled)
 	wal_close(w);
 }
 
+/*
+ * A release that fails part-way (the second segment cannot be removed)
+ * drops the segments it did remove from the list, and a later release
+ * goes on from there.
+ */
+TEST(release_that_fails_part_way_keeps_the_list_right)
+{
+	char err[TN_ERRLEN];
+	struct wal *w;
+	uint64_t first = 0;
+	int total = 0;
+	CHECK_INT(wal_open(walp(), 0, 1 << 20, &w, err), 0);
+	while (wal_segments(w) < 4) {
+		append_n(w, 64, total, &first);
+		total += 64;
+	}
+	unsigned before = wal_segments(w);
+	/* the first released segment is recycled (a rename), the next ones unlinked */
+	setenv("TARN_FAULT", "unlink:eio:1", 1);
+	os_fault_reset();
+	CHECK(wal_release(w, (uint64_t)total - 64, err) < 0);
+	CHECK(strstr(err, "unlink") != NULL);
+	CHECK_INT(wal_segments(w), before - 1);
+	unsetenv("TARN_FAULT");
+	os_fault_reset();
+	CHECK_INT(wal_release(w, (uint64_t)total - 64, err), 0);
+	CHECK_INT(wal_segments(w), 1);
+	CHECK_INT(read_all(w, (uint64_t)total - 63, total - 64), 64);
+	wal_close(w);
+	CHECK_INT(wal_open(walp(), (uint64_t)total - 64, 1 << 20, &w, err), 0);
+	CHECK_INT(wal_durable_seq(w), total);
+	wal_close(w);
+}
+
 TEST(numbering_continues_after_everything_is_flushed)
 {
 	char err[TN_ERRLEN];
