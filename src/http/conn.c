@@ -949,19 +949,27 @@ static void conn_run(struct http_conn *c)
 
 /* ---- resumes and hand-overs ------------------------------------------------ */
 
-void conn_resume(struct http_conn *c)
+/*
+ * Any thread: pushes c on one of l's hand-over lists (resumed, incoming)
+ * and writes l's eventfd unless a write is already waiting to be drained.
+ */
+static void loop_hand(struct http_loop *l, struct http_conn **list, struct http_conn *c)
 {
-	struct http_loop *l = c->loop;
 	bool wake;
 
 	pthread_mutex_lock(&l->mu);
-	c->qnext = l->resumed;
-	l->resumed = c;
+	c->qnext = *list;
+	*list = c;
 	wake = !l->wake_pending;
 	l->wake_pending = true;
 	pthread_mutex_unlock(&l->mu);
 	if (wake)
 		loop_wake(l);
+}
+
+void conn_resume(struct http_conn *c)
+{
+	loop_hand(c->loop, &c->loop->resumed, c);
 }
 
 /* The eventfd fired: take the resumed and handed-over connections. */
@@ -1091,14 +1099,7 @@ static void accept_some(struct http_loop *l)
 				conn_close(c);
 			continue;
 		}
-		pthread_mutex_lock(&to->mu);
-		c->qnext = to->incoming;
-		to->incoming = c;
-		bool wake = !to->wake_pending;
-		to->wake_pending = true;
-		pthread_mutex_unlock(&to->mu);
-		if (wake)
-			loop_wake(to);
+		loop_hand(to, &to->incoming, c);
 	}
 }
 

@@ -413,12 +413,6 @@ static void reply_shutting_down(struct http_req *r)
 	http_reply_error_ex(r, TN_EAGAIN, "server is shutting down", NULL, 5);
 }
 
-/* The client's address ("127.0.0.1", "::1"), or "" if unknown. */
-static void peer_address(struct http_req *r, char *out, size_t n)
-{
-	conn_peer(r->conn, out, n);
-}
-
 void http_reply_fd(struct http_req *r, int status, int fd, uint64_t off, uint64_t len,
 		   const char *content_type)
 {
@@ -431,7 +425,7 @@ void http_reply_fd(struct http_req *r, int status, int fd, uint64_t off, uint64_
 
 void http_peer(struct http_req *r, char *out, size_t n)
 {
-	peer_address(r, out, n);
+	conn_peer(r->conn, out, n);
 }
 
 void http_audit(struct http_req *r, const char *event, const char *principal, json_t *fields)
@@ -443,7 +437,7 @@ void http_audit(struct http_req *r, const char *event, const char *principal, js
 	}
 	if (!fields)
 		fields = json_object();
-	peer_address(r, addr, sizeof addr);
+	http_peer(r, addr, sizeof addr);
 	json_object_set_new(fields, "source", json_string(addr));
 	json_object_set_new(fields, "request_id", json_string(r->request_id));
 	json_object_set_new(fields, "method", json_string(r->method ? r->method : ""));
@@ -480,7 +474,7 @@ static bool authenticate(struct http_req *r)
 		*colon = '\0';
 		snprintf(attempted, sizeof attempted, "%.64s", dec.data);
 		char addr[64];
-		peer_address(r, addr, sizeof addr);
+		http_peer(r, addr, sizeof addr);
 		rc = auth_login_check(r->deps->auth, dec.data, addr, err);
 		if (rc == 0) {
 			rc = auth_password(r->deps->auth, dec.data, colon + 1, &r->who, &why, err);

@@ -158,34 +158,19 @@ int header_check(const uint8_t h[WAL_HEADER_BYTES], uint64_t first_seq)
 }
 
 /*
- * Makes the recycled segment segment first_seq: new header, fsync,
- * rename, fsync dir.  Returns 0, or a code after which the caller
- * creates a fresh segment (the recycled file is gone or unusable).
+ * Makes the open file fd (at from) segment first_seq: header and a zeroed
+ * frame header after it (in a recycled file no old frame is read before
+ * new ones), fsync, rename to the segment's name, fsync dir.  On failure
+ * fd is closed and from removed.  Returns 0 with *out filled, or a code.
  */
-static int seg_reuse(struct wal *w, uint64_t first_seq, struct seg *out, char *err)
+static int seg_publish(struct wal *w, int fd, const char *from, uint64_t first_seq,
+		       struct seg *out, char *err)
 {
-	char path[PATH_MAX], from[PATH_MAX];
-	uint8_t h[WAL_HEADER_BYTES];
-	seg_path(w->dir, first_seq, path, sizeof path);
-	recycled_path(w, from, sizeof from);
-	w->has_recycled = false;
-	/*
-	 * The rename that made it the recycled file (wal_release syncs the
-	 * folder only after letting go of the lock) must be durable before
-	 * its header changes: else a crash could leave the old segment's name
-	 * on a file whose header says another segment.
-	 */
-	int rc = os_fsync_dir(w->dir, err);
-	if (rc)
-		return rc;
-	int fd = os_open(from, O_RDWR, 0, err);
-	if (fd < 0)
-		return fd;
-	/* The header, and a zeroed frame header after it: no old frame is read before new ones */
+	char path[PATH_MAX];
 	uint8_t hz[WAL_HEADER_BYTES + WAL_FRAME_BYTES] = { 0 };
-	header_build(h, first_seq);
-	memcpy(hz, h, sizeof h);
-	rc = os_pwrite_all(fd, hz, sizeof hz, 0, from, err);
+	seg_path(w->dir, first_seq, path, sizeof path);
+	header_build(hz, first_seq);
+	int rc = os_pwrite_all(fd, hz, sizeof hz, 0, from, err);
 	if (rc == 0)
 		rc = os_fsync(fd, from, err);
 	if (rc == 0)
@@ -206,8 +191,32 @@ static int seg_reuse(struct wal *w, uint64_t first_seq, struct seg *out, char *e
 }
 
 /*
+ * Makes the recycled file segment first_seq.  Returns 0, or a code after
+ * which the caller creates a fresh segment (the recycled file is gone).
+ */
+static int seg_reuse(struct wal *w, uint64_t first_seq, struct seg *out, char *err)
+{
+	char from[PATH_MAX];
+	recycled_path(w, from, sizeof from);
+	w->has_recycled = false;
+	/*
+	 * The rename that made it the recycled file (wal_release syncs the
+	 * folder only after letting go of the lock) must be durable before
+	 * its header changes: else a crash could leave the old segment's name
+	 * on a file whose header says another segment.
+	 */
+	int rc = os_fsync_dir(w->dir, err);
+	if (rc)
+		return rc;
+	int fd = os_open(from, O_RDWR, 0, err);
+	if (fd < 0)
+		return fd;
+	return seg_publish(w, fd, from, first_seq, out, err);
+}
+
+/*
  * Creates segment first_seq from the recycled one if there is one, else
- * as a temp file: preallocate, header, fsync, rename, fsync dir.
+ * as a preallocated temp file (which starts a zeroed successor).
  */
 int seg_create(struct wal *w, uint64_t first_seq, struct seg *out, char *err)
 {
@@ -225,29 +234,16 @@ int seg_create(struct wal *w, uint64_t first_seq, struct seg *out, char *err)
 	int fd = os_open(tmp, O_RDWR | O_CREAT | O_EXCL, 0640, err);
 	if (fd < 0)
 		return fd;
-	uint8_t h[WAL_HEADER_BYTES];
-	header_build(h, first_seq);
 	int rc = os_fallocate(fd, w->segment_bytes, tmp, err);
-	if (rc == 0)
-		rc = os_pwrite_all(fd, h, sizeof h, 0, tmp, err);
-	if (rc == 0)
-		rc = os_fsync(fd, tmp, err);
-	if (rc == 0)
-		rc = os_rename(tmp, path, err);
-	if (rc == 0)
-		rc = os_fsync_dir(w->dir, err);
 	if (rc) {
 		os_close(fd);
 		unlink(tmp);
 		return rc;
 	}
-	out->first_seq = first_seq;
-	out->last_seq = 0;
-	out->end = WAL_HEADER_BYTES;
-	out->fd = fd;
-	out->path = xstrdup(path);
-	zero_start(w);
-	return 0;
+	rc = seg_publish(w, fd, tmp, first_seq, out, err);
+	if (rc == 0)
+		zero_start(w);
+	return rc;
 }
 
 void seg_free(struct seg *s)
