@@ -293,7 +293,7 @@ int lake_open(const char *dir, const char *const *overrides, struct lake **out, 
 	if (!lake_exists(dir))
 		return tn_fail(err, TN_ENOTFOUND, "'%s' is not a lake (run `tarn init %s` first)",
 			       dir, dir);
-	char abs[PATH_MAX], p[PATH_MAX];
+	char abs[PATH_MAX], p[PATH_MAX], q[PATH_MAX];
 	if (!realpath(dir, abs))
 		return tn_fail(err, TN_ENOTFOUND, "'%s': %s", dir, strerror(errno));
 	struct lake *l = xcalloc(1, sizeof *l);
@@ -348,7 +348,8 @@ int lake_open(const char *dir, const char *const *overrides, struct lake **out, 
 			(long long)(left / 86400));
 	}
 	snprintf(p, sizeof p, "%s/%s/audit", abs, store_zone_dir(l->store, ZONE_LOG));
-	if ((rc = audit_open(p, &l->audit, err)))
+	lake_path(abs, ".tarn/audit.journal", q, sizeof q);
+	if ((rc = audit_open(p, q, &l->audit, err)))
 		goto fail;
 	lake_path(abs, ".tarn/meta.db", p, sizeof p);
 	if ((rc = meta_open(p, &l->meta, err)))

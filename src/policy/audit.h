@@ -9,15 +9,19 @@
  * "prev" is the SHA-256 of the previous line's bytes (without its
  * newline), across days and restarts; the first line's is 64 zeros.  So
  * editing, inserting or deleting any line breaks the chain at the next
- * one, which audit_verify names.  Lines are appended with O_APPEND under a
- * mutex and never rewritten.  Secrets never go in: callers pass names,
- * ids, SQL and outcomes, not passwords, tokens or key secrets.
+ * one, which audit_verify names.  Lines are never rewritten.  An event is
+ * in the journal (a shared file mapping, so a killed process keeps it)
+ * when audit_log returns; a writer thread appends the lines to the day
+ * files within about a millisecond, and the next open appends any the
+ * files lack.  Secrets never go in: callers pass names, ids, SQL and
+ * outcomes, not passwords, tokens or key secrets.
  *
- * Threads: audit_log may be called from any thread.
+ * Threads: audit_log and audit_flush may be called from any thread.
  */
 #ifndef TN_AUDIT_H
 #define TN_AUDIT_H
 
+#include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
 
@@ -28,18 +32,33 @@ struct buf;
 
 /*
  * Opens the trail under dir (the absolute audit folder, created if
- * missing), continuing the chain from its last line.  TN_ECORRUPT if the
- * last line does not parse (the chain would be continued from garbage).
+ * missing), continuing the chain from its last line, with its journal at
+ * the path journal (created if missing; <lake>/.tarn/audit.journal).
+ * Lines the journal holds past the last one of the files are appended
+ * first; a torn last line is cut if the journal holds it.  TN_ECORRUPT if
+ * the last line does not parse, or is torn and not in the journal (the
+ * chain would be continued from garbage).  Starts the writer thread.
  */
-int audit_open(const char *dir, struct audit **out, char *err);
-/* fsyncs and closes.  Accepts NULL. */
+int audit_open(const char *dir, const char *journal, struct audit **out, char *err);
+/* Writes every line, fsyncs, empties the journal and closes.  Accepts NULL. */
 void audit_close(struct audit *a);
+
+/*
+ * Returns once every line appended before the call is in its day file
+ * (readers of the files see it), or TN_ETIMEDOUT after 5 s (the disk
+ * refuses the writes).  a may be NULL.
+ */
+int audit_flush(struct audit *a, char *err);
+
+/* Holds the writer back (lines stay in the journal only) or lets it go: tests. */
+void audit_hold(struct audit *a, bool hold);
 
 /*
  * Appends one event: event is a short name ("auth", "query", "grant",
  * ...); principal may be "" (an unauthenticated caller); fields (may be
- * NULL) is an object whose members are added, and is stolen.  A failure
- * to write is logged and counted, never fatal to the caller.  a may be
+ * NULL) is an object whose members are added, and is stolen.  An event
+ * that cannot be recorded (the writer a whole journal half behind for
+ * 1 s) is logged and counted, never fatal to the caller.  a may be
  * NULL (then nothing happens).
  */
 void audit_log(struct audit *a, const char *event, const char *principal, json_t *fields);

@@ -740,6 +740,8 @@ static int run_query(struct qservice *q, struct qinfo *info, bool admin,
 	buf_init(&t.line, 0);
 	buf_init(&t.columns, 0);
 	key[0] = 0;
+	if (admin && audit_flush(q->audit, err)) /* log.audit shows every event before this query */
+		log_warn("query", "%s", err);
 	if (file && !user_segment_ok(info->user)) {
 		rc = tn_fail(err, TN_EINVAL, "user name '%s' cannot name a result folder", info->user);
 		goto done;

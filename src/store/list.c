@@ -102,7 +102,7 @@ static int visit(struct lister *l, struct entry *e, unsigned depth)
 	if (!deeper && l->folders) {
 		if (strcmp(e->key, after) <= 0 || after_inside)
 			return 0;
-		struct store_stat zero = { 0, 0 };
+		struct store_stat zero = { 0 };
 		if (l->fn(l->arg, e->key, true, &zero))
 			l->stop = true;
 		return 0;

@@ -76,12 +76,20 @@ int objects_open(struct store *s, struct policy *p, struct audit *a, struct obje
 	o->s = s;
 	o->p = p;
 	o->a = a;
+	pthread_mutex_init(&o->attr_mu, NULL);
+	o->attrs = xcalloc(ATTR_SLOTS, sizeof *o->attrs);
 	*out = o;
 	return 0;
 }
 
 void objects_close(struct objects *o)
 {
+	if (!o)
+		return;
+	for (size_t i = 0; i < ATTR_SLOTS; i++)
+		free(o->attrs[i].user_meta);
+	free(o->attrs);
+	pthread_mutex_destroy(&o->attr_mu);
 	free(o);
 }
 
@@ -341,6 +349,82 @@ static int md5_fd(int fd, uint64_t size, const char *key, char *etag, char *err)
 }
 
 /* Fills info of key from its open descriptor (st from the same file). */
+/*
+ * The attribute cache: what info_from_blob made of a file's attributes, by
+ * the file's identity (device, inode).  An entry serves only the same
+ * inode with the same size, mtime and ctime: a new version of an object is
+ * a new inode (written beside, renamed over), and any change to the
+ * attributes in place moves the ctime.  It saves a read of the attributes
+ * (fgetxattr, a JSON parse) per GET, HEAD or listed ETag.
+ */
+/* The first of the ATTR_WAYS slots a file may use. */
+static struct attr_slot *attr_set_of(struct objects *o, const struct store_stat *st)
+{
+	uint64_t h = (st->ino * 0x9e3779b97f4a7c15ull) ^ (st->dev * 0xc2b2ae3d27d4eb4full);
+	return &o->attrs[(h >> 40) % (ATTR_SLOTS / ATTR_WAYS) * ATTR_WAYS];
+}
+
+static bool attr_same(const struct attr_slot *a, const struct store_stat *st)
+{
+	return a->used && a->dev == st->dev && a->ino == st->ino && a->size == st->size &&
+	       a->mtime_ns == st->mtime_ns && a->ctime_ns == st->ctime_ns;
+}
+
+/* The file's slot in its set, or NULL (o->attr_mu held). */
+static struct attr_slot *attr_find(struct objects *o, const struct store_stat *st)
+{
+	struct attr_slot *set = attr_set_of(o, st);
+	for (int i = 0; i < ATTR_WAYS; i++)
+		if (set[i].used && set[i].dev == st->dev && set[i].ino == st->ino)
+			return &set[i];
+	return NULL;
+}
+
+static bool attr_get(struct objects *o, const struct store_stat *st, struct obj_info *info)
+{
+	if (!st->ino)
+		return false;
+	pthread_mutex_lock(&o->attr_mu);
+	struct attr_slot *a = attr_find(o, st);
+	bool hit = a && attr_same(a, st);
+	if (hit) {
+		a->used_at = ++o->attr_tick;
+		memcpy(info->etag, a->etag, sizeof info->etag);
+		memcpy(info->content_type, a->content_type, sizeof info->content_type);
+		info->user_meta = a->user_meta ? xstrdup(a->user_meta) : NULL;
+	}
+	pthread_mutex_unlock(&o->attr_mu);
+	return hit;
+}
+
+static void attr_put(struct objects *o, const struct store_stat *st, const struct obj_info *info)
+{
+	if (!st->ino)
+		return;
+	char *meta = info->user_meta ? xstrdup(info->user_meta) : NULL;
+	pthread_mutex_lock(&o->attr_mu);
+	struct attr_slot *a = attr_find(o, st);
+	if (!a) { /* a free slot of the set, or the one used longest ago */
+		a = attr_set_of(o, st);
+		for (struct attr_slot *s = a + 1; s < attr_set_of(o, st) + ATTR_WAYS; s++)
+			if (a->used && (!s->used || s->used_at < a->used_at))
+				a = s;
+	}
+	char *old = a->user_meta;
+	a->used = true;
+	a->used_at = ++o->attr_tick;
+	a->dev = st->dev;
+	a->ino = st->ino;
+	a->size = st->size;
+	a->mtime_ns = st->mtime_ns;
+	a->ctime_ns = st->ctime_ns;
+	memcpy(a->etag, info->etag, sizeof a->etag);
+	memcpy(a->content_type, info->content_type, sizeof a->content_type);
+	a->user_meta = meta;
+	pthread_mutex_unlock(&o->attr_mu);
+	free(old);
+}
+
 static int info_fill(struct objects *o, const char *key, int fd, const struct store_stat *st,
 		     struct obj_info *info, char *err)
 {
@@ -349,13 +433,17 @@ static int info_fill(struct objects *o, const char *key, int fd, const struct st
 	memset(info, 0, sizeof *info);
 	info->size = st->size;
 	info->mtime_ns = st->mtime_ns;
+	if (attr_get(o, st, info))
+		return 0;
 	snprintf(info->content_type, sizeof info->content_type, "application/octet-stream");
 	buf_init(&b, 0);
 	if (store_attr_get_fd(fd, key, &b, err) == 0)
 		info_from_blob(&b, info, &valid);
 	buf_release(&b);
-	if (valid)
+	if (valid) {
+		attr_put(o, st, info);
 		return 0;
+	}
 	int rc = md5_fd(fd, st->size, key, info->etag, err);
 	if (rc)
 		return rc;

@@ -5,6 +5,7 @@
 #define TN_OBJECTS_INT_H
 
 #include <jansson.h>
+#include <pthread.h>
 #include <stdatomic.h>
 #include <stdint.h>
 
@@ -15,6 +16,19 @@ struct store_writer;
 struct crypto_digest;
 struct buf;
 
+/* The attribute cache (objects.c): 4096 entries of about 350 bytes, in sets of 4. */
+#define ATTR_SLOTS 4096
+#define ATTR_WAYS 4
+struct attr_slot {
+	bool used;
+	uint64_t used_at;                /* objects.attr_tick at the last use */
+	uint64_t dev, ino, size;
+	int64_t mtime_ns, ctime_ns;
+	char etag[OBJ_ETAG_LEN];
+	char content_type[OBJ_TYPE_LEN];
+	char *user_meta;
+};
+
 struct objects {
 	struct store *s;
 	struct policy *p;
@@ -23,6 +37,9 @@ struct objects {
 	_Atomic int64_t last_sweep_ms;   /* obj_mpu_create sweeps at most hourly */
 	void (*on_change)(void *arg, const char *folder);
 	void *change_arg;
+	pthread_mutex_t attr_mu;         /* guards attrs */
+	struct attr_slot *attrs;         /* ATTR_SLOTS, by file identity (objects.c) */
+	uint64_t attr_tick;
 };
 
 struct obj_writer {

@@ -62,6 +62,7 @@ static const struct {
 
 struct store {
 	char *root;
+	int root_fd;       /* O_PATH: objects are read by openat from it (a shorter walk) */
 	char *dir[ZONE_COUNT];
 	size_t dirlen[ZONE_COUNT];
 };
@@ -97,6 +98,12 @@ int store_open(const char *root, const struct zone_dirs *dirs, struct store **ou
 		return tn_fail(err, TN_ENOTFOUND, "lake '%s': no such directory", root);
 	struct store *s = xcalloc(1, sizeof *s);
 	s->root = xstrdup(abs);
+	s->root_fd = open(abs, O_PATH | O_DIRECTORY | O_CLOEXEC);
+	if (s->root_fd < 0) {
+		int rc = tn_fail(err, TN_EIO, "lake '%s': %s", abs, strerror(errno));
+		store_close(s);
+		return rc;
+	}
 	for (int i = 0; i < ZONE_COUNT; i++) {
 		const char *d = dirs && dirs->dir[i] && *dirs->dir[i] ? dirs->dir[i] : zone_defaults[i];
 		if (store_key_check(d, strlen(d), NULL) != 0 || !strncmp(d, ".tarn", 5)) {
@@ -118,6 +125,8 @@ void store_close(struct store *s)
 		return;
 	for (int i = 0; i < ZONE_COUNT; i++)
 		free(s->dir[i]);
+	if (s->root_fd >= 0)
+		close(s->root_fd);
 	free(s->root);
 	free(s);
 }
@@ -675,7 +684,7 @@ int store_open_read(struct store *s, const char *key, int *fd, struct store_stat
 	int rc = object_path(s, key, path, sizeof path, err);
 	if (rc)
 		return rc;
-	int f = open(path, O_RDONLY | O_CLOEXEC | O_NOFOLLOW);
+	int f = openat(s->root_fd, key, O_RDONLY | O_CLOEXEC | O_NOFOLLOW);
 	if (f < 0) {
 		if (errno == ENOENT || errno == ENOTDIR || errno == ELOOP)
 			return tn_fail(err, TN_ENOTFOUND, "object '%s': not found", key);
@@ -687,6 +696,9 @@ int store_open_read(struct store *s, const char *key, int *fd, struct store_stat
 	}
 	st->size = (uint64_t)sb.st_size;
 	st->mtime_ns = (int64_t)sb.st_mtim.tv_sec * 1000000000 + sb.st_mtim.tv_nsec;
+	st->dev = (uint64_t)sb.st_dev;
+	st->ino = (uint64_t)sb.st_ino;
+	st->ctime_ns = (int64_t)sb.st_ctim.tv_sec * 1000000000 + sb.st_ctim.tv_nsec;
 	*fd = f;
 	return 0;
 }

@@ -170,6 +170,10 @@ int store_attr_set(struct store *s, const char *key, const void *p, size_t n, ch
 struct store_stat {
 	uint64_t size;
 	int64_t mtime_ns;   /* last modification, ns since the epoch */
+	/* filled by store_open_read only (0 elsewhere): the file's identity and
+	 * its last change of any kind (data, attributes, rename), ns */
+	uint64_t dev, ino;
+	int64_t ctime_ns;
 };
 /*
  * Opens an object for reading (pread, sendfile) and fills st from the

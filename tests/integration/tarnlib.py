@@ -203,6 +203,23 @@ class Lake:
     def quarantined(self, stream):
         return self.lines(self.files("02-transient-zone/quarantine/" + stream))
 
+    def audit_lines(self):
+        """Every line of the audit trail, parsed.  The server's writer appends
+        lines to the day files within milliseconds of the access (the journal
+        holds them before): read until two reads 20 ms apart agree."""
+        last = None
+        for _ in range(100):
+            out = []
+            for p in sorted(glob.glob(os.path.join(self.dir, "log", "audit", "*", "*", "*",
+                                                   "audit.jsonl"))):
+                with open(p) as f:
+                    out += [json.loads(line) for line in f if line.endswith("\n")]
+            if out == last:
+                return out
+            last = out
+            time.sleep(0.02)
+        return last
+
     def ingest_sample(self, count, seed, stream="immunizations", crawl=True):
         """`tarn gen immunizations` events posted to stream, flushed, then crawled."""
         data = subprocess.run([TARN, "gen", "immunizations", "--count", str(count), "--seed",

@@ -2,7 +2,6 @@
 """Objects over REST (/v1/objects) with curl: object grants by zone and
 prefix (read, write, list, delete), own folders, raw immutability, the
 audit trail append-only, bad keys, and one audit line per access."""
-import glob
 import hashlib
 import json
 import os
@@ -32,14 +31,6 @@ def curl(lake, user, pw, *args, data=None):
     head, _, body = raw.partition(b"\r\n\r\n")
     status = int(head.split(b" ", 2)[1])
     return status, head.decode(), body
-
-
-def audit_lines(lake):
-    out = []
-    for p in sorted(glob.glob(os.path.join(lake.dir, "log/audit/*/*/*/audit.jsonl"))):
-        with open(p) as f:
-            out += [json.loads(line) for line in f]
-    return out
 
 
 @test
@@ -152,7 +143,7 @@ def object_grants_over_rest():
         st, _, _ = curl(lake, "alice", "alice-password", u + "04-user-drop-zone/team/p1.csv")
         eq(st, 403, "read after revoke")
         # every access left an audit line: allowed and denied, with the source
-        objs = [a for a in audit_lines(lake) if a["event"] == "object"]
+        objs = [a for a in lake.audit_lines() if a["event"] == "object"]
         denied = [a for a in objs if a["outcome"] == "denied"]
         check(len(denied) >= 6, f"{len(denied)} denials audited")
         check(any(a["action"] == "read" and a["outcome"] == "ok" and a["principal"] == "alice"

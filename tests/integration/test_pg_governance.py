@@ -5,9 +5,7 @@ state) and a steward (PII clearance) get the same rows, value for value in
 PostgreSQL's text form, from psycopg2 as from POST /v1/query; what one may
 not read is 42501 over PostgreSQL (403 over REST) and in the audit trail."""
 import base64
-import glob
 import json
-import os
 
 import psycopg2
 import psycopg2.extensions
@@ -48,15 +46,6 @@ def pg_rows(conn, sql):
     with conn.cursor() as cur:
         cur.execute(sql)
         return [tuple(r) for r in cur.fetchall()]
-
-
-def audit_lines(lake):
-    out = []
-    for p in sorted(glob.glob(os.path.join(lake.dir, "log", "audit", "**", "*.jsonl"),
-                              recursive=True)):
-        with open(p) as f:
-            out += [json.loads(line) for line in f if line.strip()]
-    return out
 
 
 @test
@@ -131,7 +120,7 @@ def same_rows_through_postgresql_and_rest():
         finally:
             conn.close()
         rest_rows(lake, "SELECT ssn FROM raw.immunizations", "analyst", want=403)
-        denied = [a for a in audit_lines(lake)
+        denied = [a for a in lake.audit_lines()
                   if a.get("event") == "query" and a.get("principal") == "analyst"
                   and "raw.immunizations" in a.get("sql", "") and a.get("outcome") == "FAILED"]
         eq(sorted(a.get("via") for a in denied), ["pg", "rest"], "both refusals audited")

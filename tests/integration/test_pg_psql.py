@@ -3,8 +3,6 @@
 SCRAM login, statements, errors that leave the session usable, transactions,
 SET/SHOW, wrong passwords, the database name, cancel, TLS, and governance
 (a denied table is 42501 and audited)."""
-import glob
-import json
 import os
 import subprocess
 import threading
@@ -30,15 +28,6 @@ def psql(lake, *args, user=ROOT_USER, password=ROOT_PASSWORD, db="lake", sslmode
     return subprocess.run([PSQL, "-X", "-v", "ON_ERROR_STOP=0", conn, *args],
                           capture_output=True, text=True, env=env, input=stdin,
                           timeout=timeout)
-
-
-def audit_lines(lake):
-    out = []
-    for p in sorted(glob.glob(os.path.join(lake.dir, "log", "audit", "**", "*.jsonl"),
-                              recursive=True)):
-        with open(p) as f:
-            out += [json.loads(line) for line in f if line.strip()]
-    return out
 
 
 @test
@@ -124,7 +113,7 @@ def psql_authentication_and_database():
     r = psql(lake, "-At", "-c", "SELECT current_user")
     eq(r.returncode, 0, r.stderr)
     # audited: the failures and the success, with the source address
-    auth = [a for a in audit_lines(lake) if a.get("event") == "auth" and a.get("scheme") == "pg"]
+    auth = [a for a in lake.audit_lines() if a.get("event") == "auth" and a.get("scheme") == "pg"]
     failed = [a for a in auth if a.get("outcome") == "failed"]
     ok = [a for a in auth if a.get("outcome") == "ok"]
     check(any(a["principal"] == "admin" and a["why"] == "bad secret" for a in failed), auth)
@@ -158,7 +147,7 @@ def psql_cancel_and_governance():
              "-c", "SELECT 'still here'", user="analyst", password="analyst-password")
     check("ERROR:  42501" in r.stderr, r.stderr)
     eq(r.stdout.strip(), "still here", "session usable after a denial")
-    denied = [a for a in audit_lines(lake) if a.get("principal") == "analyst" and
+    denied = [a for a in lake.audit_lines() if a.get("principal") == "analyst" and
               a.get("event") == "query" and a.get("outcome") == "FAILED" and
               "master.secrets" in a.get("sql", "")]
     check(denied, "the denial is in the audit trail")
@@ -209,7 +198,7 @@ def psql_tls():
     # plain connections are still served when the client does not ask for TLS
     r = psql(lake, "-At", "-c", "SELECT 3", sslmode="disable")
     eq((r.returncode, r.stdout.strip()), (0, "3"), r.stderr)
-    vias = [a.get("via") for a in audit_lines(lake)
+    vias = [a.get("via") for a in lake.audit_lines()
             if a.get("event") == "auth" and a.get("scheme") == "pg" and a.get("outcome") == "ok"]
     eq(vias, ["pg-password", "pg-password", "scram"], "cleartext over TLS only")
     r = psql(lake, "-At", "-c", "SELECT 1", sslmode="require", password="wrong-password")

@@ -3,10 +3,15 @@
  * continuation across reopenings, and every kind of tampering detected at
  * the right line.
  */
+#include <fcntl.h>
 #include <pthread.h>
+#include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
+#include <sys/wait.h>
+#include <unistd.h>
 
 #include "core/buf.h"
 #include "core/err.h"
@@ -15,11 +20,19 @@
 #include "policy/audit.h"
 #include "harness.h"
 
+/* The journal beside the audit folder dir. */
+static const char *journal_of(const char *dir)
+{
+	static char p[700];
+	snprintf(p, sizeof p, "%s.journal", dir);
+	return p;
+}
+
 static void write_events(const char *dir, int n, int base)
 {
 	struct audit *a;
 	char err[TN_ERRLEN];
-	int rc = audit_open(dir, &a, err);
+	int rc = audit_open(dir, journal_of(dir), &a, err);
 	if (rc)
 		fprintf(stderr, "open: %s\n", err);
 	CHECK_INT(rc, 0);
@@ -99,7 +112,7 @@ TEST(tampering_is_named)
 	CHECK_INT(audit_verify(dir, &lines, err), TN_ECORRUPT);
 	CHECK(strstr(err, "torn") != NULL);
 	struct audit *a;
-	CHECK_INT(audit_open(dir, &a, err), TN_ECORRUPT);
+	CHECK_INT(audit_open(dir, journal_of(dir), &a, err), TN_ECORRUPT);
 	buf_release(&b);
 	buf_release(&o);
 }
@@ -112,7 +125,7 @@ TEST(lines_render_every_value)
 	struct audit *a;
 	snprintf(dir, sizeof dir, "%s/audit", test_tmpdir());
 	today(dir, path, sizeof path);
-	CHECK_INT(audit_open(dir, &a, err), 0);
+	CHECK_INT(audit_open(dir, journal_of(dir), &a, err), 0);
 	/* a long string whose cut would fall inside a 2-byte character */
 	size_t big = (16u << 10) + 100;
 	char *longs = malloc(big + 1);
@@ -193,7 +206,7 @@ TEST(concurrent_appends_chain)
 	uint64_t lines;
 	struct audit *a;
 	snprintf(dir, sizeof dir, "%s/audit", test_tmpdir());
-	CHECK_INT(audit_open(dir, &a, err), 0);
+	CHECK_INT(audit_open(dir, journal_of(dir), &a, err), 0);
 	pthread_t t[4];
 	struct logger l[4];
 	for (int i = 0; i < 4; i++) {
@@ -206,4 +219,141 @@ TEST(concurrent_appends_chain)
 	audit_close(a);
 	CHECK_INT(audit_verify(dir, &lines, err), 0);
 	CHECK_INT((int)lines, 2000);
+}
+
+/* The number of lines in the day files under dir. */
+static int count_lines(const char *dir)
+{
+	struct buf b = BUF_INIT(0);
+	char err[TN_ERRLEN];
+	CHECK_INT(audit_tail(dir, 1u << 30, &b, err), 0);
+	int n = 0;
+	for (size_t i = 0; i < b.len; i++)
+		n += b.data[i] == '\n';
+	buf_release(&b);
+	return n;
+}
+
+/*
+ * A child appends `written` events that reach the day files, then `held`
+ * more that stay in the journal only, then is killed; if torn, a torn line
+ * is added to the day file as a write cut short would leave it.
+ */
+static void killed_writer(const char *dir, int written, int held, bool torn)
+{
+	pid_t pid = fork();
+	CHECK(pid >= 0);
+	if (pid == 0) {
+		struct audit *a;
+		char err[TN_ERRLEN];
+		if (audit_open(dir, journal_of(dir), &a, err))
+			_exit(3);
+		for (int i = 0; i < written; i++)
+			audit_log(a, "object", "kid", json_pack("{s:i}", "i", i));
+		if (audit_flush(a, err))
+			_exit(4);
+		audit_hold(a, true);
+		for (int i = written; i < written + held; i++)
+			audit_log(a, "object", "kid", json_pack("{s:i}", "i", i));
+		raise(SIGKILL);
+		_exit(5);
+	}
+	int st;
+	CHECK(waitpid(pid, &st, 0) == pid);
+	CHECK(WIFSIGNALED(st) && WTERMSIG(st) == SIGKILL);
+	if (torn) {
+		char path[700], err[TN_ERRLEN];
+		today(dir, path, sizeof path);
+		int fd = os_open(path, O_WRONLY | O_APPEND, 0, err);
+		CHECK(fd >= 0);
+		CHECK_INT(os_write_all(fd, "{\"ts\":\"2026-", 12, path, err), 0);
+		os_close(fd);
+	}
+}
+
+/* Lines appended by a process killed before its writer ran are appended at the next open. */
+TEST(killed_process_loses_no_line)
+{
+	char dir[600], err[TN_ERRLEN];
+	uint64_t lines;
+	snprintf(dir, sizeof dir, "%s/audit", test_tmpdir());
+	killed_writer(dir, 30, 70, false);
+	CHECK_INT(count_lines(dir), 30); /* the rest is in the journal only */
+	write_events(dir, 1, 100);       /* opens (appending the 70), adds one */
+	CHECK_INT(audit_verify(dir, &lines, err), 0);
+	CHECK_INT((int)lines, 101);
+	/* once, in order: i runs 0..99 */
+	struct buf b = BUF_INIT(0);
+	CHECK_INT(audit_tail(dir, 1000, &b, err), 0);
+	const char *p = b.data;
+	for (int i = 0; i < 100; i++) {
+		char want[32];
+		snprintf(want, sizeof want, "\"i\":%d,", i);
+		p = strstr(p, want);
+		CHECK(p != NULL);
+		if (!p)
+			break;
+	}
+	buf_release(&b);
+	/* a clean close emptied the journal */
+	struct stat st;
+	CHECK_INT(stat(journal_of(dir), &st), 0);
+	CHECK_INT((int)st.st_size, 0);
+}
+
+/* A write cut short by the kill leaves a torn line: cut, since the journal has it whole. */
+TEST(torn_line_in_the_journal_is_cut_and_rewritten)
+{
+	char dir[600], err[TN_ERRLEN];
+	uint64_t lines;
+	snprintf(dir, sizeof dir, "%s/audit", test_tmpdir());
+	killed_writer(dir, 5, 5, true);
+	write_events(dir, 2, 10);
+	CHECK_INT(audit_verify(dir, &lines, err), 0);
+	CHECK_INT((int)lines, 12);
+}
+
+/* audit_flush: appended lines are in the day file for readers, before close. */
+TEST(flush_makes_lines_visible)
+{
+	char dir[600], err[TN_ERRLEN];
+	struct audit *a;
+	snprintf(dir, sizeof dir, "%s/audit", test_tmpdir());
+	CHECK_INT(audit_open(dir, journal_of(dir), &a, err), 0);
+	audit_hold(a, true);
+	for (int i = 0; i < 3; i++)
+		audit_log(a, "auth", "p", NULL);
+	CHECK_INT(count_lines(dir), 0);
+	audit_hold(a, false);
+	CHECK_INT(audit_flush(a, err), 0);
+	CHECK_INT(count_lines(dir), 3);
+	audit_close(a);
+}
+
+/* A writer a whole journal half behind: appends wait, then are lost and counted; the chain holds. */
+TEST(writer_far_behind_loses_lines_not_the_chain)
+{
+	char dir[600], err[TN_ERRLEN];
+	uint64_t lines;
+	struct audit *a;
+	snprintf(dir, sizeof dir, "%s/audit", test_tmpdir());
+	CHECK_INT(audit_open(dir, journal_of(dir), &a, err), 0);
+	audit_hold(a, true);
+	char *big = malloc(64 << 10);
+	memset(big, 'x', (64 << 10) - 1);
+	big[(64 << 10) - 1] = 0;
+	/* 16 KiB of field each (the cut): a 4 MiB half holds about 250 */
+	int n = 0;
+	while (audit_failures(a) == 0 && n < 1000) {
+		audit_log(a, "query", "p", json_pack("{s:s}", "sql", big));
+		n++;
+	}
+	CHECK_INT((int)audit_failures(a), 1);
+	CHECK(n > 200 && n < 300);
+	audit_hold(a, false);
+	audit_log(a, "auth", "p", NULL);
+	audit_close(a);
+	free(big);
+	CHECK_INT(audit_verify(dir, &lines, err), 0);
+	CHECK_INT((int)lines, n);
 }

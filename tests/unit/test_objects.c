@@ -134,7 +134,7 @@ struct fix {
 
 static void fix_open(struct fix *f)
 {
-	char err[TN_ERRLEN], path[600];
+	char err[TN_ERRLEN], path[600], journal[600];
 	uint8_t key[32] = { 1, 2, 3 };
 	memset(f, 0, sizeof *f);
 	CHECK_INT(store_open(test_tmpdir(), NULL, &f->s, err), 0);
@@ -144,7 +144,8 @@ static void fix_open(struct fix *f)
 	CHECK_INT(auth_open(f->m, key, &f->a, err), 0);
 	CHECK_INT(policy_open(f->m, key, &f->p, err), 0);
 	snprintf(path, sizeof path, "%s/log/audit", test_tmpdir());
-	CHECK_INT(audit_open(path, &f->au, err), 0);
+	snprintf(journal, sizeof journal, "%s/audit.journal", test_tmpdir());
+	CHECK_INT(audit_open(path, journal, &f->au, err), 0);
 	CHECK_INT(objects_open(f->s, f->p, f->au, &f->o, err), 0);
 	CHECK_INT(auth_user_add(f->a, "alice", "alice-password", err), 0);
 	CHECK_INT(auth_user_add(f->a, "bob", "bob-password", err), 0);
@@ -345,6 +346,17 @@ TEST(copy_keeps_or_replaces_metadata_and_etag_tracks_appends)
 	CHECK_INT(obj_head(f.o, &root, "04-user-drop-zone/b.csv", &info, err), 0);
 	CHECK(strcmp(first, info.etag) != 0);
 	CHECK_INT(info.size, 9);
+	obj_info_release(&info);
+	/* attributes changed in place (same inode, size and mtime) are seen at once,
+	 * though the ones before were cached */
+	CHECK_INT(obj_head(f.o, &root, "04-user-drop-zone/c.csv", &info, err), 0);
+	obj_info_release(&info);
+	const char *blob = "{\"etag\":\"0123456789abcdef0123456789abcdef\",\"type\":\"text/tab-"
+			   "separated-values\",\"size\":4}";
+	CHECK_INT(store_attr_set(f.s, "04-user-drop-zone/c.csv", blob, strlen(blob), err), 0);
+	CHECK_INT(obj_head(f.o, &root, "04-user-drop-zone/c.csv", &info, err), 0);
+	CHECK_STR(info.content_type, "text/tab-separated-values");
+	CHECK_STR(info.etag, "0123456789abcdef0123456789abcdef");
 	obj_info_release(&info);
 	fix_close(&f);
 }
