@@ -230,6 +230,8 @@ static int object_path(struct store *s, const char *key, char *path, size_t n, c
 
 /* Bytes a writer gathers before one write(2). */
 #define STORE_WRITER_BUF (256u << 10)
+/* A piece at least this large, with nothing gathered, is written as it is. */
+#define STORE_WRITER_DIRECT (32u << 10)
 
 struct store_writer {
 	struct store *store;
@@ -482,7 +484,7 @@ int store_writer_write(struct store_writer *w, const void *p, size_t n, char *er
 	if (w->pending.len + n > STORE_WRITER_BUF && (rc = writer_drain(w, err)))
 		return rc;
 	w->written += n;
-	if (n >= STORE_WRITER_BUF)
+	if (w->pending.len == 0 && n >= STORE_WRITER_DIRECT)
 		return os_write_all(w->fd, p, n, w->tmp, err);
 	return buf_append(&w->pending, p, n);
 }
