@@ -137,13 +137,13 @@ int obj_part_open(struct objects *o, const struct obj_caller *c, const char *key
 /* The ETag a part's blob records, into etag; false if it has none. */
 static bool part_etag(const struct store_part *p, char *etag, size_t n)
 {
-	json_t *doc = json_loadb(p->attr, p->attr_len, 0, NULL);
-	const char *e = json_string_value(json_object_get(doc, "etag"));
-	json_t *size = json_object_get(doc, "size");
-	bool ok = e && json_is_integer(size) && (uint64_t)json_integer_value(size) == p->size;
-	if (ok)
-		snprintf(etag, n, "%s", e);
-	json_decref(doc);
+	struct obj_info info = { .size = p->size };
+	struct buf b = { (char *)p->attr, p->attr_len, 0, 0 };
+	bool ok;
+	info_from_blob(&b, &info, &ok);
+	if (ok) /* a part's blob has no mtime: the size alone says which bytes */
+		snprintf(etag, n, "%s", info.etag);
+	obj_info_release(&info);
 	return ok;
 }
 

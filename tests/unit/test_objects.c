@@ -347,6 +347,16 @@ TEST(copy_keeps_or_replaces_metadata_and_etag_tracks_appends)
 	CHECK(strcmp(first, info.etag) != 0);
 	CHECK_INT(info.size, 9);
 	obj_info_release(&info);
+	/* a blob of the default type fits in an ext4 inode (60 bytes); the old long form
+	 * (below) is still read */
+	struct buf blob_now = BUF_INIT(0);
+	CHECK_INT(obj_writer_open(f.o, &root, "04-user-drop-zone/d.bin", NULL, &w, err), 0);
+	CHECK_INT(obj_writer_write(w, "0123456789", 10, err), 0);
+	CHECK_INT(obj_writer_commit(w, NULL, err), 0);
+	CHECK_INT(store_attr_get(f.s, "04-user-drop-zone/d.bin", &blob_now, err), 0);
+	CHECK(blob_now.len <= 60);
+	CHECK(strncmp(blob_now.data, "{\"e\":\"", 6) == 0);
+	buf_release(&blob_now);
 	/* attributes changed in place (same inode, size and mtime) are seen at once,
 	 * though the ones before were cached */
 	CHECK_INT(obj_head(f.o, &root, "04-user-drop-zone/c.csv", &info, err), 0);
