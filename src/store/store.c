@@ -232,6 +232,8 @@ static int object_path(struct store *s, const char *key, char *path, size_t n, c
 #define STORE_WRITER_BUF (256u << 10)
 /* A piece at least this large, with nothing gathered, is written as it is. */
 #define STORE_WRITER_DIRECT (32u << 10)
+/* The pieces of a paced write (write_paced). */
+#define STORE_PACE (1u << 20)
 
 struct store_writer {
 	struct store *store;
@@ -575,6 +577,45 @@ int store_writer_commit(struct store_writer *w, char *err)
 	return rc;
 }
 
+/*
+ * Writes iov in STORE_PACE pieces, each sent to the disk as soon as it is
+ * in the page cache, and waits for the piece before it: at most two pieces
+ * of this object are in the disk's queue at a time, so a WAL's fdatasync
+ * waits behind a piece, not behind the whole object flushed at once by
+ * the commit's fsync (8 MiB objects made 10 ms stalls of every durable
+ * append).  The fsync at commit then finds the data written.
+ */
+static int write_paced(struct store_writer *w, const struct iovec *iov, int iovcnt, char *err)
+{
+	uint64_t off = 0, sent = 0, waited = 0;
+	for (int i = 0; i < iovcnt; i++) {
+		const char *p = iov[i].iov_base;
+		size_t left = iov[i].iov_len;
+		while (left > 0) {
+			size_t n = left < STORE_PACE - (off - sent) ? left : STORE_PACE - (off - sent);
+			int rc = os_write_all(w->fd, p, n, w->tmp, err);
+			if (rc)
+				return rc;
+			p += n;
+			left -= n;
+			off += n;
+			if (off - sent < STORE_PACE)
+				continue;
+			/* a hint: the fsync at commit is what makes the bytes durable */
+			if (sent > waited)
+				(void)sync_file_range(w->fd, (off_t)waited, (off_t)(sent - waited),
+						      SYNC_FILE_RANGE_WAIT_BEFORE |
+						      SYNC_FILE_RANGE_WRITE |
+						      SYNC_FILE_RANGE_WAIT_AFTER);
+			waited = sent;
+			(void)sync_file_range(w->fd, (off_t)sent, (off_t)(off - sent),
+					      SYNC_FILE_RANGE_WRITE);
+			sent = off;
+		}
+	}
+	return 0;
+}
+
 int store_put(struct store *s, const char *key, const struct iovec *iov, int iovcnt, int flags,
 	      char *err)
 {
@@ -582,8 +623,11 @@ int store_put(struct store *s, const char *key, const struct iovec *iov, int iov
 	int rc = store_writer_open(s, key, flags, &w, err);
 	if (rc)
 		return rc;
-	for (int i = 0; rc == 0 && i < iovcnt; i++)
-		rc = os_write_all(w->fd, iov[i].iov_base, iov[i].iov_len, w->tmp, err);
+	if ((flags & STORE_UNCACHED) && !(flags & STORE_NOSYNC))
+		rc = write_paced(w, iov, iovcnt, err);
+	else
+		for (int i = 0; rc == 0 && i < iovcnt; i++)
+			rc = os_write_all(w->fd, iov[i].iov_base, iov[i].iov_len, w->tmp, err);
 	if (rc) {
 		store_writer_abort(w);
 		return rc;

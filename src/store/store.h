@@ -73,8 +73,10 @@ int store_key_check(const char *key, size_t n, char *err);
 #define STORE_REPLAY 1   /* flusher replay: may replace an object of its own in raw */
 #define STORE_NOSYNC 2   /* atomic but not durable (no fsync): regenerable data such as
 			  * query results; after a crash the object may be gone or empty */
-#define STORE_UNCACHED 4 /* once durable, drop the object's pages from the page cache:
-			  * bulk writes the writer will not read back (the flusher) */
+#define STORE_UNCACHED 4 /* bulk writes the writer will not read back (the flusher):
+			  * sent to the disk 1 MiB at a time as they are written (a
+			  * WAL's fdatasync never waits behind a whole object), and
+			  * dropped from the page cache once durable */
 
 /*
  * Writes the object key from the iovecs atomically.  Refuses to replace an
