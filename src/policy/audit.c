@@ -88,6 +88,7 @@ struct audit {
 	char *map;                      /* the journal, JOURNAL_SIZE bytes */
 	unsigned active;                /* the half appenders fill */
 	size_t used[2];                 /* bytes of records in each half */
+	unsigned lines[2];              /* records in each half */
 	bool writer_idle, stop, hold, kept, running;
 	pthread_t writer;
 };
@@ -353,7 +354,7 @@ static void *writer_main(void *arg)
 		a->writer_idle = false;
 		if (!a->used[a->active] || a->hold)
 			break; /* stopping */
-		unsigned h = a->active;
+		unsigned h = a->active, lines = a->lines[h];
 		size_t n = a->used[h], done = 0;
 		uint64_t upto = a->seq;
 		a->active ^= 1;
@@ -380,10 +381,11 @@ static void *writer_main(void *arg)
 			break;
 		}
 		a->used[h] = 0;
+		a->lines[h] = 0;
 		a->written = upto;
 		pthread_cond_broadcast(&a->space);
-		if (n > rec_size(0) * 2 && !a->stop && !a->hold) {
-			/* more than a line or so: under load, let a millisecond gather */
+		if (lines > 1 && !a->stop && !a->hold) {
+			/* more than a line: under load, let a millisecond gather */
 			pthread_mutex_unlock(&a->mu);
 			sleep_ms(1);
 			pthread_mutex_lock(&a->mu);
@@ -513,14 +515,23 @@ int audit_open(const char *dir, const char *journal, struct audit **out, char *e
 		goto fail;
 	size_t nfiles, torn = 0;
 	char **files = audit_files(dir, &nfiles);
-	if (nfiles) {
-		/* the chain's head: the last whole line of the last file */
+	/*
+	 * The chain's head: the last whole line, in the last file that has
+	 * one (a kill during the first write of a day leaves that day's file
+	 * with a torn line only).  Only the last file may end torn.
+	 */
+	bool found = false;
+	for (size_t f = nfiles; f > 0 && rc == 0 && !found; f--) {
 		struct buf b = BUF_INIT(0);
-		rc = os_read_file(files[nfiles - 1], (size_t)1 << 34, &b, err);
+		rc = os_read_file(files[f - 1], (size_t)1 << 34, &b, err);
 		size_t end = b.len;
 		while (end > 0 && b.data[end - 1] != '\n')
 			end--;
-		torn = b.len - end;
+		if (rc == 0 && f == nfiles)
+			torn = b.len - end;
+		else if (rc == 0 && end < b.len)
+			rc = tn_fail(err, TN_ECORRUPT, "audit file '%s' ends with a torn line: "
+				     "run `tarn audit verify`", files[f - 1]);
 		if (rc == 0 && end) {
 			size_t start = end - 1;
 			while (start > 0 && b.data[start - 1] != '\n')
@@ -529,11 +540,12 @@ int audit_open(const char *dir, const char *journal, struct audit **out, char *e
 			json_t *seq = json_object_get(o, "seq");
 			if (!json_is_integer(seq))
 				rc = tn_fail(err, TN_ECORRUPT, "audit file '%s': its last line has "
-					     "no seq", files[nfiles - 1]);
+					     "no seq", files[f - 1]);
 			else
 				a->seq = (uint64_t)json_integer_value(seq) + 1;
 			json_decref(o);
 			sha_hex(b.data + start, end - 1 - start, a->head);
+			found = true;
 		}
 		buf_release(&b);
 	}
@@ -792,6 +804,7 @@ void audit_log(struct audit *a, const char *event, const char *principal, json_t
 		sha_hex(dst, r->len - 1, a->head);
 		a->seq++;
 		a->used[a->active] += rec_size(r->len);
+		a->lines[a->active]++;
 		if (a->writer_idle && !a->hold) {
 			a->writer_idle = false;
 			pthread_cond_signal(&a->wake);

@@ -357,3 +357,22 @@ TEST(writer_far_behind_loses_lines_not_the_chain)
 	CHECK_INT(audit_verify(dir, &lines, err), 0);
 	CHECK_INT((int)lines, n);
 }
+
+/* A kill during the first write of a day leaves that day's file with a torn line only. */
+TEST(torn_first_line_of_a_day_is_cut)
+{
+	char dir[600], path[700], err[TN_ERRLEN];
+	uint64_t lines;
+	snprintf(dir, sizeof dir, "%s/audit", test_tmpdir());
+	killed_writer(dir, 4, 3, false);
+	snprintf(path, sizeof path, "%s/2099/01/01", dir);
+	CHECK_INT(os_mkdir_p(path, 0750, err), 0);
+	snprintf(path, sizeof path, "%s/2099/01/01/audit.jsonl", dir);
+	CHECK_INT(os_write_file_atomic(path, "{\"ts\":\"20", 9, 0640, err), 0);
+	write_events(dir, 1, 50); /* cuts the fragment, appends the 3, adds one */
+	CHECK_INT(audit_verify(dir, &lines, err), 0);
+	CHECK_INT((int)lines, 8);
+	write_events(dir, 1, 60); /* the empty file of 2099 is passed over for the head */
+	CHECK_INT(audit_verify(dir, &lines, err), 0);
+	CHECK_INT((int)lines, 9);
+}
