@@ -6,6 +6,7 @@
 #define TN_AUTH_INT_H
 
 #include <pthread.h>
+#include <stdatomic.h>
 #include <stdbool.h>
 #include <stdint.h>
 
@@ -81,6 +82,9 @@ struct throttle_entry {
 struct auth {
 	struct meta *m;
 	struct throttle_entry throttle[AUTH_THROTTLE_SLOTS];  /* under mu */
+	/* slots in use (written under mu): while 0, no login is counted or
+	 * locked, and a check or a success has nothing to look up */
+	atomic_uint throttled;
 	uint8_t master[32];
 	pthread_mutex_t mu;            /* guards everything below */
 	uint8_t salt[32];              /* per process: cache hashes mean nothing elsewhere */

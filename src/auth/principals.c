@@ -486,6 +486,8 @@ static struct throttle_entry *throttle_slot(struct auth *a, const char *key, boo
 	struct throttle_entry *e = free_slot ? free_slot : oldest;
 	if (!e)
 		return NULL;  /* every slot of the bucket is a lock: nothing more to count */
+	if (e == free_slot)
+		atomic_fetch_add(&a->throttled, 1);
 	memset(e, 0, sizeof *e);
 	snprintf(e->key, sizeof e->key, "%s", key);
 	return e;
@@ -504,6 +506,8 @@ static int locked(struct auth *a, const char *key, int64_t now, int64_t *until)
 int auth_login_check(struct auth *a, const char *user, const char *source, char *err)
 {
 	char ku[80], ka[80];
+	if (atomic_load(&a->throttled) == 0)
+		return 0;  /* no failure counted anywhere: nothing is locked */
 	int64_t now = time_now_ms(), until = 0;
 	snprintf(ku, sizeof ku, "u:%.64s", user ? user : "");
 	snprintf(ka, sizeof ka, "a:%.64s", source ? source : "");
@@ -523,8 +527,10 @@ static void count(struct auth *a, const char *key, int64_t now, bool ok, unsigne
 	if (!e)
 		return;
 	if (ok) {
-		if (e->locked_until_ms <= now)
+		if (e->locked_until_ms <= now) {
 			memset(e, 0, sizeof *e);
+			atomic_fetch_sub(&a->throttled, 1);
+		}
 		return;
 	}
 	if (now - e->window_start_ms > AUTH_LOCK_WINDOW_MS) {
@@ -538,6 +544,8 @@ static void count(struct auth *a, const char *key, int64_t now, bool ok, unsigne
 void auth_login_result(struct auth *a, const char *user, const char *source, bool ok)
 {
 	char ku[80], ka[80];
+	if (ok && atomic_load(&a->throttled) == 0)
+		return;  /* a success clears counts, and there are none */
 	int64_t now = time_now_ms();
 	snprintf(ku, sizeof ku, "u:%.64s", user ? user : "");
 	snprintf(ka, sizeof ka, "a:%.64s", source ? source : "");
@@ -554,8 +562,10 @@ int auth_unlock(struct auth *a, const char *user, char *err)
 	snprintf(ku, sizeof ku, "u:%.64s", user ? user : "");
 	pthread_mutex_lock(&a->mu);
 	struct throttle_entry *e = throttle_slot(a, ku, false);
-	if (e)
+	if (e) {
 		memset(e, 0, sizeof *e);
+		atomic_fetch_sub(&a->throttled, 1);
+	}
 	pthread_mutex_unlock(&a->mu);
 	return e ? 0 : tn_fail(err, TN_ENOTFOUND, "user '%s' is not locked", user ? user : "");
 }

@@ -109,6 +109,17 @@ int buf_printf(struct buf *b, const char *fmt, ...)
 	return rc;
 }
 
+int buf_put_u64(struct buf *b, uint64_t v)
+{
+	char d[20];
+	size_t i = sizeof d;
+	do {
+		d[--i] = (char)('0' + v % 10);
+		v /= 10;
+	} while (v);
+	return buf_append(b, d + i, sizeof d - i);
+}
+
 void buf_truncate(struct buf *b, size_t n)
 {
 	if (n >= b->len)

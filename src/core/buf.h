@@ -18,6 +18,7 @@
 #include <stdarg.h>
 #include <stdbool.h>
 #include <stddef.h>
+#include <stdint.h>
 
 struct buf {
 	char *data;
@@ -48,6 +49,8 @@ int buf_putc(struct buf *b, char c);
 int buf_printf(struct buf *b, const char *fmt, ...)
 	__attribute__((format(printf, 2, 3)));
 int buf_vprintf(struct buf *b, const char *fmt, va_list ap);
+/* Appends v in decimal (no printf: for the answers of every request). */
+int buf_put_u64(struct buf *b, uint64_t v);
 /* Shortens to len n (n <= len). */
 void buf_truncate(struct buf *b, size_t n);
 /*

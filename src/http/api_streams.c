@@ -274,9 +274,13 @@ static void records_answer(struct http_req *r)
 	out = http_reply_json_buf(r, 200);
 	buf_puts(out, "{\"stream\":");
 	buf_json_str(out, r->param[0], strlen(r->param[0]));
-	buf_printf(out, ",\"count\":%zu,\"first_seq\":\"%llu\",\"last_seq\":\"%llu\"}\n",
-		   res->count, (unsigned long long)res->first_seq,
-		   (unsigned long long)res->last_seq);
+	buf_puts(out, ",\"count\":");
+	buf_put_u64(out, res->count);
+	buf_puts(out, ",\"first_seq\":\"");
+	buf_put_u64(out, res->first_seq);
+	buf_puts(out, "\",\"last_seq\":\"");
+	buf_put_u64(out, res->last_seq);
+	buf_puts(out, "\"}\n");
 }
 
 /*

@@ -483,7 +483,6 @@ static void answer_prepare(struct http_conn *c)
 	struct http_loop *l = c->loop;
 	bool head_only, no_body;
 	uint64_t len;
-	char num[24];
 
 	req_answer_ready(r);
 	if (req_server_stopping(l->e->cfg.srv))
@@ -497,11 +496,16 @@ static void answer_prepare(struct http_conn *c)
 
 	buf_reset(&c->out);
 	c->out_off = 0;
-	buf_printf(&c->out, "HTTP/1.1 %d %s\r\n", r->status, http_status_text(r->status));
+	buf_puts(&c->out, "HTTP/1.1 ");
+	buf_put_u64(&c->out, (uint64_t)r->status);
+	buf_putc(&c->out, ' ');
+	buf_puts(&c->out, http_status_text(r->status));
+	buf_puts(&c->out, "\r\n");
 	out_header(&c->out, "Date", loop_date(l));
 	if (!no_body) {
-		snprintf(num, sizeof num, "%llu", (unsigned long long)len);
-		out_header(&c->out, "Content-Length", num);
+		buf_puts(&c->out, "Content-Length: ");
+		buf_put_u64(&c->out, len);
+		buf_puts(&c->out, "\r\n");
 	}
 	if (r->content_type)
 		out_header(&c->out, "Content-Type", r->content_type);

@@ -44,6 +44,17 @@ TEST(buf_caps_and_json_strings)
 	buf_json_str(&b, "a\"b\\c\n\x01", 7);
 	CHECK_STR(b.data, "\"a\\\"b\\\\c\\n\\u0001\"");
 	buf_release(&b);
+	/* decimals without printf */
+	buf_init(&b, 0);
+	buf_put_u64(&b, 0);
+	buf_putc(&b, ' ');
+	buf_put_u64(&b, 7);
+	buf_putc(&b, ' ');
+	buf_put_u64(&b, 1000000);
+	buf_putc(&b, ' ');
+	buf_put_u64(&b, UINT64_MAX);
+	CHECK_STR(b.data, "0 7 1000000 18446744073709551615");
+	buf_release(&b);
 }
 
 TEST(time_parse_forms)
