@@ -369,7 +369,6 @@ static int md5_fd(int fd, uint64_t size, const char *key, char *etag, char *err)
 	return 0;
 }
 
-/* Fills info of key from its open descriptor (st from the same file). */
 /*
  * The attribute cache: what info_from_blob made of a file's attributes, by
  * the file's identity (device, inode).  An entry serves only the same
@@ -446,6 +445,7 @@ static void attr_put(struct objects *o, const struct store_stat *st, const struc
 	free(old);
 }
 
+/* Fills info of key from its open descriptor (st from the same file). */
 static int info_fill(struct objects *o, const char *key, int fd, const struct store_stat *st,
 		     struct obj_info *info, char *err)
 {
