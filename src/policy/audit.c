@@ -62,7 +62,7 @@
 /* How long an append waits for a free half before the line is lost (counted). */
 #define SPACE_WAIT_MS 1000
 /* How long audit_flush waits for the writer. */
-#define FLUSH_WAIT_MS 5000
+#define FLUSH_WAIT_MS 1000
 
 struct rec {
 	uint32_t magic;

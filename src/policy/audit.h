@@ -45,7 +45,7 @@ void audit_close(struct audit *a);
 
 /*
  * Returns once every line appended before the call is in its day file
- * (readers of the files see it), or TN_ETIMEDOUT after 5 s (the disk
+ * (readers of the files see it), or TN_ETIMEDOUT after 1 s (the disk
  * refuses the writes).  a may be NULL.
  */
 int audit_flush(struct audit *a, char *err);
