@@ -29,6 +29,9 @@
  *     files and their fdatasyncs need no journal commit.
  *   - Rollover syncs the old segment before the first frame goes into the
  *     new one, so only the last segment can ever have a torn tail.
+ *   - Recovery seals the last segment: the first append after an open
+ *     starts a new one, so stale frames past a recovered end stay behind
+ *     that end for good (see recover).
  *   - A failed write of a large batch zeroes what it may have written and
  *     leaves the WAL usable; a failed fdatasync leaves the kernel's page
  *     state unknown (fsyncgate), so the WAL refuses all later calls until
@@ -342,7 +345,7 @@ static int recover(struct wal *w, uint64_t flushed_seq, char *err)
 	uint64_t last_seq = 0;
 	for (size_t i = 0; i < n && rc == 0; i++) {
 		bool is_last = i == n - 1;
-		struct seg s = { firsts[i], 0, 0, -1, NULL };
+		struct seg s = { firsts[i], 0, 0, -1, NULL, false };
 		char path[PATH_MAX];
 		seg_path(w->dir, firsts[i], path, sizeof path);
 		s.path = xstrdup(path);
@@ -383,6 +386,24 @@ static int recover(struct wal *w, uint64_t flushed_seq, char *err)
 		s.last_seq = last;
 		if (last)
 			last_seq = last;
+		/*
+		 * Nothing is appended to the last segment again.  After a power
+		 * loss, frames written but never synced may lie past its end
+		 * (the page at the end lost, a later one kept); a new frame
+		 * ending exactly where such a frame starts would make the next
+		 * recovery read it as a record.  New frames go to a new
+		 * segment, and the end found here stays the end.  An empty last
+		 * segment is removed: the new one takes its name.
+		 */
+		if (is_last && !last) {
+			log_info("wal", "'%s': removing an empty last segment", path);
+			rc = os_unlink(path, err);
+			seg_free(&s);
+			if (rc == 0)
+				rc = os_fsync_dir(w->dir, err);
+			break;
+		}
+		s.sealed = is_last;
 		w->bytes += s.end;
 		segs_push(w, s);
 	}
@@ -508,7 +529,7 @@ static int ensure_room(struct wal *w, uint64_t need, char *err)
 	for (;;) {
 		struct seg *cur = w->nsegs ? &w->segs[w->nsegs - 1] : NULL;
 		/* A segment holds consecutive seqs: a gap (after release) needs a new one too. */
-		bool fits = cur && cur->end + need <= w->segment_bytes &&
+		bool fits = cur && !cur->sealed && cur->end + need <= w->segment_bytes &&
 			    (cur->last_seq ? cur->last_seq + 1 : cur->first_seq) == w->next_seq;
 		if (fits)
 			return 0;

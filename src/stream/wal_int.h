@@ -26,6 +26,7 @@ struct seg {
 	uint64_t end;       /* bytes in use: header + frames */
 	int fd;
 	char *path;
+	bool sealed;        /* recovered: appends go to a new segment (wal.c, recover) */
 };
 
 struct wal {

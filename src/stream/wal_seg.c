@@ -187,6 +187,7 @@ static int seg_publish(struct wal *w, int fd, const char *from, uint64_t first_s
 	out->end = WAL_HEADER_BYTES;
 	out->fd = fd;
 	out->path = xstrdup(path);
+	out->sealed = false;
 	return 0;
 }
 

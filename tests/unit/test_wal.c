@@ -851,3 +851,43 @@ TEST(frame_longer_than_its_file_is_an_end)
 	read_packed(w, 1, 250);
 	wal_close(w);
 }
+
+/*
+ * After a power loss the page of frame 4 is lost and frame 5's kept (never
+ * synced, never acknowledged).  The next life must not append in place: a
+ * new frame 4 of the same size would end where the old frame 5 starts, and
+ * a crash after it would make recovery read the old 5 as a record.
+ */
+TEST(frames_past_a_recovered_end_never_come_back)
+{
+	char err[TN_ERRLEN];
+	struct wal *w;
+	uint64_t first;
+	CHECK_INT(wal_open(walp(), 0, 1 << 20, &w, err), 0);
+	append_n(w, 3, 0, &first);
+	append_n(w, 1, 3, &first); /* batches of their own: 4 and 5 */
+	append_n(w, 1, 4, &first);
+	wal_close(w);
+	/* 64-byte header, frames of 40 + 7 bytes: frame 4 at 64 + 3*47, lost */
+	int fd = first_segment();
+	static const char zeros[47];
+	CHECK_INT(pwrite(fd, zeros, sizeof zeros, 64 + 3 * 47), 47);
+	close(fd);
+	pid_t pid = fork();
+	CHECK(pid >= 0);
+	if (pid == 0) { /* the next life: recovers to 3, appends a new 4, dies */
+		struct wal *w2;
+		uint64_t f2;
+		if (wal_open(walp(), 0, 1 << 20, &w2, err) || wal_durable_seq(w2) != 3)
+			_exit(3);
+		append_n(w2, 1, 3, &f2);
+		_exit(f2 == 4 ? 0 : 4);
+	}
+	int st;
+	CHECK(waitpid(pid, &st, 0) == pid);
+	CHECK(WIFEXITED(st) && WEXITSTATUS(st) == 0);
+	CHECK_INT(wal_open(walp(), 0, 1 << 20, &w, err), 0);
+	CHECK_INT(wal_durable_seq(w), 4);
+	CHECK_INT(read_all(w, 1, 0), 4);
+	wal_close(w);
+}
