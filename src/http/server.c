@@ -35,8 +35,9 @@
  * because the completion may come at once -- even before the handler
  * returns.  The hand-over is r->async_state, stored with release by the
  * resumer before conn_resume and read with acquire by the loop thread.
- * Slow blocking calls (a flush) use the same mechanism with a detached
- * worker thread (http_defer).
+ * Slow blocking calls (a commit's fsyncs, a query) use the same mechanism
+ * on a worker thread (http_defer): an idle one of the server's pool, or a
+ * new one, never queued behind other work (core/workers.h).
  *
  * Shutdown (http_stop): stop accepting, wait (bounded) for the requests
  * whose body is complete -- their handler is running, they are suspended
@@ -82,6 +83,7 @@
 #include "core/os.h"
 #include "core/timeutil.h"
 #include "core/tls.h"
+#include "core/workers.h"
 #include "http/http_int.h"
 #include "policy/audit.h"
 
@@ -144,6 +146,8 @@ static const struct route routes[] = {
 #define DRAIN_TIMEOUT_MS 10000
 /* How often http_stop says it is still waiting for suspended requests. */
 #define SUSPENDED_WARN_MS 10000
+/* An idle worker thread of http_defer waits this long for more work before it exits. */
+#define DEFER_IDLE_MS 10000
 
 struct http_server {
 	struct http_engine *engine;
@@ -154,6 +158,7 @@ struct http_server {
 	atomic_bool closing;     /* http_suspend refuses (the loops are about to stop) */
 	atomic_uint inflight;    /* requests between body complete and completed */
 	atomic_uint suspended;   /* requests suspended and not yet resumed */
+	struct workers *workers; /* http_defer's threads */
 };
 
 /* ---- replies ------------------------------------------------------------- */
@@ -663,32 +668,23 @@ void http_append_refused(struct http_req *r, int rc, const char *err)
 	http_resume(r);
 }
 
-static void *defer_main(void *arg)
+static void defer_main(void *arg)
 {
 	struct http_req *r = arg;
 
 	r->defer_work(r);
 	http_resume(r);
-	return NULL;
 }
 
 void http_defer(struct http_req *r, route_fn work)
 {
-	pthread_attr_t attr;
-	pthread_t t;
-	int rc;
-
 	r->defer_work = work;
 	if (!http_suspend(r, NULL, NULL, NULL))
 		return;
-	pthread_attr_init(&attr);
-	pthread_attr_setdetachstate(&attr, PTHREAD_CREATE_DETACHED);
-	rc = pthread_create(&t, &attr, defer_main, r);
-	pthread_attr_destroy(&attr);
-	if (rc != 0) {
+	if (workers_run(r->srv->workers, defer_main, r) != 0) {
 		/* no thread to be had: do the work here, blocking this loop */
-		log_warn("http", "cannot start a worker thread (error %d): running %s %s inline", rc,
-			 r->method, r->raw_path);
+		log_warn("http", "cannot start a worker thread: running %s %s inline", r->method,
+			 r->raw_path);
 		defer_main(r);
 	}
 }
@@ -859,6 +855,7 @@ int http_start(const char *addr, const struct http_deps *deps, struct http_serve
 	atomic_init(&h->closing, false);
 	atomic_init(&h->inflight, 0);
 	atomic_init(&h->suspended, 0);
+	h->workers = workers_new(DEFER_IDLE_MS);
 	if (deps->tls && (rc = tls_pair_server_ctx(deps->tls, &h->ssl, err)) != 0)
 		goto fail;
 	ec = (struct http_engine_cfg){ .srv = h, .loops = threads, .max_conns = max_conns,
@@ -881,6 +878,7 @@ int http_start(const char *addr, const struct http_deps *deps, struct http_serve
 	return 0;
 fail:
 	freeaddrinfo(ai);
+	workers_free(h->workers);
 	SSL_CTX_free(h->ssl);
 	free(h);
 	return rc;
@@ -933,6 +931,7 @@ void http_stop(struct http_server *h)
 	}
 
 	engine_stop(h->engine);
+	workers_free(h->workers);
 	SSL_CTX_free(h->ssl);
 	free(h);
 }
