@@ -94,15 +94,6 @@ void crypto_digest_final(struct crypto_digest *d, uint8_t *out)
 	crypto_digest_free(d);
 }
 
-void crypto_digest_peek(const struct crypto_digest *d, uint8_t *out)
-{
-	unsigned int len = 0;
-	EVP_MD_CTX *c = EVP_MD_CTX_new();
-	if (!c || !EVP_MD_CTX_copy_ex(c, d->ctx) || !EVP_DigestFinal_ex(c, out, &len))
-		TN_BUG("digest copy failed");
-	EVP_MD_CTX_free(c);
-}
-
 void crypto_digest_free(struct crypto_digest *d)
 {
 	if (!d)

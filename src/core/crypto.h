@@ -28,8 +28,6 @@ struct crypto_digest *crypto_digest_new(enum crypto_algo a);
 void crypto_digest_update(struct crypto_digest *d, const void *p, size_t n);
 /* Writes the digest (MD5_LEN or SHA256_LEN bytes) and frees d. */
 void crypto_digest_final(struct crypto_digest *d, uint8_t *out);
-/* The digest so far, leaving d usable. */
-void crypto_digest_peek(const struct crypto_digest *d, uint8_t *out);
 /* Frees d without a digest.  Accepts NULL. */
 void crypto_digest_free(struct crypto_digest *d);
 

@@ -8,9 +8,10 @@
  *              the object writer (store/objects.h checks the grant now,
  *              before a byte is read) and stream the body into it
  *              (r->body_fn) while hashing it;
- *   s3_finish  body complete: check the payload hash and Content-MD5,
- *              commit (on a worker thread: the fsync must not hold the
- *              loop thread), or run the operation and answer.
+ *   s3_finish  body complete: check the payload hash, then Content-MD5
+ *              and the commit on a worker thread (the file system calls
+ *              and the hashing of a held upload must not hold the loop
+ *              thread), or run the operation and answer.
  * A request that ends early (client gone, truncated body) frees its state
  * through r->edge_free, which aborts the writer: nothing becomes visible.
  *
@@ -394,7 +395,7 @@ static bool upload_begin(struct http_req *r, struct s3req *s, unsigned part, con
 		return false;
 	}
 	struct obj_put_opts opts = { .content_type = http_req_header(r, "Content-Type"),
-				     .user_meta = meta };
+				     .user_meta = meta, .size = size };
 	object_called(s);
 	int rc = part ? obj_part_open(r->deps->objects, &s->c, s->t.key, id, part, &s->w, err)
 		      : obj_writer_open(r->deps->objects, &s->c, s->t.key, &opts, &s->w, err);
@@ -431,13 +432,22 @@ static void upload_refuse(struct http_req *r, struct s3req *s, int status, const
 	s3_error(r, status, code, msg);
 }
 
-/* Worker thread: the commit's fsyncs, then the answer. */
+/* Worker thread: Content-MD5 against the bytes, the commit's fsyncs, then the answer. */
 static void upload_commit(struct http_req *r)
 {
 	struct s3req *s = r->edge;
 	struct obj_info info;
 	char err[TN_ERRLEN];
 	memset(&info, 0, sizeof info);
+	if (s->has_md5) {
+		uint8_t got[MD5_LEN];
+		obj_writer_md5(s->w, got);
+		if (memcmp(got, s->md5, MD5_LEN)) {
+			upload_refuse(r, s, 400, "BadDigest", "The Content-MD5 you specified did not "
+				      "match what we received.");
+			return;
+		}
+	}
 	int rc = obj_writer_commit(s->w, &info, err);
 	s->w = NULL;
 	if (rc) {
@@ -492,15 +502,6 @@ core:
 			upload_refuse(r, s, 400, "XAmzContentSHA256Mismatch", "The provided "
 				      "'x-amz-content-sha256' header does not match what was "
 				      "computed.");
-			return;
-		}
-	}
-	if (s->has_md5) {
-		uint8_t got[MD5_LEN];
-		obj_writer_md5(s->w, got);
-		if (memcmp(got, s->md5, MD5_LEN)) {
-			upload_refuse(r, s, 400, "BadDigest", "The Content-MD5 you specified did not "
-				      "match what we received.");
 			return;
 		}
 	}

@@ -33,10 +33,12 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/uio.h>
 #include <unistd.h>
 
 #include "core/buf.h"
 #include "core/crypto.h"
+#include "core/md5x.h"
 #include "core/err.h"
 #include "core/limits.h"
 #include "core/mem.h"
@@ -84,6 +86,8 @@ int objects_open(struct store *s, struct policy *p, struct audit *a, struct obje
 	o->a = a;
 	pthread_mutex_init(&o->attr_mu, NULL);
 	o->attrs = xcalloc(ATTR_SLOTS, sizeof *o->attrs);
+	pthread_mutex_init(&o->hold_mu, NULL);
+	o->md5 = md5x_pool_new();
 	*out = o;
 	return 0;
 }
@@ -95,6 +99,10 @@ void objects_close(struct objects *o)
 	for (size_t i = 0; i < ATTR_SLOTS; i++)
 		free(o->attrs[i].user_meta);
 	free(o->attrs);
+	md5x_pool_free(o->md5);
+	for (int i = 0; i < o->nspare; i++)
+		free(o->spare[i]);
+	pthread_mutex_destroy(&o->hold_mu);
 	pthread_mutex_destroy(&o->attr_mu);
 	free(o);
 }
@@ -312,7 +320,7 @@ void info_from_blob(const struct buf *b, struct obj_info *info, bool *etag_valid
 		snprintf(info->content_type, sizeof info->content_type, "%s", type);
 	if (json_is_object(meta) && json_object_size(meta))
 		info->user_meta = json_dumps(meta, JSON_COMPACT | JSON_SORT_KEYS);
-	if (etag && json_is_integer(size) && (uint64_t)json_integer_value(size) == info->size &&
+	if (etag && *etag && json_is_integer(size) && (uint64_t)json_integer_value(size) == info->size &&
 	    (!json_is_integer(mtime) || json_integer_value(mtime) == info->mtime_ns)) {
 		snprintf(info->etag, sizeof info->etag, "%s", etag);
 		*etag_valid = true;
@@ -323,9 +331,13 @@ void info_from_blob(const struct buf *b, struct obj_info *info, bool *etag_valid
 char *blob_of(const struct obj_info *info, bool with_mtime)
 {
 	struct buf b = BUF_INIT(0);
-	buf_puts(&b, "{\"e\":");
-	buf_json_str(&b, info->etag, strlen(info->etag));
-	buf_printf(&b, ",\"s\":%" PRIu64, info->size);
+	buf_putc(&b, '{');
+	if (info->etag[0]) { /* none yet: a reader computes it (info_fill) */
+		buf_puts(&b, "\"e\":");
+		buf_json_str(&b, info->etag, strlen(info->etag));
+		buf_putc(&b, ',');
+	}
+	buf_printf(&b, "\"s\":%" PRIu64, info->size);
 	if (info->content_type[0] && strcmp(info->content_type, "application/octet-stream")) {
 		buf_puts(&b, ",\"t\":");
 		buf_json_str(&b, info->content_type, strlen(info->content_type));
@@ -479,8 +491,93 @@ static int info_fill(struct objects *o, const char *key, int fd, const struct st
 
 
 
+/* ---- held writes ---- */
+
+/* Reserves n bytes of the held budget; false when they do not fit. */
+static bool hold_reserve(struct objects *o, uint64_t n)
+{
+	pthread_mutex_lock(&o->hold_mu);
+	bool ok = o->held + n <= OBJ_HOLD_BUDGET;
+	if (ok)
+		o->held += n;
+	pthread_mutex_unlock(&o->hold_mu);
+	return ok;
+}
+
+static char *chunk_get(struct objects *o)
+{
+	char *c = NULL;
+	pthread_mutex_lock(&o->hold_mu);
+	if (o->nspare)
+		c = o->spare[--o->nspare];
+	pthread_mutex_unlock(&o->hold_mu);
+	return c ? c : xmalloc(OBJ_CHUNK);
+}
+
+/* Gives w's chunks back and its reservation up. */
+static void hold_release(struct obj_writer *w)
+{
+	struct objects *o = w->o;
+	pthread_mutex_lock(&o->hold_mu);
+	while (w->nchunk && o->nspare < OBJ_SPARE_CHUNKS)
+		o->spare[o->nspare++] = w->chunk[--w->nchunk];
+	o->held -= w->reserved;
+	pthread_mutex_unlock(&o->hold_mu);
+	while (w->nchunk)
+		free(w->chunk[--w->nchunk]);
+	w->reserved = 0;
+	w->hold = false;
+}
+
+/* w's held bytes as pieces (every one but the last OBJ_CHUNK long). */
+static int hold_iov(const struct obj_writer *w, struct iovec *iov)
+{
+	for (int i = 0; i < w->nchunk; i++)
+		iov[i] = (struct iovec){ w->chunk[i], i + 1 < w->nchunk ? OBJ_CHUNK : w->last };
+	return w->nchunk;
+}
+
+/*
+ * The bytes outgrew the reservation (a body longer than announced): they
+ * go to the temp file and are hashed as they stream from now on.
+ */
+static int hold_spill(struct obj_writer *w, char *err)
+{
+	struct iovec iov[OBJ_HOLD_MAX / OBJ_CHUNK];
+	int n = hold_iov(w, iov), rc = 0;
+	w->md5 = crypto_digest_new(CRYPTO_MD5);
+	for (int i = 0; i < n && rc == 0; i++) {
+		crypto_digest_update(w->md5, iov[i].iov_base, iov[i].iov_len);
+		rc = store_writer_write(w->sw, iov[i].iov_base, iov[i].iov_len, err);
+	}
+	hold_release(w);
+	return rc;
+}
+
+static uint64_t held_size(const struct obj_writer *w)
+{
+	return w->nchunk ? (uint64_t)(w->nchunk - 1) * OBJ_CHUNK + w->last : 0;
+}
+
+static void hold_append(struct obj_writer *w, const char *p, size_t n)
+{
+	while (n) {
+		if (!w->nchunk || w->last == OBJ_CHUNK) {
+			w->chunk[w->nchunk++] = chunk_get(w->o);
+			w->last = 0;
+		}
+		size_t k = n < OBJ_CHUNK - w->last ? n : OBJ_CHUNK - w->last;
+		memcpy(w->chunk[w->nchunk - 1] + w->last, p, k);
+		w->last += k;
+		p += k;
+		n -= k;
+	}
+}
+
 void writer_free(struct obj_writer *w)
 {
+	if (w->hold)
+		hold_release(w);
 	crypto_digest_free(w->md5);
 	obj_info_release(&w->info);
 	free(w->preset_etag);
@@ -526,9 +623,15 @@ int obj_writer_open(struct objects *o, const struct obj_caller *c, const char *k
 								  : "application/octet-stream");
 	w->info.user_meta = opts ? dup_or_null(opts->user_meta) : NULL;
 	w->preset_etag = opts ? dup_or_null(opts->etag) : NULL;
-	w->md5 = crypto_digest_new(CRYPTO_MD5);
-	if ((rc = store_writer_open(o->s, key, opts && opts->nosync ? STORE_NOSYNC : 0, &w->sw,
-				    err))) {
+	uint64_t size = opts ? opts->size : 0;
+	if (size >= OBJ_HOLD_MIN && size <= OBJ_HOLD_MAX && hold_reserve(o, size)) {
+		w->hold = true;
+		w->reserved = size;
+	} else {
+		w->md5 = crypto_digest_new(CRYPTO_MD5);
+	}
+	int flags = (opts && opts->nosync ? STORE_NOSYNC : 0) | (w->hold ? STORE_LAZY : 0);
+	if ((rc = store_writer_open(o->s, key, flags, &w->sw, err))) {
 		audit_fail(o, c, "write", key, rc, err);
 		writer_free(w);
 		return rc;
@@ -539,38 +642,97 @@ int obj_writer_open(struct objects *o, const struct obj_caller *c, const char *k
 
 int obj_writer_write(struct obj_writer *w, const void *p, size_t n, char *err)
 {
+	int rc;
+	if (w->have_digest)
+		TN_BUG("obj_writer_write after obj_writer_md5");
+	if (w->hold && held_size(w) + n > w->reserved && (rc = hold_spill(w, err)))
+		return rc;
+	if (w->hold) {
+		hold_append(w, p, n);
+		return 0;
+	}
 	crypto_digest_update(w->md5, p, n);
 	return store_writer_write(w->sw, p, n, err);
 }
 
 uint64_t obj_writer_size(const struct obj_writer *w)
 {
-	return store_writer_size(w->sw);
+	return store_writer_size(w->sw) + (w->hold ? held_size(w) : 0);
 }
 
-void obj_writer_md5(const struct obj_writer *w, uint8_t out[16])
+void obj_writer_md5(struct obj_writer *w, uint8_t out[16])
 {
-	crypto_digest_peek(w->md5, out);
+	if (!w->have_digest && w->hold) {
+		struct iovec iov[OBJ_HOLD_MAX / OBJ_CHUNK];
+		int n = hold_iov(w, iov);
+		md5x_wait(w->o->md5, md5x_start(w->o->md5, iov, n), w->digest);
+	} else if (!w->have_digest) {
+		crypto_digest_final(w->md5, w->digest);
+		w->md5 = NULL;
+	}
+	w->have_digest = true;
+	memcpy(out, w->digest, MD5_LEN);
+}
+
+static int set_blob(struct obj_writer *w, char *err)
+{
+	char *blob = blob_of(&w->info, false);
+	int rc = store_writer_set_attr(w->sw, blob, strlen(blob), err);
+	free(blob);
+	return rc;
+}
+
+/*
+ * A held write's commit: the file is created and written here, on the
+ * commit's thread; the hashing thread hashes the held bytes while the
+ * fsync runs.  The blob made durable by the fsync has no ETag yet; the one
+ * attached after it has, and if a crash loses it a reader recomputes the
+ * ETag from the bytes (info_fill), which the fsync did make durable.
+ */
+static int commit_held(struct obj_writer *w, char *err)
+{
+	struct iovec iov[OBJ_HOLD_MAX / OBJ_CHUNK];
+	int n = hold_iov(w, iov), rc = 0;
+	for (int i = 0; i < n && rc == 0; i++)
+		rc = store_writer_write(w->sw, iov[i].iov_base, iov[i].iov_len, err);
+	if (rc)
+		return rc;
+	struct md5x_job *job = NULL;
+	if (!w->preset_etag && !w->have_digest)
+		job = md5x_start(w->o->md5, iov, n);
+	else if (!w->preset_etag)
+		hex_encode(w->digest, MD5_LEN, w->info.etag); /* Content-MD5 was checked */
+	if ((rc = set_blob(w, err)) == 0)
+		rc = store_writer_sync(w->sw, err);
+	if (job) {
+		md5x_wait(w->o->md5, job, w->digest); /* the job borrows the chunks: always waited */
+		w->have_digest = true;
+		hex_encode(w->digest, MD5_LEN, w->info.etag);
+		if (rc == 0)
+			rc = set_blob(w, err);
+	}
+	return rc;
 }
 
 int obj_writer_commit(struct obj_writer *w, struct obj_info *info, char *err)
 {
-	uint8_t md[MD5_LEN];
-	crypto_digest_final(w->md5, md);
-	w->md5 = NULL;
+	int rc;
+	w->info.size = obj_writer_size(w);
 	if (w->preset_etag)
 		snprintf(w->info.etag, sizeof w->info.etag, "%s", w->preset_etag);
-	else
-		hex_encode(md, MD5_LEN, w->info.etag);
-	w->info.size = store_writer_size(w->sw);
-	char *blob = blob_of(&w->info, false);
-	int rc = store_writer_set_attr(w->sw, blob, strlen(blob), err);
-	free(blob);
-	if (rc) {
-		store_writer_abort(w->sw);
+	if (w->hold) {
+		rc = commit_held(w, err);
 	} else {
-		rc = store_writer_commit(w->sw, err);
+		uint8_t md[MD5_LEN];
+		obj_writer_md5(w, md);
+		if (!w->preset_etag)
+			hex_encode(md, MD5_LEN, w->info.etag);
+		rc = set_blob(w, err);
 	}
+	if (rc)
+		store_writer_abort(w->sw);
+	else
+		rc = store_writer_commit(w->sw, err);
 	w->sw = NULL;
 	const char *action = w->part ? "upload-part" : "write";
 	if (rc) {

@@ -89,20 +89,36 @@ struct obj_put_opts {
 	const char *user_meta;         /* JSON object text, or NULL */
 	const char *etag;              /* a preset ETag (multipart), or NULL: MD5 of the bytes */
 	bool nosync;                   /* atomic but not durable (regenerable data) */
+	uint64_t size;                 /* the bytes to come, when known (Content-Length); 0: unknown */
 };
 
 /*
  * A streaming write: checks the write grant and the zone rules at open;
  * the object appears whole at commit (MD5 computed on the way) or not at
  * all.  Raw: an existing key is TN_ECONFLICT ("immutable").
+ *
+ * A write whose size is known (opts->size) and between OBJ_HOLD_MIN and
+ * OBJ_HOLD_MAX, within the objects' budget of held bytes, is held in
+ * memory: open and write make no file system call and hash nothing, and
+ * the commit, on its worker thread, writes the file and hashes the bytes
+ * on the hashing thread while the fsync runs (core/md5x.h).  Other sizes
+ * stream to the temp file, hashed as they come: below OBJ_HOLD_MIN the
+ * hand-offs cost more than the hashing (measured: PUT 4 KiB held went
+ * 6 % slower, PUT 1 MiB held 14 % faster, with 8 clients).
  */
+#define OBJ_HOLD_MIN (64u << 10)
+#define OBJ_HOLD_MAX (8u << 20)
 struct obj_writer;
 int obj_writer_open(struct objects *o, const struct obj_caller *c, const char *key,
 		    const struct obj_put_opts *opts, struct obj_writer **out, char *err);
 int obj_writer_write(struct obj_writer *w, const void *p, size_t n, char *err);
 uint64_t obj_writer_size(const struct obj_writer *w);
-/* The MD5 of the bytes written so far. */
-void obj_writer_md5(const struct obj_writer *w, uint8_t out[16]);
+/*
+ * The MD5 of every byte written: no write may follow (commit and abort
+ * may).  May hash the held bytes now, on the hashing thread: call it off
+ * the loop threads.
+ */
+void obj_writer_md5(struct obj_writer *w, uint8_t out[16]);
 /* Makes the object visible, fills info (may be NULL), audits, frees w. */
 int obj_writer_commit(struct obj_writer *w, struct obj_info *info, char *err);
 /* Drops the upload (nothing visible changes), audits it as aborted, frees w.  Accepts NULL. */

@@ -14,7 +14,15 @@
 struct store;
 struct store_writer;
 struct crypto_digest;
+struct md5x_pool;
 struct buf;
+
+/* Held writes (objects.c): bytes in chunks of OBJ_CHUNK; at most
+ * OBJ_HOLD_BUDGET bytes held by all writers at once; OBJ_SPARE_CHUNKS
+ * chunks kept warm (a fresh page costs a fault on first touch). */
+#define OBJ_CHUNK (256u << 10)
+#define OBJ_HOLD_BUDGET (64u << 20)
+#define OBJ_SPARE_CHUNKS 32
 
 /* The attribute cache (objects.c): 4096 entries of about 350 bytes, in sets of 4. */
 #define ATTR_SLOTS 4096
@@ -40,6 +48,11 @@ struct objects {
 	pthread_mutex_t attr_mu;         /* guards attrs */
 	struct attr_slot *attrs;         /* ATTR_SLOTS, by file identity (objects.c) */
 	uint64_t attr_tick;
+	struct md5x_pool *md5;           /* hashes held uploads at commit (core/md5x.h) */
+	pthread_mutex_t hold_mu;         /* guards held, spare */
+	uint64_t held;                   /* bytes reserved by writers holding their bytes */
+	char *spare[OBJ_SPARE_CHUNKS];   /* chunks kept for the next held writes */
+	int nspare;
 };
 
 struct obj_writer {
@@ -48,7 +61,14 @@ struct obj_writer {
 	char *name, *source, *request_id, *via;
 	char *key;
 	struct store_writer *sw;
-	struct crypto_digest *md5;
+	struct crypto_digest *md5;       /* streamed bytes: their MD5 so far */
+	bool hold;                       /* the bytes are held in chunk[] (OBJ_HOLD_MAX) */
+	uint64_t reserved;               /* bytes of the objects' budget this writer holds */
+	char *chunk[OBJ_HOLD_MAX / OBJ_CHUNK];
+	int nchunk;
+	size_t last;                     /* bytes in the last chunk */
+	bool have_digest;                /* digest is the MD5 of every byte written */
+	uint8_t digest[16];
 	struct obj_info info;
 	char *preset_etag;
 	unsigned part;           /* > 0: a part of a multipart upload (multipart.c) */

@@ -246,14 +246,28 @@ struct store_writer {
 	uint64_t written;
 	void *attr;        /* store_writer_set_attr's blob, attached at commit */
 	size_t attr_len;
+	bool synced;       /* store_writer_sync ran: bytes and the blob of then are durable */
+	bool attr_later;   /* a blob set after the sync: attached at commit, not synced */
+	char dir[PATH_MAX];/* the object's folder */
 };
+
+/* Creates the writer's temp file (and the object's folder). */
+static int writer_create(struct store_writer *w, char *err)
+{
+	int rc = os_mkdir_p(w->dir, 0750, err);
+	if (rc)
+		return rc;
+	w->fd = os_open(w->tmp, O_WRONLY | O_CREAT | O_EXCL, 0640, err);
+	if (w->fd == TN_ENOTFOUND && os_mkdir_p(w->dir, 0750, err) == 0) /* pruned meanwhile */
+		w->fd = os_open(w->tmp, O_WRONLY | O_CREAT | O_EXCL, 0640, err);
+	return w->fd < 0 ? w->fd : 0;
+}
 
 /* Opens a writer of the file path (key: what messages call it; raw: the immutable rules). */
 static int writer_open_path(struct store *s, const char *path, const char *key, bool raw,
 			    int flags, struct store_writer **out, char *err)
 {
 	struct store_writer *w = xcalloc(1, sizeof *w);
-	char dir[PATH_MAX];
 	int rc;
 	*out = NULL;
 	w->fd = -1;
@@ -264,24 +278,17 @@ static int writer_open_path(struct store *s, const char *path, const char *key, 
 			     key);
 		goto fail;
 	}
-	snprintf(dir, sizeof dir, "%s", w->path);
-	*strrchr(dir, '/') = '\0';
-	if ((rc = os_mkdir_p(dir, 0750, err)))
-		goto fail;
+	snprintf(w->dir, sizeof w->dir, "%s", w->path);
+	*strrchr(w->dir, '/') = '\0';
 	if (os_tmp_path(w->path, w->tmp, sizeof w->tmp)) {
 		rc = tn_fail(err, TN_EINVAL, "object key '%s': path too long", key);
 		goto fail;
 	}
-	w->fd = os_open(w->tmp, O_WRONLY | O_CREAT | O_EXCL, 0640, err);
-	if (w->fd == TN_ENOTFOUND && os_mkdir_p(dir, 0750, err) == 0) /* pruned meanwhile */
-		w->fd = os_open(w->tmp, O_WRONLY | O_CREAT | O_EXCL, 0640, err);
-	if (w->fd < 0) {
-		rc = w->fd;
-		goto fail;
-	}
 	w->store = s;
-	w->key = xstrdup(key);
 	w->flags = flags;
+	if (!(flags & STORE_LAZY) && (rc = writer_create(w, err)))
+		goto fail;
+	w->key = xstrdup(key);
 	buf_init(&w->pending, 0);
 	*out = w;
 	return 0;
@@ -473,7 +480,9 @@ int store_uploads(struct store *s, store_upload_fn fn, void *arg, char *err)
 
 static int writer_drain(struct store_writer *w, char *err)
 {
-	int rc = 0;
+	int rc = w->fd < 0 ? writer_create(w, err) : 0;
+	if (rc)
+		return rc;
 	if (w->pending.len)
 		rc = os_write_all(w->fd, w->pending.data, w->pending.len, w->tmp, err);
 	buf_reset(&w->pending);
@@ -486,8 +495,11 @@ int store_writer_write(struct store_writer *w, const void *p, size_t n, char *er
 	if (w->pending.len + n > STORE_WRITER_BUF && (rc = writer_drain(w, err)))
 		return rc;
 	w->written += n;
-	if (w->pending.len == 0 && n >= STORE_WRITER_DIRECT)
+	if (w->pending.len == 0 && n >= STORE_WRITER_DIRECT) {
+		if (w->fd < 0 && (rc = writer_create(w, err)))
+			return rc;
 		return os_write_all(w->fd, p, n, w->tmp, err);
+	}
 	return buf_append(&w->pending, p, n);
 }
 
@@ -519,6 +531,7 @@ int store_writer_set_attr(struct store_writer *w, const void *p, size_t n, char 
 	w->attr = xmalloc(n ? n : 1);
 	memcpy(w->attr, p, n);
 	w->attr_len = n;
+	w->attr_later = w->synced;
 	return 0;
 }
 
@@ -534,16 +547,34 @@ static int attr_fail(int e, const char *path, char *err)
 	return tn_fail(err, TN_EIO, "'%s': attributes: %s", path, strerror(e));
 }
 
-int store_writer_commit(struct store_writer *w, char *err)
+/* Attaches the blob to the temp file (none: nothing). */
+static int writer_attach(struct store_writer *w, char *err)
 {
-	char dir[PATH_MAX];
-	int rc = writer_drain(w, err);
 	/* no user xattrs on this file system: the object is kept without its blob */
-	if (rc == 0 && w->attr && fsetxattr(w->fd, STORE_XATTR, w->attr, w->attr_len, 0) != 0 &&
+	if (w->attr && fsetxattr(w->fd, STORE_XATTR, w->attr, w->attr_len, 0) != 0 &&
 	    errno != ENOTSUP)
-		rc = attr_fail(errno, w->tmp, err);
+		return attr_fail(errno, w->tmp, err);
+	return 0;
+}
+
+int store_writer_sync(struct store_writer *w, char *err)
+{
+	int rc = writer_drain(w, err);
+	if (rc == 0)
+		rc = writer_attach(w, err);
 	if (rc == 0 && !(w->flags & STORE_NOSYNC))
 		rc = os_fsync(w->fd, w->tmp, err);
+	w->synced = rc == 0;
+	return rc;
+}
+
+int store_writer_commit(struct store_writer *w, char *err)
+{
+	int rc = 0;
+	if (!w->synced)
+		rc = store_writer_sync(w, err);
+	else if (w->attr_later)
+		rc = writer_attach(w, err);
 	/*
 	 * Clean pages of a durable object are dropped at once rather than left
 	 * to age out: a bulk writer otherwise fills the page cache with data
@@ -566,10 +597,8 @@ int store_writer_commit(struct store_writer *w, char *err)
 	}
 	if (rc)
 		unlink(w->tmp);
-	snprintf(dir, sizeof dir, "%s", w->path);
-	*strrchr(dir, '/') = '\0';
 	if (rc == 0 && !(w->flags & STORE_NOSYNC))
-		rc = os_fsync_dir(dir, err);
+		rc = os_fsync_dir(w->dir, err);
 	buf_release(&w->pending);
 	free(w->attr);
 	free(w->key);

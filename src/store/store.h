@@ -77,6 +77,10 @@ int store_key_check(const char *key, size_t n, char *err);
 			  * sent to the disk 1 MiB at a time as they are written (a
 			  * WAL's fdatasync never waits behind a whole object), and
 			  * dropped from the page cache once durable */
+#define STORE_LAZY 8     /* store_writer_open: the temp file (and the object's folder)
+			  * is created by the first write that reaches the disk, or by
+			  * the sync or commit, on the thread that makes it: a writer
+			  * opened on an event loop does no file system call there */
 
 /*
  * Writes the object key from the iovecs atomically.  Refuses to replace an
@@ -101,6 +105,13 @@ int store_writer_open(struct store *s, const char *key, int flags, struct store_
 int store_writer_write(struct store_writer *w, const void *p, size_t n, char *err);
 /* Bytes written so far. */
 uint64_t store_writer_size(const struct store_writer *w);
+/*
+ * Makes the bytes written and the blob set so far durable (fsync of the
+ * temp file), not yet visible.  Optional: commit does it when not done.
+ * A blob set after it is attached by the commit but not made durable:
+ * only for what a reader can recompute from the bytes (an ETag).
+ */
+int store_writer_sync(struct store_writer *w, char *err);
 /* Makes the object visible and frees w, whatever the outcome. */
 int store_writer_commit(struct store_writer *w, char *err);
 /* Drops the temp file and frees w.  Accepts NULL. */

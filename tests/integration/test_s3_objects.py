@@ -99,6 +99,19 @@ def objects_with_boto3_and_the_cli():
            "BadDigest", "wrong Content-MD5")
         check(not os.path.exists(os.path.join(lake.dir, "04-user-drop-zone/in/bad.bin")),
               "nothing written")
+        # the same for a body held in memory until its commit (64 KiB to 8 MiB)
+        held = os.urandom(300 << 10)
+        eq(code(lambda: s3.put_object(Bucket=b, Key="04-user-drop-zone/in/bad-held.bin",
+                                      Body=held,
+                                      ContentMD5=base64.b64encode(b"0" * 16).decode())),
+           "BadDigest", "wrong Content-MD5, held body")
+        check(not os.path.exists(os.path.join(lake.dir, "04-user-drop-zone/in/bad-held.bin")),
+              "nothing written (held)")
+        r = s3.put_object(Bucket=b, Key="04-user-drop-zone/in/held.bin", Body=held,
+                          ContentMD5=base64.b64encode(hashlib.md5(held).digest()).decode())
+        eq(r["ETag"], '"%s"' % hashlib.md5(held).hexdigest(), "held body: ETag is its MD5")
+        eq(s3.get_object(Bucket=b, Key="04-user-drop-zone/in/held.bin")["Body"].read(), held,
+           "held body read back")
         # missing, bad keys, other buckets
         eq(code(lambda: s3.get_object(Bucket=b, Key="04-user-drop-zone/none")), "NoSuchKey", "")
         eq(code(lambda: s3.get_object(Bucket="other", Key="x/y")), "NoSuchBucket", "")

@@ -119,3 +119,39 @@ TEST(uncached_put_writes_every_byte)
 	buf_release(&b);
 	store_close(s);
 }
+
+/*
+ * A lazy writer makes no file (nor folder) until its bytes reach the disk;
+ * after store_writer_sync, a blob set is attached by the commit too.
+ */
+TEST(lazy_writer_creates_at_sync_and_attaches_a_later_blob)
+{
+	char err[TN_ERRLEN], dir[600];
+	struct store *s;
+	struct store_writer *w;
+	struct buf b = BUF_INIT(0);
+	CHECK_INT(store_open(test_tmpdir(), NULL, &s, err), 0);
+	CHECK_INT(store_create_layout(s, err), 0);
+	snprintf(dir, sizeof dir, "%s/04-user-drop-zone/lazy", test_tmpdir());
+	CHECK_INT(store_writer_open(s, "04-user-drop-zone/lazy/a.txt", STORE_LAZY, &w, err), 0);
+	CHECK_INT(store_writer_write(w, "hello", 5, err), 0); /* small: buffered */
+	CHECK(!os_is_dir(dir));
+	CHECK_INT(store_writer_set_attr(w, "one", 3, err), 0);
+	CHECK_INT(store_writer_sync(w, err), 0);
+	CHECK(os_is_dir(dir));
+	CHECK_INT(store_writer_set_attr(w, "two", 3, err), 0);
+	CHECK_INT(store_writer_commit(w, err), 0);
+	CHECK_INT(store_get(s, "04-user-drop-zone/lazy/a.txt", 100, &b, err), 0);
+	CHECK(b.len == 5 && !memcmp(b.data, "hello", 5));
+	buf_reset(&b);
+	CHECK_INT(store_attr_get(s, "04-user-drop-zone/lazy/a.txt", &b, err), 0);
+	CHECK(b.len == 3 && !memcmp(b.data, "two", 3));
+	/* aborted before any byte reached the disk: nothing at all */
+	CHECK_INT(store_writer_open(s, "04-user-drop-zone/lazy2/b.txt", STORE_LAZY, &w, err), 0);
+	CHECK_INT(store_writer_write(w, "x", 1, err), 0);
+	store_writer_abort(w);
+	snprintf(dir, sizeof dir, "%s/04-user-drop-zone/lazy2", test_tmpdir());
+	CHECK(!os_is_dir(dir));
+	buf_release(&b);
+	store_close(s);
+}
