@@ -80,7 +80,8 @@ int store_key_check(const char *key, size_t n, char *err);
 #define STORE_LAZY 8     /* store_writer_open: the temp file (and the object's folder)
 			  * is created by the first write that reaches the disk, or by
 			  * the sync or commit, on the thread that makes it: a writer
-			  * opened on an event loop does no file system call there */
+			  * opened on an event loop creates nothing there (creating
+			  * waits on the folder's lock behind other writers' renames) */
 
 /*
  * Writes the object key from the iovecs atomically.  Refuses to replace an
