@@ -397,7 +397,8 @@ static bool upload_begin(struct http_req *r, struct s3req *s, unsigned part, con
 	struct obj_put_opts opts = { .content_type = http_req_header(r, "Content-Type"),
 				     .user_meta = meta, .size = size };
 	object_called(s);
-	int rc = part ? obj_part_open(r->deps->objects, &s->c, s->t.key, id, part, &s->w, err)
+	int rc = part ? obj_part_open(r->deps->objects, &s->c, s->t.key, id, part, size, &s->w,
+				      err)
 		      : obj_writer_open(r->deps->objects, &s->c, s->t.key, &opts, &s->w, err);
 	free(meta);
 	if (rc) {
@@ -1182,7 +1183,7 @@ static void part_copy(struct http_req *r)
 		return;
 	}
 	obj_info_release(&si);
-	rc = obj_part_open(r->deps->objects, &s->c, s->t.key, id, part, &s->w, err);
+	rc = obj_part_open(r->deps->objects, &s->c, s->t.key, id, part, 0, &s->w, err);
 	uint8_t *chunk = xmalloc(1u << 20);
 	while (rc == 0 && len > 0) {
 		size_t want = len < (1u << 20) ? (size_t)len : (1u << 20), got = 0;

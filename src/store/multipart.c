@@ -101,7 +101,7 @@ int obj_mpu_create(struct objects *o, const struct obj_caller *c, const char *ke
 }
 
 int obj_part_open(struct objects *o, const struct obj_caller *c, const char *key, const char *id,
-		  unsigned part, struct obj_writer **out, char *err)
+		  unsigned part, uint64_t size, struct obj_writer **out, char *err)
 {
 	json_t *doc = NULL;
 	int rc = obj_allowed(o, c, OBJ_WRITE, key, err);
@@ -124,8 +124,8 @@ int obj_part_open(struct objects *o, const struct obj_caller *c, const char *key
 	w->key = xstrdup(key);
 	w->part = part;
 	snprintf(w->info.content_type, sizeof w->info.content_type, "application/octet-stream");
-	w->md5 = crypto_digest_new(CRYPTO_MD5);
-	if ((rc = store_part_writer_open(o->s, id, part, &w->sw, err))) {
+	int flags = writer_hold_or_stream(w, size);
+	if ((rc = store_part_writer_open(o->s, id, part, flags, &w->sw, err))) {
 		audit_fail(o, c, "upload-part", key, rc, err);
 		writer_free(w);
 		return rc;

@@ -574,6 +574,17 @@ static void hold_append(struct obj_writer *w, const char *p, size_t n)
 	}
 }
 
+int writer_hold_or_stream(struct obj_writer *w, uint64_t size)
+{
+	if (size >= OBJ_HOLD_MIN && size <= OBJ_HOLD_MAX && hold_reserve(w->o, size)) {
+		w->hold = true;
+		w->reserved = size;
+		return STORE_LAZY;
+	}
+	w->md5 = crypto_digest_new(CRYPTO_MD5);
+	return 0;
+}
+
 void writer_free(struct obj_writer *w)
 {
 	if (w->hold)
@@ -623,14 +634,8 @@ int obj_writer_open(struct objects *o, const struct obj_caller *c, const char *k
 								  : "application/octet-stream");
 	w->info.user_meta = opts ? dup_or_null(opts->user_meta) : NULL;
 	w->preset_etag = opts ? dup_or_null(opts->etag) : NULL;
-	uint64_t size = opts ? opts->size : 0;
-	if (size >= OBJ_HOLD_MIN && size <= OBJ_HOLD_MAX && hold_reserve(o, size)) {
-		w->hold = true;
-		w->reserved = size;
-	} else {
-		w->md5 = crypto_digest_new(CRYPTO_MD5);
-	}
-	int flags = (opts && opts->nosync ? STORE_NOSYNC : 0) | (w->hold ? STORE_LAZY : 0);
+	int flags = (opts && opts->nosync ? STORE_NOSYNC : 0) |
+		    writer_hold_or_stream(w, opts ? opts->size : 0);
 	if ((rc = store_writer_open(o->s, key, flags, &w->sw, err))) {
 		audit_fail(o, c, "write", key, rc, err);
 		writer_free(w);
@@ -687,7 +692,8 @@ static int set_blob(struct obj_writer *w, char *err)
  * commit's thread; the hashing thread hashes the held bytes while the
  * fsync runs.  The blob made durable by the fsync has no ETag yet; the one
  * attached after it has, and if a crash loses it a reader recomputes the
- * ETag from the bytes (info_fill), which the fsync did make durable.
+ * ETag from the bytes (info_fill), which the fsync did make durable.  A
+ * part's ETag is waited for before the fsync: nothing recomputes it.
  */
 static int commit_held(struct obj_writer *w, char *err)
 {
@@ -700,8 +706,13 @@ static int commit_held(struct obj_writer *w, char *err)
 	struct md5x_job *job = NULL;
 	if (!w->preset_etag && !w->have_digest)
 		job = md5x_start(w->o->md5, iov, n);
-	else if (!w->preset_etag)
-		hex_encode(w->digest, MD5_LEN, w->info.etag); /* Content-MD5 was checked */
+	if (job && w->part) { /* a part's ETag is made durable with its bytes */
+		md5x_wait(w->o->md5, job, w->digest);
+		w->have_digest = true;
+		job = NULL;
+	}
+	if (!job && !w->preset_etag)
+		hex_encode(w->digest, MD5_LEN, w->info.etag);
 	if ((rc = set_blob(w, err)) == 0)
 		rc = store_writer_sync(w->sw, err);
 	if (job) {

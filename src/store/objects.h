@@ -160,9 +160,14 @@ void obj_grant_target(const struct store *s, const char *input, char *out, size_
 #define OBJ_MIN_PART_SIZE (5u << 20)   /* every part but the last, as S3 */
 int obj_mpu_create(struct objects *o, const struct obj_caller *c, const char *key,
 		   const struct obj_put_opts *opts, char id[OBJ_UPLOAD_ID_LEN + 1], char *err);
-/* A writer of one part (1..OBJ_MAX_PARTS); its commit gives the part's ETag (MD5). */
+/*
+ * A writer of one part (1..OBJ_MAX_PARTS); its commit gives the part's ETag
+ * (MD5).  size: the part's bytes when known (held as obj_writer_open's
+ * are), or 0.  A held part is hashed before its fsync: completing the
+ * upload needs its ETag, so it must be as durable as its bytes.
+ */
 int obj_part_open(struct objects *o, const struct obj_caller *c, const char *key, const char *id,
-		  unsigned part, struct obj_writer **out, char *err);
+		  unsigned part, uint64_t size, struct obj_writer **out, char *err);
 struct obj_part_ref {
 	unsigned number;
 	const char *etag;              /* without quotes */

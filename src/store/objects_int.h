@@ -83,6 +83,9 @@ int audit_fail(struct objects *o, const struct obj_caller *c, const char *action
 /* Tells the lake that key's folder changed (the crawler). */
 void changed(struct objects *o, const char *key);
 void writer_free(struct obj_writer *w);
+/* Holds w's bytes when size allows (OBJ_HOLD_MIN..MAX, the budget), else starts
+ * its streamed MD5; returns the store writer flags this needs (STORE_LAZY or 0). */
+int writer_hold_or_stream(struct obj_writer *w, uint64_t size);
 char *dup_or_null(const char *s);
 /* The attribute blob of info (with_mtime: record the mtime it describes). */
 char *blob_of(const struct obj_info *info, bool with_mtime);

@@ -348,7 +348,7 @@ int store_upload_meta(struct store *s, const char *id, struct buf *out, int64_t 
 	return os_read_file(p, 64u << 10, out, err);
 }
 
-int store_part_writer_open(struct store *s, const char *id, unsigned part,
+int store_part_writer_open(struct store *s, const char *id, unsigned part, int flags,
 			   struct store_writer **out, char *err)
 {
 	char dir[PATH_MAX], p[PATH_MAX], name[64];
@@ -361,7 +361,7 @@ int store_part_writer_open(struct store *s, const char *id, unsigned part,
 		return tn_fail(err, TN_ENOTFOUND, "upload '%s' does not exist", id);
 	snprintf(p, sizeof p, "%s/part-%05u", dir, part);
 	snprintf(name, sizeof name, "part %u of upload %.20s", part, id);
-	return writer_open_path(s, p, name, false, 0, out, err);
+	return writer_open_path(s, p, name, false, flags & STORE_LAZY, out, err);
 }
 
 int store_upload_parts(struct store *s, const char *id, struct store_part **out, size_t *n,

@@ -207,8 +207,9 @@ int store_upload_create(struct store *s, const char *id, const void *meta, size_
 /* Appends upload.json to out; *created_ns (may be NULL) its time.  TN_ENOTFOUND if none. */
 int store_upload_meta(struct store *s, const char *id, struct buf *out, int64_t *created_ns,
 		      char *err);
-/* A writer of part number part (replacing an earlier upload of it at commit). */
-int store_part_writer_open(struct store *s, const char *id, unsigned part,
+/* A writer of part number part (replacing an earlier upload of it at commit); flags:
+ * STORE_LAZY or 0. */
+int store_part_writer_open(struct store *s, const char *id, unsigned part, int flags,
 			   struct store_writer **out, char *err);
 struct store_part {
 	unsigned number;

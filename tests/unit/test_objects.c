@@ -412,17 +412,18 @@ TEST(multipart_parts_complete_and_expire)
 	CHECK_INT(obj_mpu_create(f.o, &bob, "04-user-drop-zone/m.bin", NULL, id, err), TN_EDENIED);
 	CHECK_INT(obj_mpu_create(f.o, &root, "04-user-drop-zone/m.bin", NULL, id, err), 0);
 	CHECK_INT(strlen(id), OBJ_UPLOAD_ID_LEN);
-	CHECK_INT(obj_part_open(f.o, &root, "04-user-drop-zone/m.bin", id, 1, &w, err), 0);
+	CHECK_INT(obj_part_open(f.o, &root, "04-user-drop-zone/m.bin", id, 1, 0, &w, err), 0);
 	CHECK_INT(obj_writer_write(w, "hello ", 6, err), 0);
 	CHECK_INT(obj_writer_commit(w, &info, err), 0);
 	char e1[OBJ_ETAG_LEN];
 	snprintf(e1, sizeof e1, "%s", info.etag);
 	obj_info_release(&info);
 	/* another key cannot use this upload; an id that is not hex is no upload */
-	CHECK_INT(obj_part_open(f.o, &root, "04-user-drop-zone/other", id, 2, &w, err), TN_ENOTFOUND);
-	CHECK_INT(obj_part_open(f.o, &root, "04-user-drop-zone/m.bin", "../../x", 2, &w, err),
+	CHECK_INT(obj_part_open(f.o, &root, "04-user-drop-zone/other", id, 2, 0, &w, err),
 		  TN_ENOTFOUND);
-	CHECK_INT(obj_part_open(f.o, &root, "04-user-drop-zone/m.bin", id, 2, &w, err), 0);
+	CHECK_INT(obj_part_open(f.o, &root, "04-user-drop-zone/m.bin", "../../x", 2, 0, &w, err),
+		  TN_ENOTFOUND);
+	CHECK_INT(obj_part_open(f.o, &root, "04-user-drop-zone/m.bin", id, 2, 0, &w, err), 0);
 	CHECK_INT(obj_writer_write(w, "world", 5, err), 0);
 	CHECK_INT(obj_writer_commit(w, &info, err), 0);
 	char e2[OBJ_ETAG_LEN];
@@ -572,4 +573,50 @@ TEST(a_blob_without_etag_is_completed_by_a_reader)
 	CHECK(strstr(b.data, want) != NULL);
 	buf_release(&b);
 	fix_close(&f);
+}
+
+/* Parts of a known size are held too; their ETags are in their blobs before the
+ * upload is completed, and the object is the parts end to end. */
+TEST(held_parts_complete_with_their_etags)
+{
+	struct fix f;
+	char err[TN_ERRLEN], id[OBJ_UPLOAD_ID_LEN + 1], e[2][33];
+	struct obj_caller root = { .name = "root", .admin = true };
+	struct obj_writer *w;
+	struct obj_info info;
+	enum obj_mpu_fail why;
+	size_t sz[2] = { OBJ_MIN_PART_SIZE, (1u << 20) + 5 };
+	char *data = malloc(sz[0] + sz[1]);
+	for (size_t i = 0; i < sz[0] + sz[1]; i++)
+		data[i] = (char)(i * 40503u >> 7);
+	fix_open(&f);
+	CHECK_INT(obj_mpu_create(f.o, &root, "04-user-drop-zone/hp.bin", NULL, id, err), 0);
+	for (int p = 0; p < 2; p++) {
+		const char *at = data + (p ? sz[0] : 0);
+		CHECK_INT(obj_part_open(f.o, &root, "04-user-drop-zone/hp.bin", id, (unsigned)p + 1,
+					sz[p], &w, err), 0);
+		CHECK_INT(obj_writer_write(w, at, sz[p], err), 0);
+		memset(&info, 0, sizeof info);
+		CHECK_INT(obj_writer_commit(w, &info, err), 0);
+		md5_hex(at, sz[p], e[p]);
+		CHECK_STR(info.etag, e[p]);
+		obj_info_release(&info);
+	}
+	struct obj_part_list pl;
+	CHECK_INT(obj_mpu_parts(f.o, &root, "04-user-drop-zone/hp.bin", id, &pl, err), 0);
+	CHECK_INT(pl.n, 2);
+	CHECK_STR(pl.v[0].etag, e[0]);
+	CHECK_STR(pl.v[1].etag, e[1]);
+	obj_part_list_release(&pl);
+	struct obj_part_ref refs[2] = { { 1, e[0] }, { 2, e[1] } };
+	CHECK_INT(obj_mpu_complete(f.o, &root, "04-user-drop-zone/hp.bin", id, refs, 2, &info, &why,
+				   err), 0);
+	CHECK(strstr(info.etag, "-2") != NULL);
+	obj_info_release(&info);
+	struct buf b = BUF_INIT(0);
+	CHECK_INT(store_get(f.s, "04-user-drop-zone/hp.bin", 8u << 20, &b, err), 0);
+	CHECK(b.len == sz[0] + sz[1] && !memcmp(b.data, data, b.len));
+	buf_release(&b);
+	fix_close(&f);
+	free(data);
 }
