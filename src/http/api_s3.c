@@ -451,6 +451,10 @@ static void upload_commit(struct http_req *r)
 	}
 	int rc = obj_writer_commit(s->w, &info, err);
 	s->w = NULL;
+	if (rc == TN_ENOTFOUND && s->t.op == S3_OP_UPLOAD_PART) {
+		s3_error(r, 404, "NoSuchUpload", err); /* completed or aborted meanwhile */
+		return;
+	}
 	if (rc) {
 		s3_fail(r, rc, err);
 		return;

@@ -251,9 +251,22 @@ struct store_writer {
 	char dir[PATH_MAX];/* the object's folder */
 };
 
+/*
+ * A part writer's flag: its folder is the upload's, made by
+ * store_upload_create; gone, it means the upload was completed, aborted or
+ * expired meanwhile, and must not come back.
+ */
+#define WRITER_IN_UPLOAD (1 << 16)
+
 /* Creates the writer's temp file (and the object's folder). */
 static int writer_create(struct store_writer *w, char *err)
 {
+	if (w->flags & WRITER_IN_UPLOAD) {
+		w->fd = os_open(w->tmp, O_WRONLY | O_CREAT | O_EXCL, 0640, err);
+		if (w->fd == TN_ENOTFOUND)
+			return tn_fail(err, TN_ENOTFOUND, "%s: the upload no longer exists", w->key);
+		return w->fd < 0 ? w->fd : 0;
+	}
 	int rc = os_mkdir_p(w->dir, 0750, err);
 	if (rc)
 		return rc;
@@ -286,9 +299,11 @@ static int writer_open_path(struct store *s, const char *path, const char *key, 
 	}
 	w->store = s;
 	w->flags = flags;
-	if (!(flags & STORE_LAZY) && (rc = writer_create(w, err)))
-		goto fail;
 	w->key = xstrdup(key);
+	if (!(flags & STORE_LAZY) && (rc = writer_create(w, err))) {
+		free(w->key);
+		goto fail;
+	}
 	buf_init(&w->pending, 0);
 	*out = w;
 	return 0;
@@ -361,7 +376,8 @@ int store_part_writer_open(struct store *s, const char *id, unsigned part, int f
 		return tn_fail(err, TN_ENOTFOUND, "upload '%s' does not exist", id);
 	snprintf(p, sizeof p, "%s/part-%05u", dir, part);
 	snprintf(name, sizeof name, "part %u of upload %.20s", part, id);
-	return writer_open_path(s, p, name, false, flags & STORE_LAZY, out, err);
+	return writer_open_path(s, p, name, false, (flags & STORE_LAZY) | WRITER_IN_UPLOAD, out,
+				err);
 }
 
 int store_upload_parts(struct store *s, const char *id, struct store_part **out, size_t *n,

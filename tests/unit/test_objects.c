@@ -617,6 +617,16 @@ TEST(held_parts_complete_with_their_etags)
 	CHECK_INT(store_get(f.s, "04-user-drop-zone/hp.bin", 8u << 20, &b, err), 0);
 	CHECK(b.len == sz[0] + sz[1] && !memcmp(b.data, data, b.len));
 	buf_release(&b);
+	/* a held part whose upload is aborted while it arrives is refused, and the
+	 * upload's folder does not come back */
+	char path[700];
+	CHECK_INT(obj_mpu_create(f.o, &root, "04-user-drop-zone/hq.bin", NULL, id, err), 0);
+	CHECK_INT(obj_part_open(f.o, &root, "04-user-drop-zone/hq.bin", id, 1, sz[1], &w, err), 0);
+	CHECK_INT(obj_writer_write(w, data, sz[1], err), 0);
+	CHECK_INT(obj_mpu_abort(f.o, &root, "04-user-drop-zone/hq.bin", id, err), 0);
+	CHECK_INT(obj_writer_commit(w, &info, err), TN_ENOTFOUND);
+	snprintf(path, sizeof path, "%s/.tarn/uploads/%s", test_tmpdir(), id);
+	CHECK(!os_is_dir(path));
 	fix_close(&f);
 	free(data);
 }
