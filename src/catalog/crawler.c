@@ -52,6 +52,7 @@
 #include "core/err.h"
 #include "core/log.h"
 #include "core/mem.h"
+#include "core/os.h"
 #include "core/timeutil.h"
 #include "store/store.h"
 #include "core/banned.h"
@@ -135,8 +136,16 @@ static void walk(struct crawl *cr, struct unit *u, const char *abs, const char *
 	struct dirent *de;
 	char path[PATH_MAX], sub[PATH_MAX];
 	while ((de = readdir(d))) {
-		if (hidden(de->d_name))
+		if (hidden(de->d_name)) {
+			/* a crash's temp files in the folders a crawl walks end here */
+			if (!strncmp(de->d_name, OS_TMP_PREFIX, strlen(OS_TMP_PREFIX)) &&
+			    (size_t)snprintf(path, sizeof path, "%s/%s", abs, de->d_name) <
+				    sizeof path &&
+			    store_drop_stale_temp(cr->c->store, path))
+				log_info("crawler", "removed '%s/%s', left by a write that never "
+					 "committed", key, de->d_name);
 			continue;
+		}
 		struct stat st;
 		if ((size_t)snprintf(path, sizeof path, "%s/%s", abs, de->d_name) >= sizeof path ||
 		    (size_t)snprintf(sub, sizeof sub, "%s/%s", key, de->d_name) >= sizeof sub ||

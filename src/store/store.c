@@ -33,6 +33,7 @@
 #include "core/limits.h"
 #include "core/mem.h"
 #include "core/os.h"
+#include "core/timeutil.h"
 #include "core/utf8.h"
 #include "core/banned.h"
 
@@ -65,6 +66,7 @@ struct store {
 	int root_fd;       /* O_PATH: objects are read by openat from it (a shorter walk) */
 	char *dir[ZONE_COUNT];
 	size_t dirlen[ZONE_COUNT];
+	int64_t opened_ms;  /* wall clock at open: older temp files are a past life's */
 };
 
 const char *zone_db_name(enum zone z)
@@ -97,6 +99,7 @@ int store_open(const char *root, const struct zone_dirs *dirs, struct store **ou
 	if (!realpath(root, abs))
 		return tn_fail(err, TN_ENOTFOUND, "lake '%s': no such directory", root);
 	struct store *s = xcalloc(1, sizeof *s);
+	s->opened_ms = time_now_ms();
 	s->root = xstrdup(abs);
 	s->root_fd = open(abs, O_PATH | O_DIRECTORY | O_CLOEXEC);
 	if (s->root_fd < 0) {
@@ -361,6 +364,20 @@ int store_upload_meta(struct store *s, const char *id, struct buf *out, int64_t 
 	if (created_ns)
 		*created_ns = (int64_t)st.st_mtim.tv_sec * 1000000000 + st.st_mtim.tv_nsec;
 	return os_read_file(p, 64u << 10, out, err);
+}
+
+bool store_drop_stale_temp(const struct store *s, const char *path)
+{
+	const char *base = strrchr(path, '/');
+	struct stat st;
+	base = base ? base + 1 : path;
+	if (strncmp(base, OS_TMP_PREFIX, strlen(OS_TMP_PREFIX)) || lstat(path, &st) != 0 ||
+	    !S_ISREG(st.st_mode))
+		return false;
+	int64_t mtime_ms = (int64_t)st.st_mtim.tv_sec * 1000 + st.st_mtim.tv_nsec / 1000000;
+	if (mtime_ms >= s->opened_ms - STORE_STALE_TEMP_MS)
+		return false;
+	return unlink(path) == 0;
 }
 
 int store_part_writer_open(struct store *s, const char *id, unsigned part, int flags,

@@ -207,6 +207,16 @@ int store_upload_create(struct store *s, const char *id, const void *meta, size_
 /* Appends upload.json to out; *created_ns (may be NULL) its time.  TN_ENOTFOUND if none. */
 int store_upload_meta(struct store *s, const char *id, struct buf *out, int64_t *created_ns,
 		      char *err);
+/*
+ * Temp files of writes that never committed (a crash) are hidden from
+ * listings and never become objects; this removes the one at path (an
+ * absolute path) if it is such a file last written before this store was
+ * opened, less STORE_STALE_TEMP_MS for a clock that steps back: every
+ * write in progress began after the open.  True when removed.  Any thread.
+ */
+#define STORE_STALE_TEMP_MS 60000
+bool store_drop_stale_temp(const struct store *s, const char *path);
+
 /* A writer of part number part (replacing an earlier upload of it at commit); flags:
  * STORE_LAZY or 0. */
 int store_part_writer_open(struct store *s, const char *id, unsigned part, int flags,

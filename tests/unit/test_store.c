@@ -1,9 +1,14 @@
 /*
- * test_store.c - key validation, atomic puts, raw immutability.
+ * test_store.c - key validation, atomic puts, raw immutability, lazy writers,
+ * temp files left by a crash.
  */
+#include <fcntl.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <sys/uio.h>
+#include <time.h>
 
 #include "core/buf.h"
 #include "core/err.h"
@@ -153,5 +158,36 @@ TEST(lazy_writer_creates_at_sync_and_attaches_a_later_blob)
 	snprintf(dir, sizeof dir, "%s/04-user-drop-zone/lazy2", test_tmpdir());
 	CHECK(!os_is_dir(dir));
 	buf_release(&b);
+	store_close(s);
+}
+
+/* Only a temp-named regular file last written before the store's open goes. */
+TEST(stale_temp_files_are_dropped)
+{
+	char err[TN_ERRLEN], p[4][600];
+	struct store *s;
+	const char *names[4] = { ".tarn-tmp-a.csv.1.1", ".tarn-tmp-b.csv.2.2", "c.csv",
+				 ".tarn-tmp-dir" };
+	struct timespec old[2] = { { time(NULL) - 3600, 0 }, { time(NULL) - 3600, 0 } };
+	CHECK_INT(store_open(test_tmpdir(), NULL, &s, err), 0);
+	CHECK_INT(store_create_layout(s, err), 0);
+	for (int i = 0; i < 4; i++) {
+		snprintf(p[i], sizeof p[i], "%s/04-user-drop-zone/%s", test_tmpdir(), names[i]);
+		if (i == 3) {
+			CHECK_INT(mkdir(p[i], 0750), 0);
+		} else {
+			FILE *fp = fopen(p[i], "w");
+			CHECK(fp != NULL);
+			fclose(fp);
+		}
+		if (i != 1) /* b stays fresh */
+			CHECK_INT(utimensat(AT_FDCWD, p[i], old, 0), 0);
+	}
+	CHECK(store_drop_stale_temp(s, p[0]));
+	CHECK(!os_exists(p[0]));
+	CHECK(!store_drop_stale_temp(s, p[1])); /* fresh: a write in progress */
+	CHECK(!store_drop_stale_temp(s, p[2])); /* an object */
+	CHECK(!store_drop_stale_temp(s, p[3])); /* a folder */
+	CHECK(os_exists(p[1]) && os_exists(p[2]) && os_is_dir(p[3]));
 	store_close(s);
 }
