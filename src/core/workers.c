@@ -17,6 +17,7 @@
 #include <pthread.h>
 #include <stdbool.h>
 #include <stdlib.h>
+#include <string.h>
 #include <time.h>
 
 #include "core/err.h"
@@ -103,7 +104,7 @@ struct workers *workers_new(unsigned idle_ms)
 	return w;
 }
 
-int workers_run(struct workers *w, workers_fn fn, void *arg)
+int workers_run(struct workers *w, workers_fn fn, void *arg, char *err)
 {
 	struct work *job = xmalloc(sizeof *job);
 	job->fn = fn;
@@ -121,9 +122,11 @@ int workers_run(struct workers *w, workers_fn fn, void *arg)
 		int e = pthread_create(&t, &attr, worker_main, w);
 		pthread_attr_destroy(&attr);
 		if (e) {
+			unsigned n = w->threads;
 			pthread_mutex_unlock(&w->mu);
 			free(job);
-			return TN_EAGAIN;
+			return tn_fail(err, TN_EAGAIN, "cannot start a thread (%u running): %s", n,
+				       strerror(e));
 		}
 		w->threads++;
 		w->refs++;

@@ -681,10 +681,10 @@ void http_defer(struct http_req *r, route_fn work)
 	r->defer_work = work;
 	if (!http_suspend(r, NULL, NULL, NULL))
 		return;
-	if (workers_run(r->srv->workers, defer_main, r) != 0) {
+	char err[TN_ERRLEN];
+	if (workers_run(r->srv->workers, defer_main, r, err) != 0) {
 		/* no thread to be had: do the work here, blocking this loop */
-		log_warn("http", "cannot start a worker thread: running %s %s inline", r->method,
-			 r->raw_path);
+		log_warn("http", "%s: running %s %s inline", err, r->method, r->raw_path);
 		defer_main(r);
 	}
 }

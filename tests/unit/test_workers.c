@@ -41,11 +41,11 @@ TEST(workers_never_queue_work_behind_work)
 	atomic_store(&ran, 0);
 	pthread_barrier_init(&all_in, NULL, 16);
 	for (int i = 0; i < 16; i++)
-		CHECK_INT(workers_run(w, meet, NULL), 0);
+		CHECK_INT(workers_run(w, meet, NULL, NULL), 0);
 	wait_ran(16);
 	/* the 16 threads are idle now: 16 more meet again on the same threads */
 	for (int i = 0; i < 16; i++)
-		CHECK_INT(workers_run(w, meet, NULL), 0);
+		CHECK_INT(workers_run(w, meet, NULL, NULL), 0);
 	wait_ran(32);
 	CHECK(workers_count(w) <= 32);
 	workers_free(w);
@@ -57,7 +57,7 @@ TEST(workers_reuse_idle_threads_then_let_them_go)
 	struct workers *w = workers_new(200);
 	atomic_store(&ran, 0);
 	for (int i = 0; i < 50; i++) {
-		CHECK_INT(workers_run(w, count, NULL), 0);
+		CHECK_INT(workers_run(w, count, NULL, NULL), 0);
 		wait_ran(i + 1);
 		usleep(1000); /* the thread is back waiting */
 	}
@@ -65,7 +65,7 @@ TEST(workers_reuse_idle_threads_then_let_them_go)
 	for (int i = 0; i < 2000 && workers_count(w) > 0; i++)
 		usleep(1000);
 	CHECK_INT(workers_count(w), 0);
-	CHECK_INT(workers_run(w, count, NULL), 0); /* a new thread after they all left */
+	CHECK_INT(workers_run(w, count, NULL, NULL), 0); /* a new thread after they all left */
 	wait_ran(51);
 	workers_free(w);
 }
@@ -81,7 +81,7 @@ TEST(workers_freed_while_busy)
 	static atomic_int done;
 	struct workers *w = workers_new(10000);
 	for (int i = 0; i < 4; i++)
-		CHECK_INT(workers_run(w, slow, &done), 0);
+		CHECK_INT(workers_run(w, slow, &done, NULL), 0);
 	workers_free(w); /* the last of the four threads frees the pool (ASan: no leak, no reuse) */
 	for (int i = 0; i < 2000 && atomic_load(&done) < 4; i++)
 		usleep(1000);
